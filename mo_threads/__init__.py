@@ -1,0 +1,68 @@
+"""mo_threads: threads that start simply and stop in order.
+
+Layers, each importing only from those above it:
+
+    signals      Signal, DONE, NEVER          one-shot events, | and &
+    till         Till                          timers: one thread, one heap
+    lock         Lock, locked                  non-reentrant monitor with wait(till=)
+    threads      Thread, MainThread, ...       the thread tree and orderly shutdown
+                 (_registry, _watchdog, _os_signals: its private machinery)
+    queues       Queue, PriorityQueue, ThreadedQueue
+    futures, pools     Future, ThreadPool
+    processes, commands, python    child processes
+    profiles, busy_lock, repeat    profiling and small tools
+
+Importing starts nothing: the timer thread starts with the first Till, and the
+exit hook and SIGINT/SIGTERM handlers with the first Thread.
+"""
+
+from mo_threads._version import __version__
+from mo_threads.lock import Lock, locked
+from mo_threads.signals import DONE, NEVER, Signal
+from mo_threads.threads import (
+    MAIN_THREAD,
+    PLEASE_STOP,
+    THREAD_STOP,
+    THREAD_TIMEOUT,
+    AlienThread,
+    BaseThread,
+    MainThread,
+    RegisterThread,
+    Thread,
+    ThreadTimeout,
+    current_thread,
+    join_all_threads,
+    register_thread,
+    set_grace_period,
+    start_main_thread,
+    stop_main_thread,
+    wait_for_shutdown_signal,
+)
+from mo_threads.till import Till
+
+__all__ = (
+    "__version__",
+    "Signal",
+    "DONE",
+    "NEVER",
+    "Till",
+    "Lock",
+    "locked",
+    "PLEASE_STOP",
+    "THREAD_STOP",
+    "THREAD_TIMEOUT",
+    "ThreadTimeout",
+    "BaseThread",
+    "Thread",
+    "AlienThread",
+    "MainThread",
+    "MAIN_THREAD",
+    "RegisterThread",
+    "register_thread",
+    "current_thread",
+    "join_all_threads",
+    "start_main_thread",
+    "stop_main_thread",
+    "wait_for_shutdown_signal",
+    "set_grace_period",
+)

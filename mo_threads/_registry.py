@@ -1,0 +1,56 @@
+"""Which mo_threads thread object stands for each running OS thread (internal).
+
+The current thread's object lives in a `threading.local`, so an entry dies with
+its thread: the OS reuses thread ids, and a new thread must never inherit an
+old thread's name. `LIVE` maps ident to thread object for the threads running
+now, for dumps and profiling; it is guarded by `LIVE_LOCK`.
+
+Hooks let higher layers (profiling) act when a thread starts or ends, without
+this module importing them.
+"""
+
+from __future__ import annotations
+
+import _thread
+import threading
+from typing import Any, Callable, Dict, List
+
+LIVE_LOCK = _thread.allocate_lock()
+LIVE: Dict[int, Any] = {}
+
+_local = threading.local()
+
+# called with the thread object, on the new thread, before / after its target
+ON_START: List[Callable[[Any], None]] = []
+ON_END: List[Callable[[Any], None]] = []
+
+
+def get_current() -> Any:
+    """The thread object registered for this OS thread, or None."""
+    return getattr(_local, "thread", None)
+
+
+def enter(thread: Any) -> None:
+    """Register `thread` as the object for the calling OS thread."""
+    _local.thread = thread
+    with LIVE_LOCK:
+        LIVE[_thread.get_ident()] = thread
+    for hook in list(ON_START):
+        hook(thread)
+
+
+def leave(thread: Any) -> None:
+    """Forget the calling OS thread's object."""
+    for hook in list(ON_END):
+        hook(thread)
+    with LIVE_LOCK:
+        if LIVE.get(_thread.get_ident()) is thread:
+            del LIVE[_thread.get_ident()]
+    if getattr(_local, "thread", None) is thread:
+        del _local.thread
+
+
+def live_threads() -> List[Any]:
+    """A snapshot of the registered threads running now."""
+    with LIVE_LOCK:
+        return list(LIVE.values())

@@ -1,0 +1,331 @@
+"""One-shot, thread-safe signals: the bottom layer of mo_threads.
+
+Theory of operation
+-------------------
+A `Signal` starts false and becomes true once, when `go()` is called; it can not
+be reset. Threads block on it with `wait()`, and callbacks registered with
+`then()` run exactly once, on the thread that calls `go()`.
+
+Signals are the most numerous objects this library makes (every thread, timer and
+queue wait makes some), so they are kept small: no lock per signal. The rare state
+change (`go()`, adding a waiter or a callback) happens under one module lock,
+`_STATE_LOCK`, held for a few bytecodes only. A waiting thread parks on a raw
+lock of its own (allocated only when somebody actually waits) that `go()`
+releases.
+
+`a | b` and `a & b` make a new signal fed by callbacks on `a` and `b`. The
+callbacks hold the new signal through a weak reference, and a weakref callback
+removes them from `a` and `b` when the combination is dropped, so a long-lived
+signal (a thread's `please_stop`) does not collect dead callbacks.
+"""
+
+from __future__ import annotations
+
+import _thread
+import math
+from typing import Any, Callable, List, Optional, Tuple, Union
+from weakref import ref
+
+from mo_logs import logger
+
+__all__ = ("Signal", "DONE", "NEVER", "SignalLike")
+
+_allocate_lock = _thread.allocate_lock
+# guards the state of every Signal: `_go`, `_waiters`, `_jobs`
+_STATE_LOCK = _allocate_lock()
+
+ErrorHandler = Callable[[BaseException], Any]
+SignalLike = Union["Signal", bool, None]
+
+
+def _report_callback_failure(cause: BaseException) -> None:
+    """The default `error=` of `then()`: a failing callback is logged, never lost."""
+    logger.warning("A Signal callback failed", cause=cause)
+
+
+class Signal:
+    """A one-shot event: false until `go()`, then true for ever.
+
+    Unlike `threading.Event` it can not be cleared, it can run callbacks
+    (`then()`), and signals combine: `a | b` fires when either fires, `a & b`
+    when both have.
+    """
+
+    __slots__ = ("_name", "_go", "_waiters", "_jobs", "__weakref__")
+
+    def __init__(self, name: Optional[str] = None) -> None:
+        self._name: Any = name
+        self._go = False
+        self._waiters: Optional[List[Any]] = None
+        self._jobs: Optional[List[Tuple[Callable[[], Any], Optional[ErrorHandler]]]] = None
+
+    # --- state -----------------------------------------------------------------
+    @property
+    def name(self) -> str:
+        """A readable name; combinations describe what they combine."""
+        name = self._name
+        if name is None:
+            return "signal"
+        if isinstance(name, tuple):
+            op, a, b = name
+            return "(" + a.name + op + b.name + ")"
+        return name
+
+    def __bool__(self) -> bool:
+        return self._go
+
+    def __repr__(self) -> str:
+        state = "done" if self._go else "pending"
+        return "<" + type(self).__name__ + " " + repr(self.name) + " " + state + ">"
+
+    # --- firing ----------------------------------------------------------------
+    def go(self) -> None:
+        """Fire the signal: wake every waiter and run every `then()` callback.
+
+        Callbacks run here, on the calling thread, once each. Calling `go()` again
+        does nothing.
+        """
+        if self._go:
+            return
+        with _STATE_LOCK:
+            if self._go:
+                return
+            self._go = True
+            waiters, self._waiters = self._waiters, None
+            jobs, self._jobs = self._jobs, None
+        if waiters:
+            for waiter in waiters:
+                _release(waiter)
+        if jobs:
+            for job, error in jobs:
+                _run_job(job, error)
+
+    def wait(self, till: Optional[Signal] = None, *, timeout: Optional[float] = None) -> bool:
+        """Block until this signal fires, `till` fires, or `timeout` seconds pass.
+
+        Returns True when this signal fired, False when the wait was cut short.
+        """
+        if self._go:
+            return True
+        if till is not None and not isinstance(till, Signal):
+            raise TypeError(
+                "till must be a Signal (for example Till(seconds=1)), not " + type(till).__name__
+            )
+        if timeout is not None:
+            timeout = check_timeout(timeout, "timeout")
+        if till is not None and till._go:
+            return False
+        if till is None and timeout is None and self is NEVER:
+            raise RuntimeError("NEVER.wait() without till= or timeout= would block for ever")
+
+        waiter = _allocate_lock()
+        waiter.acquire()
+        if not self._add_waiter(waiter):
+            return True
+        if till is not None and not till._add_waiter(waiter):
+            self._remove_waiter(waiter)
+            return self._go
+        try:
+            if timeout is None:
+                waiter.acquire()
+            else:
+                waiter.acquire(True, timeout)
+        finally:
+            self._remove_waiter(waiter)
+            if till is not None:
+                till._remove_waiter(waiter)
+        return self._go
+
+    # --- callbacks -------------------------------------------------------------
+    def then(self, target: Callable[[], Any], error: Optional[ErrorHandler] = None) -> Signal:
+        """Run `target()` once, on the thread that fires this signal.
+
+        If the signal has already fired, `target` runs now, on this thread. An
+        exception raised by `target` is passed to `error(exception)`, by default
+        a warning in the log; it never reaches the thread calling `go()`.
+        Returns this signal, so calls can be chained.
+        """
+        if not callable(target):
+            raise TypeError("Signal.then() expects a callable, not " + type(target).__name__)
+        if error is not None and not callable(error):
+            raise TypeError("Signal.then(error=) expects a callable, not " + type(error).__name__)
+        if not self._add_job(target, error):
+            _run_job(target, error)
+        return self
+
+    def remove_then(self, target: Callable[[], Any]) -> bool:
+        """Forget a callback added with `then()`; True when it was registered."""
+        with _STATE_LOCK:
+            jobs = self._jobs
+            if not jobs:
+                return False
+            for i, (job, _) in enumerate(jobs):
+                if job is target or job == target:
+                    del jobs[i]
+                    return True
+        return False
+
+    # --- combinations ----------------------------------------------------------
+    def __or__(self, other: SignalLike) -> Signal:
+        if other is None or other is False:
+            return self
+        if other is True:
+            return DONE
+        if not isinstance(other, Signal):
+            raise TypeError("Can only combine a Signal with a Signal or bool, not " + type(other).__name__)
+        if self._go or other._go:
+            return DONE
+        if other is NEVER or other is self:
+            return self
+        if self is NEVER:
+            return other
+        return _combine(self, other, " | ", 1)
+
+    __ror__ = __or__
+
+    def __and__(self, other: SignalLike) -> Signal:
+        if other is True:
+            return self
+        if other is None or other is False:
+            return NEVER
+        if not isinstance(other, Signal):
+            raise TypeError("Can only combine a Signal with a Signal or bool, not " + type(other).__name__)
+        if self is NEVER or other is NEVER:
+            return NEVER
+        if other._go or other is self:
+            return self
+        if self._go:
+            return other
+        return _combine(self, other, " & ", 2)
+
+    __rand__ = __and__
+
+    # --- internals, used by the layers above -----------------------------------
+    def _add_waiter(self, waiter: Any) -> bool:
+        """Register a raw lock to release on `go()`; False when already fired."""
+        with _STATE_LOCK:
+            if self._go:
+                return False
+            waiters = self._waiters
+            if waiters is None:
+                self._waiters = [waiter]
+            else:
+                waiters.append(waiter)
+        return True
+
+    def _remove_waiter(self, waiter: Any) -> None:
+        with _STATE_LOCK:
+            waiters = self._waiters
+            if waiters:
+                try:
+                    waiters.remove(waiter)
+                except ValueError:
+                    pass
+
+    def _add_job(self, job: Callable[[], Any], error: Optional[ErrorHandler] = None) -> bool:
+        """Register a callback; False (and not registered) when already fired."""
+        with _STATE_LOCK:
+            if self._go:
+                return False
+            jobs = self._jobs
+            if jobs is None:
+                self._jobs = [(job, error)]
+            else:
+                jobs.append((job, error))
+        return True
+
+    def _has_waiters(self) -> bool:
+        return bool(self._waiters)
+
+
+def _release(waiter: Any) -> None:
+    try:
+        waiter.release()
+    except RuntimeError:
+        # released already by another signal this waiter was parked on
+        pass
+
+
+def _run_job(job: Callable[[], Any], error: Optional[ErrorHandler]) -> None:
+    try:
+        job()
+    except BaseException as cause:
+        handler = error or _report_callback_failure
+        try:
+            handler(cause)
+        except BaseException as handler_failure:
+            _report_callback_failure(handler_failure)
+
+
+class _Feed:
+    """The callback that feeds a combination; holds it weakly.
+
+    `remaining` counts the sources still to fire (1 for `|`, 2 for `&`).
+    """
+
+    __slots__ = ("target", "remaining")
+
+    def __init__(self, target: ref, remaining: int) -> None:
+        self.target = target
+        self.remaining = remaining
+
+    def __call__(self) -> None:
+        with _STATE_LOCK:
+            self.remaining -= 1
+            if self.remaining > 0:
+                return
+        combined = self.target()
+        if combined is not None:
+            combined.go()
+
+
+def _combine(a: Signal, b: Signal, op: str, needed: int) -> Signal:
+    combined = Signal()
+    combined._name = (op, a, b)
+
+    def forget(_: Any) -> None:
+        # the combination was collected: stop feeding it
+        a.remove_then(feed)
+        b.remove_then(feed)
+
+    feed = _Feed(ref(combined, forget), needed)
+    # combined holds a and b (through its name), so they outlive the weakref above
+    if not a._add_job(feed):
+        feed()
+    if not b._add_job(feed):
+        feed()
+    return combined
+
+
+class _Never(Signal):
+    """A signal that never fires: `then()` and `|` with it cost nothing."""
+
+    __slots__ = ()
+
+    def go(self) -> None:
+        raise RuntimeError("NEVER can not be fired")
+
+    def then(self, target: Callable[[], Any], error: Optional[ErrorHandler] = None) -> Signal:
+        if not callable(target):
+            raise TypeError("Signal.then() expects a callable, not " + type(target).__name__)
+        return self
+
+    def _add_job(self, job: Callable[[], Any], error: Optional[ErrorHandler] = None) -> bool:
+        return True
+
+
+def check_timeout(seconds: Any, what: str = "timeout") -> float:
+    """Return `seconds` as a float, or raise a clear error for a bad timeout."""
+    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)):
+        raise TypeError(what + " must be a number of seconds, not " + type(seconds).__name__)
+    seconds = float(seconds)
+    if math.isnan(seconds):
+        raise ValueError(what + " must be a number of seconds, not NaN")
+    if seconds < 0:
+        raise ValueError(what + " must be a non-negative number of seconds, not " + repr(seconds))
+    return seconds
+
+
+DONE = Signal("DONE")
+DONE.go()
+NEVER: Signal = _Never("NEVER")

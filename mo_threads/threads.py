@@ -1,0 +1,653 @@
+"""Threads with names, a parent/child tree, `please_stop`, and orderly shutdown.
+
+Every thread object has a `please_stop` Signal (asking it to stop) and a
+`stopped` Signal (it has ended, children included). The thread that creates a
+`Thread` is its parent unless `parent_thread=` says otherwise; `stop()` asks the
+children first, and a thread counts as stopped only once its children have
+stopped and been joined.
+
+`MAIN_THREAD` is the root. `stop_main_thread()` (also run at interpreter exit)
+asks every child to stop, newest first, joins them, then stops logging, then
+the timer thread. Nothing starts at import: the exit hook and the SIGINT /
+SIGTERM handlers are installed when the first `Thread` is made, or by
+`start_main_thread()` / `wait_for_shutdown_signal()`.
+
+Failures are never lost: `join()` raises a thread's exception in the joiner; a
+released thread's failure is logged when it happens; a failure nobody joined is
+logged when the parent ends (for children of the main thread: at shutdown).
+"""
+
+from __future__ import annotations
+
+import _thread
+import atexit
+import functools
+import inspect
+import sys
+import threading
+from typing import Any, Callable, Dict, Iterable, List, Optional
+
+from mo_logs import Except, logger
+
+from mo_threads import _os_signals, _registry, till as _till
+from mo_threads._watchdog import SETTINGS as SHUTDOWN_SETTINGS, describe_stack, set_grace_period, wait_stopped
+from mo_threads.lock import Lock
+from mo_threads.signals import Signal
+
+__all__ = (
+    "PLEASE_STOP",
+    "THREAD_STOP",
+    "THREAD_TIMEOUT",
+    "ThreadTimeout",
+    "BaseThread",
+    "Thread",
+    "AlienThread",
+    "MainThread",
+    "MAIN_THREAD",
+    "RegisterThread",
+    "register_thread",
+    "current_thread",
+    "join_all_threads",
+    "start_main_thread",
+    "stop_main_thread",
+    "wait_for_shutdown_signal",
+    "set_grace_period",
+)
+
+try:
+    from mo_logs.utils import MO_LOGS_EXTRAS
+except ImportError:  # older mo-logs
+    MO_LOGS_EXTRAS = "mo-logs-extras"
+
+
+class _StopMarker:
+    """The queue marker meaning "no more items": compare with `is`."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "PLEASE_STOP"
+
+    def __reduce__(self) -> str:
+        return "PLEASE_STOP"
+
+
+PLEASE_STOP: Any = _StopMarker()
+THREAD_STOP = PLEASE_STOP  # the name mo-logs imports
+
+
+class ThreadTimeout(TimeoutError):
+    """Raised by `join(till=)` when `till` fires before the thread ends."""
+
+
+THREAD_TIMEOUT = ThreadTimeout
+
+
+def _accepts_please_stop(target: Callable[..., Any], cache: Dict[Any, bool] = {}) -> bool:
+    code = getattr(target, "__code__", None)
+    if code is not None:
+        known = cache.get(code)
+        if known is not None:
+            return known
+    try:
+        parameters = inspect.signature(target).parameters.values()
+    except (TypeError, ValueError):
+        return True  # builtins and the like: can not tell, let the call decide
+    accepts = any(
+        p.kind is p.VAR_KEYWORD or (p.name == "please_stop" and p.kind is not p.POSITIONAL_ONLY)
+        for p in parameters
+    )
+    if code is not None:
+        cache[code] = accepts
+    return accepts
+
+
+def _describe_function(target: Callable[..., Any]) -> str:
+    module = getattr(target, "__module__", None)
+    name = getattr(target, "__qualname__", None) or getattr(target, "__name__", None) or repr(target)
+    return module + "." + name if module and module != "builtins" else name
+
+
+class BaseThread:
+    """What every thread object has: a name, a parent, children, and two Signals."""
+
+    def __init__(self, name: str, ident: Optional[int] = None, parent: Optional[BaseThread] = None) -> None:
+        self.name = name
+        self.ident = ident
+        self.parent = parent
+        self.children: List[BaseThread] = []
+        self.child_locker = Lock("children of " + name)
+        self.please_stop = Signal("please_stop of " + name)
+        self.stopped = Signal("stopped " + name)
+        self.cprofiler: Any = None
+
+    @property
+    def id(self) -> Optional[int]:
+        """The OS thread id (upstream's name for `ident`)."""
+        return self.ident
+
+    def __repr__(self) -> str:
+        return "<" + type(self).__name__ + " " + repr(self.name) + ">"
+
+    def add_child(self, child: BaseThread) -> None:
+        with self.child_locker:
+            self.children.append(child)
+
+    def remove_child(self, child: BaseThread) -> None:
+        with self.child_locker:
+            try:
+                self.children.remove(child)
+            except ValueError:
+                pass
+
+    def stop(self) -> None:
+        """Ask the children (newest first), then this thread, to stop. Never blocks."""
+        for child in self._children_newest_first():
+            child.stop()
+        self.please_stop.go()
+
+    def is_alive(self) -> bool:
+        return not self.stopped
+
+    def _children_newest_first(self) -> List[BaseThread]:
+        with self.child_locker:
+            return list(reversed(self.children))
+
+    def _stop_and_join_children(self) -> List[BaseException]:
+        """Stop and join every child; return the failures nobody else will see."""
+        failures: List[BaseException] = []
+        while True:
+            children = self._children_newest_first()
+            if not children:
+                return failures
+            for child in children:
+                child.stop()
+            for child in children:
+                if child is _registry.get_current():
+                    self.remove_child(child)
+                    continue
+                if wait_stopped(child, "the end of " + repr(self.name)):
+                    failure = child._take_unreported_failure()
+                    if failure is not None:
+                        failures.append(failure)
+                self.remove_child(child)
+
+    def _take_unreported_failure(self) -> Optional[BaseException]:
+        return None
+
+
+def _wrap_failure(thread_name: str, failure: BaseException) -> Except:
+    error = Except(
+        template="Thread {name|quote} failed",
+        params={"name": thread_name},
+        cause=Except.wrap(failure),
+    )
+    error.__cause__ = failure
+    return error
+
+
+def _log_failure(thread: BaseThread, failure: BaseException, why: str) -> None:
+    logger.warning(
+        "Thread {name|quote} failed, " + why,
+        name=thread.name,
+        cause=failure,
+        log_severity="ERROR",
+    )
+
+
+class Thread(BaseThread):
+    """A named thread running `target(*args, please_stop=<Signal>, **kwargs)`.
+
+    The target must accept a `please_stop` keyword: the Signal it should watch to
+    know when to return. Pass `please_stop=` to supply that Signal yourself.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        target: Callable[..., Any],
+        *args: Any,
+        parent_thread: Optional[BaseThread] = None,
+        daemon: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        if not isinstance(name, str):
+            raise TypeError("Thread name must be a str, not " + type(name).__name__)
+        if not callable(target):
+            raise TypeError("Thread " + repr(name) + " target must be callable, not " + type(target).__name__)
+        if not _accepts_please_stop(target):
+            raise TypeError(
+                "Thread "
+                + repr(name)
+                + ": function "
+                + _describe_function(target)
+                + "() must accept a please_stop keyword argument (the Signal that asks it to stop)"
+            )
+        if parent_thread is not None and not isinstance(parent_thread, BaseThread):
+            raise TypeError("parent_thread must be a mo_threads thread, not " + type(parent_thread).__name__)
+        _ensure_started()
+        parent = parent_thread or _default_parent()
+        BaseThread.__init__(self, name, None, parent)
+        please_stop = kwargs.get("please_stop")
+        if please_stop is None:
+            kwargs["please_stop"] = self.please_stop
+        elif not isinstance(please_stop, Signal):
+            raise TypeError("please_stop must be a Signal, not " + type(please_stop).__name__)
+        else:
+            self.please_stop = please_stop
+        self.target = target
+        self.args = args
+        self.kwargs = kwargs
+        self.daemon = daemon
+        self.started = Signal("started " + name)
+        self._result: Any = None
+        self._failure: Optional[BaseException] = None
+        self._joined = False
+        self._released = False
+        self._reported = False
+        extras = getattr(threading.current_thread(), MO_LOGS_EXTRAS, None)
+        self._log_extras = dict(extras[-1]) if extras else None
+        self._thread: Optional[threading.Thread] = None
+        parent.add_child(self)
+
+    @staticmethod
+    def run(name: str, target: Callable[..., Any], *args: Any, **kwargs: Any) -> Thread:
+        """Make and start a thread: `Thread.run("name", fn, *args, **kwargs)`."""
+        return Thread(name, target, *args, **kwargs).start()
+
+    @staticmethod
+    def current() -> BaseThread:
+        """The thread object for the calling thread."""
+        return current_thread()
+
+    def start(self) -> Thread:
+        """Start the thread; returns it."""
+        if self._thread is not None:
+            raise RuntimeError("Thread " + repr(self.name) + " was already started")
+        # the OS thread is a daemon: shutdown joins it ourselves, in order (see stop_main_thread)
+        thread = threading.Thread(target=self._run, name=self.name, daemon=True)
+        self._thread = thread
+        try:
+            thread.start()
+        except BaseException:
+            self._thread = None
+            self.parent.remove_child(self)  # type: ignore[union-attr]
+            raise
+        return self
+
+    def _run(self) -> None:
+        self.ident = _thread.get_ident()
+        if self._log_extras is not None:
+            setattr(threading.current_thread(), MO_LOGS_EXTRAS, [self._log_extras])
+        _registry.enter(self)
+        self.started.go()
+        try:
+            self._result = self.target(*self.args, **self.kwargs)
+        except BaseException as failure:
+            self._failure = failure
+        finally:
+            try:
+                for failure in self._stop_and_join_children():
+                    _log_failure(self, failure, "a child of it failed and nobody joined it")
+            finally:
+                _registry.leave(self)
+                self._end()
+
+    def _end(self) -> None:
+        self.target = self.args = self.kwargs = None  # type: ignore[assignment]
+        self.stopped.go()
+        if self._failure is None:
+            # a successful thread leaves the tree; a failed one stays until joined,
+            # so its parent reports it if nobody does
+            if self.parent is not None:
+                self.parent.remove_child(self)
+        elif self._released:
+            self._report()
+            if self.parent is not None:
+                self.parent.remove_child(self)
+
+    def _report(self) -> None:
+        with self.child_locker:
+            if self._reported or self._joined:
+                return
+            self._reported = True
+        _log_failure(self, self._failure, "and it was released (nobody joins it)")  # type: ignore[arg-type]
+
+    def _take_unreported_failure(self) -> Optional[BaseException]:
+        with self.child_locker:
+            if self._failure is None or self._joined or self._reported or self._released:
+                return None
+            self._reported = True
+            return self._failure
+
+    def join(self, till: Optional[Signal] = None) -> Any:
+        """Wait for the thread (and its children) to end; return its result.
+
+        Raises the thread's exception, wrapped with the thread's name and the
+        original as cause. Raises `THREAD_TIMEOUT` when `till` fires first.
+        """
+        if self._thread is None:
+            raise RuntimeError("Can not join thread " + repr(self.name) + ": it was never started")
+        if till is not None and not isinstance(till, Signal):
+            raise TypeError("till must be a Signal, not " + type(till).__name__)
+        if _thread.get_ident() == self.ident and not self.stopped:
+            raise RuntimeError("Thread " + repr(self.name) + " can not join itself")
+        if not self.stopped.wait(till=till):
+            raise ThreadTimeout("Timeout on join of thread " + repr(self.name))
+        self._joined = True
+        if self.parent is not None:
+            self.parent.remove_child(self)
+        if self._failure is not None:
+            raise _wrap_failure(self.name, self._failure)
+        return self._result
+
+    def release(self) -> Thread:
+        """Nobody will join this thread: a failure is logged as soon as it happens."""
+        self._released = True
+        if self.stopped and self._failure is not None:
+            self._report()
+            if self.parent is not None:
+                self.parent.remove_child(self)
+        return self
+
+    def is_alive(self) -> bool:
+        return self._thread is not None and not self.stopped
+
+    @property
+    def result(self) -> Any:
+        """The target's return value, once stopped (None before)."""
+        return self._result
+
+    def __enter__(self) -> Thread:
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.stop()
+        if self._thread is not None:
+            self.join()
+
+
+class AlienThread(BaseThread):
+    """Stands for a thread that mo_threads did not start (named after it)."""
+
+    def __init__(self, name: str, ident: int) -> None:
+        BaseThread.__init__(self, name, ident, None)
+        self.registered = False
+
+    def join(self, till: Optional[Signal] = None) -> None:
+        if not self.stopped.wait(till=till):
+            raise ThreadTimeout("Timeout on join of thread " + repr(self.name))
+
+
+class MainThread(BaseThread):
+    """The root of the thread tree: the program's main thread."""
+
+    def __init__(self) -> None:
+        BaseThread.__init__(self, "Main Thread", threading.main_thread().ident, None)
+        self.timers: Any = None
+        self.failures: List[BaseException] = []
+
+    def stop(self) -> None:
+        """Shut down in order: only the main thread may call this."""
+        if _thread.get_ident() != self.ident:
+            raise RuntimeError(
+                "Only the main thread can stop the main thread; from another thread, "
+                "call MAIN_THREAD.please_stop.go() to ask it"
+            )
+        stop_main_thread()
+
+    def wait_for_shutdown_signal(
+        self, please_stop: Any = False, allow_exit: bool = False, wait_forever: bool = True
+    ) -> None:
+        """See `wait_for_shutdown_signal`."""
+        wait_for_shutdown_signal(please_stop, allow_exit, wait_forever)
+
+
+MAIN_THREAD = MainThread()
+
+
+class _Machinery:
+    """Whether the exit hook and OS signal handlers are installed."""
+
+    __slots__ = ("lock", "started", "stopping")
+
+    def __init__(self) -> None:
+        self.lock = _thread.allocate_lock()
+        self.started = False
+        self.stopping = False
+
+
+MACHINERY = _Machinery()
+
+
+def _ensure_started() -> None:
+    if MACHINERY.started:
+        return
+    with MACHINERY.lock:
+        if MACHINERY.started:
+            return
+        MACHINERY.started = True
+        atexit.register(_stop_at_exit)
+    _os_signals.install(_request_stop, _force_exit_report)
+
+
+def _request_stop(signum: int) -> None:
+    MAIN_THREAD.please_stop.go()
+
+
+def _force_exit_report() -> None:
+    for thread in _registry.live_threads():
+        sys.stderr.write(
+            "mo_threads: forced exit while thread " + repr(thread.name) + " was still running:\n"
+            + describe_stack(thread.ident) + "\n"
+        )
+    sys.stderr.flush()
+
+
+def _default_parent() -> BaseThread:
+    current = current_thread()
+    if isinstance(current, AlienThread) and not current.registered:
+        # nobody will end an unregistered alien thread's tree: the main thread adopts
+        return MAIN_THREAD
+    return current
+
+
+def current_thread() -> BaseThread:
+    """The thread object for the calling thread.
+
+    A thread mo_threads did not start gets an `AlienThread` named after its
+    `threading` name (not tracked by shutdown unless registered with
+    `RegisterThread`).
+    """
+    found = _registry.get_current()
+    if found is not None:
+        return found  # type: ignore[no-any-return]
+    ident = _thread.get_ident()
+    if ident == MAIN_THREAD.ident:
+        return MAIN_THREAD
+    alien = AlienThread(threading.current_thread().name, ident)
+    _registry.enter(alien)
+    return alien
+
+
+class RegisterThread:
+    """Track a thread mo_threads did not start, so shutdown asks it to stop and waits.
+
+        with RegisterThread(name="worker"):
+            while not current_thread().please_stop:
+                ...
+    """
+
+    def __init__(self, name: Optional[str] = None, thread: Any = None) -> None:
+        self.name = name
+        self.thread: Optional[AlienThread] = None
+
+    def __enter__(self) -> BaseThread:
+        _ensure_started()
+        current = current_thread()
+        if not isinstance(current, AlienThread):
+            self.thread = None
+            return current  # a mo_threads thread is tracked already
+        if self.name:
+            current.name = self.name
+        if not current.registered:
+            current.registered = True
+            self.thread = current
+            MAIN_THREAD.add_child(current)
+        return current
+
+    def __exit__(self, *exc_info: Any) -> None:
+        alien = self.thread
+        if alien is None:
+            return
+        try:
+            for failure in alien._stop_and_join_children():
+                _log_failure(alien, failure, "a child of it failed and nobody joined it")
+        finally:
+            alien.registered = False
+            MAIN_THREAD.remove_child(alien)
+            _registry.leave(alien)
+            alien.stopped.go()
+
+
+def register_thread(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Decorate a function run by a foreign thread so shutdown tracks that thread."""
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        with RegisterThread(name=getattr(func, "__name__", None)):
+            return func(*args, **kwargs)
+
+    return wrapper
+
+
+def join_all_threads(threads: Iterable[Thread], till: Optional[Signal] = None) -> List[Any]:
+    """Join every thread; return their results in order.
+
+    Raises one error listing every failure (each failure is its cause), after
+    every thread has been joined. Raises `THREAD_TIMEOUT` if `till` fires first.
+    """
+    results: List[Any] = []
+    failures: List[BaseException] = []
+    for thread in threads:
+        try:
+            results.append(thread.join(till=till))
+        except ThreadTimeout:
+            raise
+        except BaseException as failure:
+            results.append(None)
+            failures.append(failure)
+    if failures:
+        error = Except(
+            template="{count} of {total} threads failed",
+            params={"count": len(failures), "total": len(results)},
+            cause=[Except.wrap(f) for f in failures],
+        )
+        error.__cause__ = failures[0]
+        raise error
+    return results
+
+
+def start_main_thread() -> None:
+    """(Re)start the machinery: a fresh main thread object and timer; tests use it between cases."""
+    if MACHINERY.stopping:
+        raise RuntimeError("Can not start the main thread while it is stopping")
+    _till.reset()
+    BaseThread.__init__(MAIN_THREAD, "Main Thread", threading.main_thread().ident, None)
+    MAIN_THREAD.failures = []
+    _os_signals.STATE.received = 0
+    _os_signals.STATE.parked = False
+    SHUTDOWN_SETTINGS.give_up_after_report = False
+    _ensure_started()
+
+
+def stop_main_thread() -> List[BaseException]:
+    """Shut down in order: stop and join every child (newest first), then logging, then timers.
+
+    Returns the failures of children nobody joined (they are also logged).
+    Runs at interpreter exit too; a second call does little.
+    """
+    with MACHINERY.lock:
+        if MACHINERY.stopping:
+            return []
+        MACHINERY.stopping = True
+    try:
+        MAIN_THREAD.please_stop.go()
+        failures = MAIN_THREAD._stop_and_join_children()
+        for failure in failures:
+            _log_failure(MAIN_THREAD, failure, "a child of it failed and nobody joined it")
+        MAIN_THREAD.failures.extend(failures)
+        try:
+            logger.stop()
+        except Exception as cause:
+            sys.stderr.write("mo_threads: failed to stop logging: " + repr(cause) + "\n")
+        _till.shutdown()
+        MAIN_THREAD.stopped.go()
+        return failures
+    finally:
+        MACHINERY.stopping = False
+
+
+def _stop_at_exit() -> None:
+    if not MAIN_THREAD.stopped:
+        stop_main_thread()
+
+
+def wait_for_shutdown_signal(
+    please_stop: Any = False, allow_exit: bool = False, wait_forever: bool = True
+) -> None:
+    """Park the main thread until asked to stop, then shut down in order.
+
+    Returns after SIGINT, SIGTERM, `please_stop` firing, the line `exit` on
+    stdin (when `allow_exit`), or, when `wait_forever` is False, once every
+    child thread has ended. Then runs `stop_main_thread()` and raises the
+    failure of any child nobody joined.
+    """
+    if _thread.get_ident() != MAIN_THREAD.ident:
+        raise RuntimeError("wait_for_shutdown_signal() must be called from the main thread")
+    if please_stop is not None and not isinstance(please_stop, (Signal, bool)):
+        raise TypeError("please_stop must be a Signal, not " + type(please_stop).__name__)
+    _ensure_started()
+    stop = MAIN_THREAD.please_stop | please_stop
+    if allow_exit:
+        _watch_stdin_for_exit(MAIN_THREAD.please_stop)
+    _os_signals.STATE.parked = True
+    try:
+        if wait_forever:
+            stop.wait()
+        else:
+            while not stop:
+                children = [c for c in MAIN_THREAD._children_newest_first() if c.is_alive()]
+                if not children:
+                    break
+                for child in children:
+                    if not (stop | child.stopped).wait():
+                        break
+    finally:
+        _os_signals.STATE.parked = False
+    failures = stop_main_thread()
+    failures = MAIN_THREAD.failures or failures
+    if failures:
+        if len(failures) == 1:
+            raise _wrap_failure("child of main", failures[0])
+        error = Except(
+            template="{count} threads failed",
+            params={"count": len(failures)},
+            cause=[Except.wrap(f) for f in failures],
+        )
+        error.__cause__ = failures[0]
+        raise error
+
+
+def _watch_stdin_for_exit(please_stop: Signal) -> None:
+    def read_stdin() -> None:
+        try:
+            for line in sys.stdin:
+                if line.strip() == "exit":
+                    please_stop.go()
+                    return
+        except (OSError, ValueError):
+            return
+
+    # a plain daemon thread: a read of stdin can not be interrupted, so shutdown must not wait for it
+    threading.Thread(target=read_stdin, name="mo-threads stdin watcher", daemon=True).start()
+

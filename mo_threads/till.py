@@ -1,0 +1,230 @@
+"""`Till`: a Signal that fires at a deadline, driven by one timer thread.
+
+Theory of operation
+-------------------
+Every pending `Till` is an entry `(deadline, sequence, reference)` in one heap,
+owned by the `_Timer` below and guarded by its lock. A single daemon thread
+sleeps until the earliest deadline (a timed acquire of its "bell" lock, which
+lasts as long as `time.sleep` would), fires every entry that is due, and sleeps
+again. Adding a deadline earlier than the one it sleeps towards rings the bell,
+so there is no polling interval and a timer is never late by more than the OS
+wake-up latency.
+
+The heap holds a `Till` weakly, so a timer nobody references (a dropped
+`Till(seconds=60) | please_stop`) costs nothing once collected. A `Till` given
+`then()` callbacks is held strongly until it fires, so its callbacks run even
+when the caller keeps no reference.
+
+The thread starts on the first `Till`. `shutdown()` (called last by
+`stop_main_thread`) fires every pending `Till` at once, so every wait returns,
+and stops the thread; later timers fire at once until `reset()`.
+"""
+
+from __future__ import annotations
+
+import _thread
+import heapq
+import math
+import threading
+from time import time as _time
+from typing import Any, Callable, List, Optional, Set, Tuple
+from weakref import ref
+
+from mo_logs import logger
+
+from mo_threads.signals import ErrorHandler, Signal
+
+__all__ = ("Till",)
+
+
+class Till(Signal):
+    """A Signal that fires at a time: `Till(seconds=2)` or `Till(till=unix_timestamp)`.
+
+    It never fires before its deadline. `Till(seconds=0)` (or a deadline already
+    past, or a negative number of seconds) is done at once.
+    """
+
+    __slots__ = ("_deadline",)
+
+    def __init__(self, till: Optional[float] = None, seconds: Optional[float] = None) -> None:
+        now = _time()
+        if seconds is not None:
+            if till is not None:
+                raise TypeError("Till() takes till= or seconds=, not both")
+            deadline = now + _number(seconds, "Till(seconds=)")
+        elif till is not None:
+            deadline = _number(till, "Till(till=)")
+            if deadline < 0:
+                raise ValueError("Till(till=) is a unix timestamp and can not be negative: " + repr(till))
+        else:
+            raise TypeError("Till() needs seconds= (a duration) or till= (a unix timestamp)")
+        Signal.__init__(self, None)
+        self._deadline = deadline
+        if deadline <= now:
+            self._go = True
+        else:
+            _TIMER.add(self, deadline)
+
+    @property
+    def name(self) -> str:
+        if self._name is None:
+            return "Till(" + _describe(self._deadline) + ")"
+        return Signal.name.fget(self)  # type: ignore[attr-defined,no-any-return]
+
+    @property
+    def deadline(self) -> float:
+        """The unix timestamp at which this fires."""
+        return self._deadline
+
+    def remaining(self) -> float:
+        """Seconds left before this fires (0 once done)."""
+        if self._go:
+            return 0.0
+        return max(0.0, self._deadline - _time())
+
+    def then(self, target: Callable[[], Any], error: Optional[ErrorHandler] = None) -> Signal:
+        # a timer with callbacks must fire even if nobody else holds it
+        if not self._go:
+            _TIMER.keep_alive(self)
+        return Signal.then(self, target, error)
+
+
+def _number(value: Any, what: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(what + " must be a number, not " + type(value).__name__)
+    value = float(value)
+    if math.isnan(value):
+        raise ValueError(what + " must be a number, not NaN")
+    return value
+
+
+def _describe(deadline: float) -> str:
+    left = deadline - _time()
+    return "in %.3fs" % left if left > 0 else "done"
+
+
+class _Timer:
+    """The heap of pending timers and the one thread that fires them."""
+
+    __slots__ = ("_lock", "_heap", "_sequence", "_bell", "_bell_rung", "_next", "_thread", "_closed", "_strong")
+
+    def __init__(self) -> None:
+        self._lock = _thread.allocate_lock()
+        self._heap: List[Tuple[float, int, Any]] = []
+        self._sequence = 0
+        self._bell = _thread.allocate_lock()  # held by the timer thread; released to wake it
+        self._bell_rung = False
+        self._next = math.inf  # the deadline the timer thread sleeps towards
+        self._thread: Optional[threading.Thread] = None
+        self._closed = False
+        self._strong: Set[Till] = set()
+
+    def add(self, till: Till, deadline: float) -> None:
+        with self._lock:
+            if self._closed:
+                till._go = True
+                return
+            self._sequence += 1
+            heapq.heappush(self._heap, (deadline, self._sequence, ref(till)))
+            if deadline < self._next:
+                self._next = deadline
+                if self._thread is None:
+                    self._start()
+                else:
+                    self._ring()
+
+    def keep_alive(self, till: Till) -> None:
+        with self._lock:
+            if not self._closed:
+                self._strong.add(till)
+
+    def _ring(self) -> None:
+        # caller holds self._lock
+        if not self._bell_rung and self._thread is not None:
+            self._bell_rung = True
+            self._bell.release()
+
+    def _start(self) -> None:
+        # each thread gets its own bell, so a thread left over from before a
+        # reset can never swallow a wake-up meant for its successor
+        bell = _thread.allocate_lock()
+        bell.acquire()
+        self._bell = bell
+        self._bell_rung = False
+        thread = threading.Thread(target=self._run, args=(bell,), name="mo-threads timer", daemon=True)
+        self._thread = thread
+        thread.start()
+
+    def _run(self, bell: Any) -> None:
+        lock, heap = self._lock, self._heap
+        while True:
+            due: List[Any] = []
+            with lock:
+                if self._bell is not bell:
+                    return
+                now = _time()
+                while heap and heap[0][0] <= now:
+                    due.append(heapq.heappop(heap)[2])
+                delay = heap[0][0] - now if heap else None
+                self._next = heap[0][0] if heap else math.inf
+                self._bell_rung = False
+            for reference in due:
+                self._fire(reference())
+            if delay is None:
+                bell.acquire()
+            else:
+                bell.acquire(True, min(delay, threading.TIMEOUT_MAX))
+
+    def _fire(self, till: Optional[Till]) -> None:
+        if till is None:
+            return
+        try:
+            till.go()
+        except BaseException as cause:
+            logger.warning("Failed to fire {name}", name=till.name, cause=cause)
+        finally:
+            self._strong.discard(till)
+
+    def shutdown(self) -> None:
+        """Fire every pending timer now and stop the thread (last step of shutdown)."""
+        with self._lock:
+            self._closed = True
+            pending = [entry[2] for entry in self._heap]
+            self._heap.clear()
+            self._next = math.inf
+            self._ring()
+            thread, self._thread = self._thread, None
+            self._bell = _thread.allocate_lock()  # orphan the old thread's bell: it exits
+        for reference in pending:
+            self._fire(reference())
+        self._strong.clear()
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(5)
+
+    def reopen(self) -> None:
+        """Accept timers again after `shutdown()`."""
+        with self._lock:
+            self._closed = False
+
+    def pending(self) -> int:
+        """How many timers wait in the heap (dropped ones included until due)."""
+        return len(self._heap)
+
+
+_TIMER = _Timer()
+
+
+def shutdown() -> None:
+    """Fire every pending Till at once and stop the timer thread."""
+    _TIMER.shutdown()
+
+
+def reset() -> None:
+    """Start afresh after `shutdown()`: new timers wait again (tests use this)."""
+    _TIMER.shutdown()
+    _TIMER.reopen()
+
+
+def timer_statistics() -> dict:
+    """A snapshot of the timer: pending entries and whether its thread runs."""
+    return {"pending": _TIMER.pending(), "running": _TIMER._thread is not None}
