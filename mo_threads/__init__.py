@@ -17,6 +17,7 @@ exit hook and SIGINT/SIGTERM handlers with the first Thread.
 """
 
 from mo_threads._version import __version__
+from mo_threads.busy_lock import BusyLock
 from mo_threads.lock import Lock, locked
 from mo_threads.signals import DONE, NEVER, Signal
 from mo_threads.threads import (
@@ -48,6 +49,7 @@ __all__ = (
     "Till",
     "Lock",
     "locked",
+    "BusyLock",
     "PLEASE_STOP",
     "THREAD_STOP",
     "THREAD_TIMEOUT",

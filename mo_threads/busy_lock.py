@@ -1,0 +1,87 @@
+"""`BusyLock`: a spin lock for very short critical sections.
+
+Theory of operation
+-------------------
+Taking a free `BusyLock` is one non-blocking acquire of a raw lock: no
+waiter list, no Signal, no owner bookkeeping beyond one attribute. When the
+lock is taken, the caller spins: it yields the GIL (`time.sleep(0)`) so the
+holder can run and leave, and tries again. Spinning pays only when the
+holder leaves within a few bytecodes; after `_SPINS` tries the caller parks
+on the raw lock (a blocking acquire), so a holder that takes longer costs
+the waiters no CPU. Mutual exclusion always comes from the raw lock, so the
+lock is correct under any contention; spinning only decides how the waiter
+passes the time.
+
+Use `Lock` (lock.py) when the critical section may block, or when a thread
+must `wait()` inside it.
+"""
+
+from __future__ import annotations
+
+import _thread
+from time import sleep as _sleep
+from typing import Any, Optional
+
+__all__ = ("BusyLock",)
+
+_get_ident = _thread.get_ident
+_SPINS = 64  # tries, each yielding the GIL, before parking on the raw lock
+
+
+class BusyLock:
+    """A non-reentrant spin lock: `with lock:` around a few lines of work.
+
+    `acquire()` blocks until the lock is held; re-entering from the thread
+    that holds it raises `RuntimeError` naming the lock, instead of spinning
+    for ever. It is thread-safe and has no `wait()`: see `Lock` for that.
+    """
+
+    __slots__ = ("name", "_lock", "_owner")
+
+    def __init__(self, name: str = "") -> None:
+        self.name = name
+        self._lock = _thread.allocate_lock()
+        self._owner: Optional[int] = None
+
+    def __repr__(self) -> str:
+        state = "held" if self._lock.locked() else "free"
+        return "<BusyLock " + repr(self.name) + " " + state + ">"
+
+    def acquire(self) -> bool:
+        """Take the lock, spinning and then blocking until it is free; returns True."""
+        lock = self._lock
+        if not lock.acquire(False):
+            ident = _get_ident()
+            if self._owner == ident:
+                raise RuntimeError(
+                    "BusyLock " + repr(self.name) + " is already held by this thread; it is not reentrant"
+                )
+            for _ in range(_SPINS):
+                _sleep(0)
+                if lock.acquire(False):
+                    break
+            else:
+                lock.acquire()
+            self._owner = ident
+            return True
+        self._owner = _get_ident()
+        return True
+
+    def release(self) -> None:
+        """Leave the lock. Raises `RuntimeError` when it is not held."""
+        self._owner = None
+        try:
+            self._lock.release()
+        except RuntimeError:
+            raise RuntimeError("BusyLock " + repr(self.name) + " is not held") from None
+
+    def locked(self) -> bool:
+        """True while some thread holds the lock (a snapshot)."""
+        return self._lock.locked()
+
+    def __enter__(self) -> BusyLock:
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.release()
