@@ -19,6 +19,7 @@ exit hook and SIGINT/SIGTERM handlers with the first Thread.
 from mo_threads._version import __version__
 from mo_threads.busy_lock import BusyLock
 from mo_threads.lock import Lock, locked
+from mo_threads.repeat import Repeat
 from mo_threads.signals import DONE, NEVER, Signal
 from mo_threads.threads import (
     MAIN_THREAD,
@@ -50,6 +51,7 @@ __all__ = (
     "Lock",
     "locked",
     "BusyLock",
+    "Repeat",
     "PLEASE_STOP",
     "THREAD_STOP",
     "THREAD_TIMEOUT",
