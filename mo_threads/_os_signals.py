@@ -1,8 +1,11 @@
 """SIGINT / SIGTERM handling for orderly shutdown (internal).
 
 The handler does no blocking work. The first signal asks the main thread to
-stop (through the `request_stop` callback given to `install`); when the main
-thread is not parked in `wait_for_shutdown_signal` it also raises in it,
+stop: the `request_stop` callback given to `install` runs on a short-lived
+helper thread, because it fires a Signal, which takes a lock the interrupted
+main thread may be holding at that very moment. When the main thread is not
+parked in `wait_for_shutdown_signal` (nor already running the shutdown), the
+handler also raises in it,
 `KeyboardInterrupt` for SIGINT and `SystemExit` for SIGTERM, as Python users
 expect, which interrupts a blocked lock acquire too. A second signal forces the
 exit with the conventional status (128 + signal number) after a last report.
@@ -11,6 +14,7 @@ A handler the application installed before ours is called as well.
 
 from __future__ import annotations
 
+import _thread
 import os
 import signal
 import sys
@@ -21,7 +25,7 @@ from mo_threads._watchdog import SETTINGS
 
 
 class _State:
-    __slots__ = ("installed", "previous", "request_stop", "on_force_exit", "received", "parked")
+    __slots__ = ("installed", "previous", "request_stop", "on_force_exit", "received", "parked", "shutting_down")
 
     def __init__(self) -> None:
         self.installed = False
@@ -31,6 +35,8 @@ class _State:
         self.received = 0
         # True while the main thread waits in wait_for_shutdown_signal
         self.parked = False
+        # True while stop_main_thread runs: a first signal must not break it
+        self.shutting_down = False
 
 
 STATE = _State()
@@ -70,6 +76,7 @@ def uninstall() -> None:
     STATE.installed = False
     STATE.received = 0
     STATE.parked = False
+    STATE.shutting_down = False
 
 
 def _handler(signum: int, frame: Any) -> None:
@@ -82,12 +89,17 @@ def _handler(signum: int, frame: Any) -> None:
                 os._exit(128 + signum)
         os._exit(128 + signum)
     SETTINGS.give_up_after_report = True
-    if STATE.request_stop is not None:
-        STATE.request_stop(signum)
+    request_stop = STATE.request_stop
+    if request_stop is not None:
+        try:
+            _thread.start_new_thread(request_stop, (signum,))
+        except RuntimeError:
+            # no new threads (interpreter finalizing): shutdown is under way already
+            pass
     previous = STATE.previous.get(signum)
     if callable(previous) and previous is not signal.default_int_handler:
         previous(signum, frame)
-    if STATE.parked:
+    if STATE.parked or STATE.shutting_down:
         return
     if signum == getattr(signal, "SIGINT", None):
         raise KeyboardInterrupt

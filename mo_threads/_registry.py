@@ -30,13 +30,28 @@ def get_current() -> Any:
     return getattr(_local, "thread", None)
 
 
-def enter(thread: Any) -> None:
-    """Register `thread` as the object for the calling OS thread."""
+def enter(thread: Any, live: bool = True) -> None:
+    """Register `thread` as the object for the calling OS thread.
+
+    With `live=False` (a thread mo_threads did not start and nobody
+    registered) no `LIVE` entry is made: nothing would ever remove it, and a
+    dead thread would linger there under a reused id.
+    """
     _local.thread = thread
-    with LIVE_LOCK:
-        LIVE[_thread.get_ident()] = thread
+    if live:
+        with LIVE_LOCK:
+            LIVE[_thread.get_ident()] = thread
     for hook in list(ON_START):
         hook(thread)
+
+
+def make_live(thread: Any) -> None:
+    """Add the calling OS thread's object, entered with `live=False`, to `LIVE` (registration)."""
+    if getattr(_local, "thread", None) is not thread:
+        enter(thread)
+        return
+    with LIVE_LOCK:
+        LIVE[_thread.get_ident()] = thread
 
 
 def leave(thread: Any) -> None:

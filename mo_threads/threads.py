@@ -25,7 +25,7 @@ import functools
 import inspect
 import sys
 import threading
-from typing import Any, Callable, Dict, Iterable, List, Optional
+from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 
 from mo_logs import Except, logger
 
@@ -153,9 +153,9 @@ class BaseThread:
         with self.child_locker:
             return list(reversed(self.children))
 
-    def _stop_and_join_children(self) -> List[BaseException]:
-        """Stop and join every child; return the failures nobody else will see."""
-        failures: List[BaseException] = []
+    def _stop_and_join_children(self) -> List[Tuple[BaseThread, BaseException]]:
+        """Stop and join every child; return (child, failure) for the failures nobody else will see."""
+        failures: List[Tuple[BaseThread, BaseException]] = []
         while True:
             children = self._children_newest_first()
             if not children:
@@ -169,7 +169,7 @@ class BaseThread:
                 if wait_stopped(child, "the end of " + repr(self.name)):
                     failure = child._take_unreported_failure()
                     if failure is not None:
-                        failures.append(failure)
+                        failures.append((child, failure))
                 self.remove_child(child)
 
     def _take_unreported_failure(self) -> Optional[BaseException]:
@@ -188,11 +188,17 @@ def _wrap_failure(thread_name: str, failure: BaseException) -> Except:
 
 def _log_failure(thread: BaseThread, failure: BaseException, why: str) -> None:
     logger.warning(
-        "Thread {name|quote} failed, " + why,
+        "Thread {name|quote} failed ({why})",
         name=thread.name,
+        why=why,
         cause=failure,
         log_severity="ERROR",
     )
+
+
+def _log_unjoined(parent: BaseThread, failures: List[Tuple[BaseThread, BaseException]]) -> None:
+    for child, failure in failures:
+        _log_failure(child, failure, "nobody joined it before its parent " + repr(parent.name) + " ended")
 
 
 class Thread(BaseThread):
@@ -248,7 +254,6 @@ class Thread(BaseThread):
         extras = getattr(threading.current_thread(), MO_LOGS_EXTRAS, None)
         self._log_extras = dict(extras[-1]) if extras else None
         self._thread: Optional[threading.Thread] = None
-        parent.add_child(self)
 
     @staticmethod
     def run(name: str, target: Callable[..., Any], *args: Any, **kwargs: Any) -> Thread:
@@ -267,6 +272,8 @@ class Thread(BaseThread):
         # the OS thread is a daemon: shutdown joins it ourselves, in order (see stop_main_thread)
         thread = threading.Thread(target=self._run, name=self.name, daemon=True)
         self._thread = thread
+        # joined into the tree only once started: an unstarted thread must not block its parent's end
+        self.parent.add_child(self)  # type: ignore[union-attr]
         try:
             thread.start()
         except BaseException:
@@ -287,8 +294,7 @@ class Thread(BaseThread):
             self._failure = failure
         finally:
             try:
-                for failure in self._stop_and_join_children():
-                    _log_failure(self, failure, "a child of it failed and nobody joined it")
+                _log_unjoined(self, self._stop_and_join_children())
             finally:
                 _registry.leave(self)
                 self._end()
@@ -311,7 +317,7 @@ class Thread(BaseThread):
             if self._reported or self._joined:
                 return
             self._reported = True
-        _log_failure(self, self._failure, "and it was released (nobody joins it)")  # type: ignore[arg-type]
+        _log_failure(self, self._failure, "it was released: nobody joins it")  # type: ignore[arg-type]
 
     def _take_unreported_failure(self) -> Optional[BaseException]:
         with self.child_locker:
@@ -422,13 +428,32 @@ MACHINERY = _Machinery()
 
 def _ensure_started() -> None:
     if MACHINERY.started:
+        if not _os_signals.STATE.installed and _thread.get_ident() == MAIN_THREAD.ident:
+            # the first thread was made off the main thread, where handlers can not be installed
+            _os_signals.install(_request_stop, _force_exit_report)
         return
     with MACHINERY.lock:
         if MACHINERY.started:
             return
         MACHINERY.started = True
-        atexit.register(_stop_at_exit)
+        _register_exit_hook()
     _os_signals.install(_request_stop, _force_exit_report)
+
+
+def _register_exit_hook() -> None:
+    # CPython joins the non-daemon `threading` threads before it runs atexit
+    # hooks. Our own threads are daemons, but a registered foreign thread
+    # (RegisterThread) may not be: it would wait for a please_stop that the
+    # atexit hook never gets to send. `threading._register_atexit` (3.9+, the
+    # hook concurrent.futures uses) runs before that join; atexit stays as the
+    # fallback, and `_stop_at_exit` runs once.
+    register_early = getattr(threading, "_register_atexit", None)
+    if register_early is not None:
+        try:
+            register_early(_stop_at_exit)
+        except RuntimeError:
+            pass  # the interpreter is shutting down already
+    atexit.register(_stop_at_exit)
 
 
 def _request_stop(signum: int) -> None:
@@ -466,7 +491,8 @@ def current_thread() -> BaseThread:
     if ident == MAIN_THREAD.ident:
         return MAIN_THREAD
     alien = AlienThread(threading.current_thread().name, ident)
-    _registry.enter(alien)
+    # the entry lives in a threading.local, so it dies with the thread
+    _registry.enter(alien, live=False)
     return alien
 
 
@@ -493,6 +519,7 @@ class RegisterThread:
         if not current.registered:
             current.registered = True
             self.thread = current
+            _registry.make_live(current)
             MAIN_THREAD.add_child(current)
         return current
 
@@ -501,8 +528,7 @@ class RegisterThread:
         if alien is None:
             return
         try:
-            for failure in alien._stop_and_join_children():
-                _log_failure(alien, failure, "a child of it failed and nobody joined it")
+            _log_unjoined(alien, alien._stop_and_join_children())
         finally:
             alien.registered = False
             MAIN_THREAD.remove_child(alien)
@@ -563,18 +589,26 @@ def start_main_thread() -> None:
 def stop_main_thread() -> List[BaseException]:
     """Shut down in order: stop and join every child (newest first), then logging, then timers.
 
-    Returns the failures of children nobody joined (they are also logged).
-    Runs at interpreter exit too; a second call does little.
+    Returns the failures of children nobody joined (they are also logged),
+    each wrapped with the failed thread's name. Runs at interpreter exit too; a
+    second call does little. An OS signal arriving meanwhile does not interrupt
+    it (a second one forces the exit).
     """
+    return _shutdown(log_unjoined=True)
+
+
+def _shutdown(log_unjoined: bool) -> List[BaseException]:
     with MACHINERY.lock:
         if MACHINERY.stopping:
             return []
         MACHINERY.stopping = True
+    _os_signals.STATE.shutting_down = True
     try:
         MAIN_THREAD.please_stop.go()
-        failures = MAIN_THREAD._stop_and_join_children()
-        for failure in failures:
-            _log_failure(MAIN_THREAD, failure, "a child of it failed and nobody joined it")
+        unjoined = MAIN_THREAD._stop_and_join_children()
+        if log_unjoined:
+            _log_unjoined(MAIN_THREAD, unjoined)
+        failures: List[BaseException] = [_wrap_failure(child.name, failure) for child, failure in unjoined]
         MAIN_THREAD.failures.extend(failures)
         try:
             logger.stop()
@@ -585,6 +619,7 @@ def stop_main_thread() -> List[BaseException]:
         return failures
     finally:
         MACHINERY.stopping = False
+        _os_signals.STATE.shutting_down = False
 
 
 def _stop_at_exit() -> None:
@@ -624,11 +659,11 @@ def wait_for_shutdown_signal(
                         break
     finally:
         _os_signals.STATE.parked = False
-    failures = stop_main_thread()
+    failures = _shutdown(log_unjoined=False)  # raised below instead
     failures = MAIN_THREAD.failures or failures
     if failures:
         if len(failures) == 1:
-            raise _wrap_failure("child of main", failures[0])
+            raise failures[0]
         error = Except(
             template="{count} threads failed",
             params={"count": len(failures)},
