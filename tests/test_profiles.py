@@ -155,6 +155,7 @@ class TestEnableProfilers:
             """,
             path,
             timeout=30,
+            cwd=str(tmp_path),  # the exit hook writes profile.tab there too
         )
         assert result.returncode == 0, result.stderr
         _, rows = read_profile(path)
