@@ -66,9 +66,9 @@ class Signal:
         name = self._name
         if name is None:
             return "signal"
-        if isinstance(name, tuple):
-            op, a, b = name
-            return "(" + a.name + op + b.name + ")"
+        if name.__class__ is tuple:
+            # a combination: (op, a, b, feed)
+            return "(" + name[1].name + name[0] + name[2].name + ")"
         return name
 
     def __bool__(self) -> bool:
@@ -105,14 +105,14 @@ class Signal:
 
         Returns True when this signal fired, False when the wait was cut short.
         """
-        if self._go:
-            return True
         if till is not None and not isinstance(till, Signal):
             raise TypeError(
                 "till must be a Signal (for example Till(seconds=1)), not " + type(till).__name__
             )
         if timeout is not None:
             timeout = check_timeout(timeout, "timeout")
+        if self._go:
+            return True
         if till is not None and till._go:
             return False
         if till is None and timeout is None and self is NEVER:
@@ -149,6 +149,9 @@ class Signal:
             raise TypeError("Signal.then() expects a callable, not " + type(target).__name__)
         if error is not None and not callable(error):
             raise TypeError("Signal.then(error=) expects a callable, not " + type(error).__name__)
+        if self._name.__class__ is tuple:
+            # a combination with a callback must fire even if nobody keeps it
+            self._hold()
         if not self._add_job(target, error):
             _run_job(target, error)
         return self
@@ -237,6 +240,24 @@ class Signal:
     def _has_waiters(self) -> bool:
         return bool(self._waiters)
 
+    def _hold(self) -> None:
+        """Keep this signal alive until it fires: someone relies on its callbacks.
+
+        A plain Signal is fired by whoever holds it, so there is nothing to do; a
+        combination is held by its sources (and they in turn by theirs); `Till`
+        asks the timer to hold it.
+        """
+        name = self._name
+        if name.__class__ is tuple and not self._go:
+            feed = name[3]
+            feed.strong = self
+            if self._go:
+                # fired meanwhile: the feed may have let go already
+                feed.strong = None
+                return
+            name[1]._hold()
+            name[2]._hold()
+
 
 def _release(waiter: Any) -> None:
     try:
@@ -261,27 +282,38 @@ class _Feed:
     """The callback that feeds a combination; holds it weakly.
 
     `remaining` counts the sources still to fire (1 for `|`, 2 for `&`).
+    `strong` holds the combination while it has `then()` callbacks (see
+    `Signal._hold`), so that they run even if nobody else keeps it.
     """
 
-    __slots__ = ("target", "remaining")
+    __slots__ = ("target", "remaining", "strong")
 
     def __init__(self, target: ref, remaining: int) -> None:
         self.target = target
         self.remaining = remaining
+        self.strong: Optional[Signal] = None
 
     def __call__(self) -> None:
         with _STATE_LOCK:
             self.remaining -= 1
-            if self.remaining > 0:
+            if self.remaining != 0:
+                # more sources to wait for, or fired already
                 return
-        combined = self.target()
-        if combined is not None:
-            combined.go()
+            combined = self.strong
+            self.strong = None
+        if combined is None:
+            combined = self.target()
+            if combined is None:
+                return
+        combined.go()
+        _, a, b, _ = combined._name
+        # the source that did not fire (for `|`) should not keep this feed
+        a.remove_then(self)
+        b.remove_then(self)
 
 
 def _combine(a: Signal, b: Signal, op: str, needed: int) -> Signal:
     combined = Signal()
-    combined._name = (op, a, b)
 
     def forget(_: Any) -> None:
         # the combination was collected: stop feeding it
@@ -290,6 +322,7 @@ def _combine(a: Signal, b: Signal, op: str, needed: int) -> Signal:
 
     feed = _Feed(ref(combined, forget), needed)
     # combined holds a and b (through its name), so they outlive the weakref above
+    combined._name = (op, a, b, feed)
     if not a._add_job(feed):
         feed()
     if not b._add_job(feed):
