@@ -367,7 +367,9 @@ class CProfiler:
     nothing ran). When profiling is enabled for the program, the block is also
     counted in the aggregate profile. With `filename=`, the block's profile is
     written there (the same format as `write_profiles`). A thread's profiler
-    is paused for the block and resumed after it.
+    is paused for the block and resumed after it. On Python 3.12+ entering
+    raises ValueError when another tool (a debugger, an outer cProfile that
+    is not ours) holds the profiling slot.
     """
 
     __slots__ = ("filename", "profiler", "stats", "_paused")
