@@ -1,0 +1,35 @@
+# Everything runs inside .venv, created on demand from pyproject.toml.
+PYTHON ?= python3
+VENV := .venv
+VPY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+BENCH_STAMP := $(VENV)/.installed-bench
+PYTEST_ARGS ?=
+
+.PHONY: .venv test demo bench clean
+
+# `make .venv` (re)installs whenever pyproject.toml or setup.py changed
+.venv: $(STAMP)
+
+$(STAMP): pyproject.toml setup.py
+	$(PYTHON) -m venv $(VENV)
+	$(VPY) -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(VPY) -m pip install --quiet --disable-pip-version-check -e ".[tests]"
+	touch $@
+
+test: $(STAMP)
+	$(VPY) -m pytest $(PYTEST_ARGS)
+
+demo: $(STAMP)
+	$(VPY) examples/demo.py
+
+$(BENCH_STAMP): $(STAMP)
+	$(VPY) -m pip install --quiet --disable-pip-version-check -e ".[bench]"
+	touch $@
+
+bench: $(BENCH_STAMP)
+	$(VPY) benchmarks/run.py
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache .hypothesis
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +
