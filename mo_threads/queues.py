@@ -1,0 +1,952 @@
+"""Queues between threads: `Queue`, `PriorityQueue` and `ThreadedQueue`.
+
+Theory of operation
+-------------------
+A `Queue` is a deque guarded by one raw `_thread` lock. Items pass by
+reference: nothing is copied or serialized.
+
+The add-to-pop path is kept lean: under the lock, `add` appends and `pop`
+takes, and neither allocates anything. Only a thread that must wait allocates:
+a consumer that finds the queue empty (or a producer that finds it full) parks
+on a raw lock of its own, kept in the `_getters` (or `_putters`) deque. A
+producer wakes one parked consumer only when there is one, by popping its raw
+lock and releasing it; a consumer likewise wakes one parked producer after it
+takes an item. A woken thread always looks at the queue again before deciding
+what to return, so a wake-up that raced with a timeout is never lost: if an item
+is there, it is taken.
+
+A wait with `till=` parks the same raw lock on that Signal too, so whichever
+comes first wakes it; `timeout=` is a timed acquire of that raw lock, honoured
+to within the OS wake-up latency. No `Till` is made per item or per wait.
+
+The storage is reached only through hooks that `_init()` binds: `_put`,
+`_put_front`, `_get`, `_get_all`, `_qsize`, `_contains` (as in the stdlib
+`queue.Queue` template). `PriorityQueue` rebinds them to its lanes; everything
+else (closing, blocking, waking, timeouts) is shared.
+
+Closing (`close()`, or adding `PLEASE_STOP`) wakes every waiting thread.
+Consumers still get what was queued before the close; once the queue is closed
+and drained, `pop()` returns `PLEASE_STOP` (the same object every time).
+"""
+
+from __future__ import annotations
+
+import _thread
+import functools
+import queue as _stdlib_queue
+import types
+from collections import deque
+from time import monotonic as _monotonic, sleep as _sleep
+from typing import Any, Callable, Deque, Iterable, Iterator, List, Optional, Tuple
+
+from mo_logs import logger
+
+from mo_threads.signals import Signal, check_timeout
+from mo_threads.threads import PLEASE_STOP, Thread, ThreadTimeout
+
+__all__ = ("Queue", "PriorityQueue", "ThreadedQueue", "QueueClosed", "QueueFull")
+
+_allocate_lock = _thread.allocate_lock
+
+# a producer blocked on a full queue logs a warning this often (unless silent)
+FULL_WARNING_SECONDS = 10.0
+
+# the types ThreadedQueue treats as "run me after the preceding batch is delivered"
+_CALLBACK_TYPES = (types.FunctionType, types.MethodType, functools.partial)
+
+
+class QueueClosed(RuntimeError):
+    """Raised when adding to a closed queue (one made without `allow_add_after_close`)."""
+
+
+class QueueFull(_stdlib_queue.Full, ThreadTimeout):
+    """Raised when a full queue stays full past the `timeout` or `till` of an add.
+
+    It is a `queue.Full`, a `TimeoutError` and a `THREAD_TIMEOUT`, so code written
+    for the stdlib or for upstream mo-threads catches it.
+    """
+
+
+class QueueEmpty(_stdlib_queue.Empty):
+    """Raised by `get()` / `get_nowait()` when no item comes in time (a `queue.Empty`)."""
+
+
+class _NoMessage:
+    """What `pop_message()` returns beside the item: there is nothing to acknowledge."""
+
+    __slots__ = ()
+
+    def __bool__(self) -> bool:
+        return False
+
+    def delete(self) -> None:
+        """Acknowledge the message (nothing to do for an in-memory queue)."""
+
+    def __repr__(self) -> str:
+        return "<no message>"
+
+
+NO_MESSAGE = _NoMessage()
+
+
+def _release(waiter: Any) -> None:
+    try:
+        waiter.release()
+    except RuntimeError:
+        # already released: its till fired first
+        pass
+
+
+def _check_till(till: Any) -> None:
+    if till is not None and not isinstance(till, Signal):
+        raise TypeError("till must be a Signal (for example Till(seconds=1)), not " + type(till).__name__)
+
+
+def _deadline(timeout: Optional[float]) -> Optional[float]:
+    if timeout is None:
+        return None
+    return _monotonic() + check_timeout(timeout, "timeout")
+
+
+def _split_at_stop(values: Iterable[Any]) -> Tuple[List[Any], bool, List[Any]]:
+    """Split `values` at the first PLEASE_STOP: (before, seen, after without markers)."""
+    values = list(values)
+    for i, value in enumerate(values):
+        if value is PLEASE_STOP:
+            return values[:i], True, [v for v in values[i + 1 :] if v is not PLEASE_STOP]
+    return values, False, []
+
+
+class Queue:
+    """A thread-safe FIFO queue that can be closed.
+
+    `max=None` means unbounded; otherwise `add` blocks while `max` items are
+    queued. `unique=True` drops an item equal to one already queued.
+    Adding to a closed queue raises `QueueClosed`, unless
+    `allow_add_after_close=True`: then the add is accepted (never blocks, never
+    raises) and the item is queued for any consumer still draining — this is
+    what mo-logs' threaded logger relies on. A producer blocked on a full queue
+    logs a warning every `FULL_WARNING_SECONDS` unless `silent=True`.
+
+    Consumers: `pop()` blocks and returns the next item, `None` when `till`
+    fires first, and `PLEASE_STOP` once the queue is closed and drained.
+    The `queue.Queue` methods (`put`, `get`, ...) are here too and raise
+    `queue.Empty` / `queue.Full` like the stdlib.
+    """
+
+    __slots__ = (
+        "name",
+        "max",
+        "silent",
+        "unique",
+        "allow_add_after_close",
+        "closed",
+        "_lock",
+        "_is_closed",
+        "_fast",
+        "_plain",
+        "_limit",
+        "_acquire",
+        "_unlock",
+        "_getters",
+        "_putters",
+        "_unfinished",
+        "_joiners",
+        "_items",
+        "_put",
+        "_put_front",
+        "_get",
+        "_get_all",
+        "_qsize",
+        "_contains",
+        "__weakref__",
+    )
+
+    def __init__(
+        self,
+        name: str,
+        max: Optional[int] = None,
+        silent: bool = False,
+        unique: bool = False,
+        allow_add_after_close: bool = False,
+    ) -> None:
+        if not isinstance(name, str):
+            raise TypeError("Queue name must be a str, not " + type(name).__name__)
+        if max is not None and (isinstance(max, bool) or not isinstance(max, int)):
+            raise TypeError("Queue " + repr(name) + ": max must be an int or None, not " + type(max).__name__)
+        if max is not None and max < 1:
+            raise ValueError(
+                "Queue " + repr(name) + ": max must be at least 1 (or None for unbounded), not " + repr(max)
+            )
+        self.name = name
+        self.max = max
+        self.silent = bool(silent)
+        self.unique = bool(unique)
+        self.allow_add_after_close = bool(allow_add_after_close)
+        self.closed = Signal("closed " + name)
+        lock = self._lock = _allocate_lock()
+        self._acquire = lock.acquire
+        self._unlock = lock.release
+        self._is_closed = False
+        # the common cases, checked first by add(): open and not unique, and unbounded
+        self._plain = not unique
+        self._fast = max is None and not unique
+        self._limit = max
+        self._getters: Deque[Any] = deque()  # raw locks of consumers waiting for an item
+        self._putters: Deque[Any] = deque()  # raw locks of producers waiting for room
+        self._unfinished = 0  # for join() / task_done()
+        self._joiners: List[Any] = []
+        self._init()
+
+    # --- storage hooks (rebound by subclasses) ----------------------------------
+    def _init(self) -> None:
+        """Make the storage and bind the hooks; called once by `__init__`."""
+        items: Deque[Any] = deque()
+        self._items = items
+        self._put = items.append
+        self._put_front = items.appendleft
+        self._get = items.popleft  # raises IndexError when empty
+        self._qsize = items.__len__
+        self._contains = self._contains_item
+        self._get_all = self._take_all_items
+
+    def _take_all_items(self) -> List[Any]:
+        # one item at a time: pop() takes from the left without the lock
+        output: List[Any] = []
+        append, get = output.append, self._items.popleft
+        try:
+            while True:
+                append(get())
+        except IndexError:
+            return output
+
+    def _contains_item(self, value: Any) -> bool:
+        while True:
+            try:
+                return value in self._items
+            except RuntimeError:
+                # a lock-free pop() changed the deque while comparing: look again
+                continue
+
+    # --- producing ---------------------------------------------------------------
+    def add(self, value: Any, timeout: Optional[float] = None, force: bool = False, till: Optional[Signal] = None) -> Queue:
+        """Append `value`; adding `PLEASE_STOP` closes the queue instead.
+
+        When the queue is full, block until there is room; raise `QueueFull`
+        (a `queue.Full`) if `timeout` seconds pass or `till` fires first.
+        `force=True` adds without waiting for room. Raises `QueueClosed` when
+        the queue is closed (see `allow_add_after_close`). Returns the queue.
+        """
+        if value is PLEASE_STOP:
+            self.close()
+            return self
+        if till is not None or timeout is not None:
+            _check_till(till)
+            _deadline(timeout)
+        self._acquire()  # acquire()/release() cost half of `with lock:`
+        try:
+            if self._fast or (self._plain and self._qsize() < self._limit):  # type: ignore[operator]
+                self._put(value)
+                self._unfinished += 1
+                if self._getters:
+                    _release(self._getters.popleft())
+            else:
+                self._add_slow((value,), False, timeout, force, till)
+        finally:
+            self._unlock()
+        return self
+
+    def push(self, value: Any, timeout: Optional[float] = None, force: bool = False, till: Optional[Signal] = None) -> Queue:
+        """Put `value` at the front, so it is popped next; otherwise like `add`."""
+        if value is PLEASE_STOP:
+            self.close()
+            return self
+        with self._lock:
+            self._add_slow((value,), True, timeout, force, till)
+        return self
+
+    def extend(self, values: Iterable[Any], timeout: Optional[float] = None, force: bool = False, till: Optional[Signal] = None) -> Queue:
+        """Append every value, in order; all or nothing.
+
+        Like `add`, wait until the queue is below `max` (or raise `QueueFull`),
+        then add them all at once — a batch may take the queue past `max`.
+        A `PLEASE_STOP` among the values closes the queue after the values
+        before it are added.
+        """
+        before, stop, after = _split_at_stop(values)
+        if stop and after and not self.allow_add_after_close:
+            raise QueueClosed(
+                "Can not extend queue " + repr(self.name) + " with values after PLEASE_STOP: it would be closed"
+            )
+        if before:
+            with self._lock:
+                if self._fast:
+                    put = self._put
+                    for value in before:
+                        put(value)
+                    self._unfinished += len(before)
+                    self._wake_getters(len(before))
+                else:
+                    self._add_slow(before, False, timeout, force, till)
+        if stop:
+            self.close()
+            if after:
+                self.extend(after)
+        return self
+
+    def push_all(self, values: Iterable[Any], timeout: Optional[float] = None, force: bool = False, till: Optional[Signal] = None) -> Queue:
+        """Put `values` at the front, keeping their order (`values[0]` is popped next)."""
+        before, stop, after = _split_at_stop(values)
+        if stop or after:
+            raise ValueError("push_all() of queue " + repr(self.name) + " can not take PLEASE_STOP; use close()")
+        if before:
+            with self._lock:
+                self._add_slow(list(reversed(before)), True, timeout, force, till)
+        return self
+
+    def _add_slow(self, values: Any, front: bool, timeout: Optional[float], force: bool, till: Optional[Signal]) -> None:
+        """Add `values` (lock held): check closed and unique, wait for room."""
+        _check_till(till)
+        deadline = _deadline(timeout)
+        if self._is_closed:
+            self._refuse_closed()
+        elif not force and self._limit is not None and self._qsize() >= self._limit:
+            if self.unique and len(values) == 1 and self._contains(values[0]):
+                return
+            self._wait_for_room(deadline, till)
+            if self._is_closed:
+                self._refuse_closed()
+        put = self._put_front if front else self._put
+        added = 0
+        if self.unique:
+            contains = self._contains
+            for value in values:
+                if not contains(value):
+                    put(value)
+                    added += 1
+        else:
+            for value in values:
+                put(value)
+            added = len(values)
+        if added:
+            self._unfinished += added
+            self._wake_getters(added)
+
+    def _refuse_closed(self) -> None:
+        if not self.allow_add_after_close:
+            raise QueueClosed("Can not add to queue " + repr(self.name) + ": it is closed")
+
+    def _wait_for_room(self, deadline: Optional[float], till: Optional[Signal]) -> None:
+        """Block (lock held, released while parked) until below max or closed.
+
+        Raises `QueueFull` when `deadline` passes or `till` fires first.
+        """
+        limit = self._limit
+        started = _monotonic()
+        next_warning = started + FULL_WARNING_SECONDS
+        lock = self._lock
+        while self._qsize() >= limit and not self._is_closed:  # type: ignore[operator]
+            if till is not None and till._go:
+                raise QueueFull("Queue " + repr(self.name) + " is full and till fired before there was room")
+            now = _monotonic()
+            if deadline is not None and now >= deadline:
+                raise QueueFull("Queue " + repr(self.name) + " is full (" + str(limit) + " items) past the timeout")
+            warn = not self.silent and now >= next_warning
+            if warn:
+                next_warning = now + FULL_WARNING_SECONDS
+            wait = None if deadline is None else deadline - now
+            if not self.silent:
+                wait = next_warning - now if wait is None else min(wait, next_warning - now)
+            waiter = _allocate_lock()
+            waiter.acquire()
+            self._putters.append(waiter)
+            # look again: a lock-free pop() may have made room before it saw this waiter
+            if self._qsize() < limit or (till is not None and not till._add_waiter(waiter)):  # type: ignore[operator]
+                self._putters.remove(waiter)
+                continue
+            lock.release()
+            try:
+                if warn:
+                    # outside the lock: the logger may write to a queue itself
+                    logger.warning(
+                        "Queue {name|quote} is full ({num} items): a producer has waited {seconds|round(places=2)} seconds",
+                        name=self.name,
+                        num=limit,
+                        seconds=now - started,
+                    )
+                if wait is None:
+                    waiter.acquire()
+                else:
+                    waiter.acquire(True, wait)
+            finally:
+                if till is not None:
+                    till._remove_waiter(waiter)
+                lock.acquire()
+                try:
+                    self._putters.remove(waiter)
+                except ValueError:
+                    pass
+
+    def _wake_getters(self, count: int) -> None:
+        getters = self._getters
+        while count and getters:
+            _release(getters.popleft())
+            count -= 1
+
+    def _wake_putters(self) -> None:
+        putters = self._putters
+        while putters:
+            _release(putters.popleft())
+
+    def close(self) -> None:
+        """Close the queue: no more adds; waiting consumers and producers wake.
+
+        Consumers still get the items queued before the close, then
+        `PLEASE_STOP`. Closing twice does nothing.
+        """
+        with self._lock:
+            if self._is_closed:
+                return
+            self._is_closed = True
+            self._fast = self._plain = False
+            getters, putters = self._getters, self._putters
+            while getters:
+                _release(getters.popleft())
+            while putters:
+                _release(putters.popleft())
+        self.closed.go()
+
+    # --- consuming ---------------------------------------------------------------
+    def pop(self, till: Optional[Signal] = None, timeout: Optional[float] = None) -> Any:
+        """Remove and return the next item, blocking while the queue is empty.
+
+        Returns `None` when `till` fires (or `timeout` seconds pass) with the
+        queue still empty, and `PLEASE_STOP` once the queue is closed and drained.
+        """
+        if till is not None or timeout is not None:
+            _check_till(till)
+            deadline = _deadline(timeout)
+        else:
+            deadline = None
+        try:
+            # no lock: taking from the left of a deque is atomic
+            value = self._get()
+        except IndexError:
+            with self._lock:
+                return self._wait_for_item(till, deadline, None)
+        if self._putters:
+            self._wake_putter()
+        return value
+
+    def _wake_putter(self) -> None:
+        with self._lock:
+            if self._putters:
+                _release(self._putters.popleft())
+
+    def _wait_for_item(self, till: Optional[Signal], deadline: Optional[float], empty: Optional[str]) -> Any:
+        """Block (lock held, released while parked) until an item, close, or give-up.
+
+        On give-up return None, or raise `QueueEmpty(empty)` when `empty` is given.
+        """
+        lock = self._lock
+        while True:
+            try:
+                value = self._get()
+            except IndexError:
+                pass
+            else:
+                if self._putters:
+                    _release(self._putters.popleft())
+                return value
+            if self._is_closed:
+                return PLEASE_STOP
+            if till is not None and till._go:
+                break
+            wait = None
+            if deadline is not None:
+                wait = deadline - _monotonic()
+                if wait <= 0:
+                    break
+            waiter = _allocate_lock()
+            waiter.acquire()
+            self._getters.append(waiter)
+            if till is not None and not till._add_waiter(waiter):
+                self._getters.remove(waiter)
+                continue
+            lock.release()
+            try:
+                if wait is None:
+                    waiter.acquire()
+                else:
+                    waiter.acquire(True, wait)
+            finally:
+                if till is not None:
+                    till._remove_waiter(waiter)
+                lock.acquire()
+                try:
+                    self._getters.remove(waiter)
+                except ValueError:
+                    pass
+        if empty is not None:
+            raise QueueEmpty(empty)
+        return None
+
+    def pop_one(self) -> Any:
+        """Remove and return the next item without blocking.
+
+        Returns `None` when the queue is empty and open, `PLEASE_STOP` when it
+        is closed and drained.
+        """
+        with self._lock:
+            try:
+                value = self._get()
+            except IndexError:
+                return PLEASE_STOP if self._is_closed else None
+            if self._putters:
+                _release(self._putters.popleft())
+            return value
+
+    def pop_all(self) -> List[Any]:
+        """Remove and return every queued item, without blocking (maybe `[]`)."""
+        with self._lock:
+            output = self._get_all()
+            if output and self._putters:
+                self._wake_putters()
+            return output
+
+    def pop_message(self, till: Optional[Signal] = None) -> Tuple[Any, Any]:
+        """Like `pop`, as a `(message, item)` pair for code written against message queues.
+
+        The message is falsy and its `delete()` does nothing.
+        """
+        return NO_MESSAGE, self.pop(till=till)
+
+    def _take(self, limit: int, deadline: Optional[float]) -> Any:
+        """Wait until `deadline` for an item, then take up to `limit` items.
+
+        Returns a list (empty when the deadline passed first), or `PLEASE_STOP`
+        once closed and drained.
+        """
+        with self._lock:
+            if not self._qsize():
+                first = self._wait_for_item(None, deadline, None)
+                if first is None:
+                    return []
+                if first is PLEASE_STOP:
+                    return PLEASE_STOP
+                output = [first]
+            else:
+                output = []
+            get = self._get
+            try:
+                while len(output) < limit:
+                    output.append(get())
+            except IndexError:
+                pass
+            if self._putters:
+                self._wake_putters()
+            return output
+
+    # --- the queue.Queue interface -------------------------------------------------
+    def put(self, item: Any, block: bool = True, timeout: Optional[float] = None) -> None:
+        """`queue.Queue.put`: add, waiting up to `timeout` for room; raise `queue.Full`."""
+        if block:
+            self.add(item, timeout=timeout)
+        else:
+            self.add(item, timeout=0)
+
+    def put_nowait(self, item: Any) -> None:
+        """`queue.Queue.put_nowait`: add now or raise `queue.Full`."""
+        self.add(item, timeout=0)
+
+    def get(self, block: bool = True, timeout: Optional[float] = None) -> Any:
+        """`queue.Queue.get`: take the next item; raise `queue.Empty` if none comes in `timeout`.
+
+        On a closed and drained queue returns `PLEASE_STOP` (never blocks for ever).
+        """
+        deadline = _deadline(timeout if block else 0)
+        with self._lock:
+            return self._wait_for_item(None, deadline, "Queue " + repr(self.name) + " is empty")
+
+    def get_nowait(self) -> Any:
+        """`queue.Queue.get_nowait`: take the next item or raise `queue.Empty`."""
+        return self.get(block=False)
+
+    def qsize(self) -> int:
+        """How many items are queued now."""
+        return self._qsize()
+
+    def empty(self) -> bool:
+        """True when no item is queued now."""
+        return not self._qsize()
+
+    def full(self) -> bool:
+        """True when `max` items are queued now (never for an unbounded queue)."""
+        return self._limit is not None and self._qsize() >= self._limit
+
+    @property
+    def maxsize(self) -> int:
+        """`queue.Queue.maxsize`: the bound, 0 for unbounded."""
+        return self._limit or 0
+
+    def task_done(self) -> None:
+        """`queue.Queue.task_done`: one item taken earlier is fully processed.
+
+        Raises ValueError when called more times than items were added.
+        """
+        with self._lock:
+            if self._unfinished <= 0:
+                raise ValueError("task_done() called too many times on queue " + repr(self.name))
+            self._unfinished -= 1
+            if not self._unfinished:
+                joiners, self._joiners = self._joiners, []
+                for waiter in joiners:
+                    _release(waiter)
+
+    def join(self, till: Optional[Signal] = None) -> None:
+        """`queue.Queue.join`: block until `task_done()` was called for every item added.
+
+        Raises `THREAD_TIMEOUT` when `till` fires first.
+        """
+        _check_till(till)
+        with self._lock:
+            if not self._unfinished:
+                return
+            waiter = _allocate_lock()
+            waiter.acquire()
+            self._joiners.append(waiter)
+        if till is not None and not till._add_waiter(waiter):
+            _release(waiter)
+        try:
+            waiter.acquire()
+        finally:
+            if till is not None:
+                till._remove_waiter(waiter)
+        with self._lock:
+            if not self._unfinished:
+                return
+            try:
+                self._joiners.remove(waiter)
+            except ValueError:
+                pass
+        raise ThreadTimeout("Timeout on join of queue " + repr(self.name))
+
+    # --- the rest --------------------------------------------------------------------
+    def __len__(self) -> int:
+        return self._qsize()
+
+    def __bool__(self) -> bool:
+        return bool(self._qsize())
+
+    def __iter__(self) -> Iterator[Any]:
+        """Yield items until the queue is closed and drained."""
+        pop = self.pop
+        while True:
+            value = pop()
+            if value is PLEASE_STOP:
+                return
+            yield value
+
+    def __enter__(self) -> Queue:
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        state = " closed" if self._is_closed else ""
+        return "<" + type(self).__name__ + " " + repr(self.name) + " " + str(self._qsize()) + " items" + state + ">"
+
+
+class PriorityQueue(Queue):
+    """A Queue with `numpriorities` lanes: `add(value, priority=p)`.
+
+    Priority 0 is the most urgent (and the default, as upstream); a lower number
+    pops first, FIFO within a priority. Closing and `PLEASE_STOP` work as for
+    `Queue`. With `unique=True` an item equal to one queued at the same priority
+    is dropped. `max` bounds the total over all priorities.
+    """
+
+    __slots__ = ("numpriorities", "_lanes")
+
+    def __init__(
+        self,
+        name: str,
+        numpriorities: int,
+        max: Optional[int] = None,
+        silent: bool = False,
+        unique: bool = False,
+        allow_add_after_close: bool = False,
+    ) -> None:
+        if isinstance(numpriorities, bool) or not isinstance(numpriorities, int) or numpriorities < 1:
+            raise ValueError("PriorityQueue " + repr(name) + ": numpriorities must be a positive int, not " + repr(numpriorities))
+        self.numpriorities = numpriorities
+        Queue.__init__(self, name, max=max, silent=silent, unique=unique, allow_add_after_close=allow_add_after_close)
+        self._fast = False  # entries are (priority, value): always take the general path
+
+    def _init(self) -> None:
+        self._lanes: List[Deque[Any]] = [deque() for _ in range(self.numpriorities)]
+        self._put = self._put_entry
+        self._put_front = self._put_entry_front
+        self._get = self._get_most_urgent
+        self._qsize = self._count
+        self._contains = self._contains_entry
+        self._get_all = self._get_all_lanes
+
+    def _put_entry(self, entry: Tuple[int, Any]) -> None:
+        self._lanes[entry[0]].append(entry[1])
+
+    def _put_entry_front(self, entry: Tuple[int, Any]) -> None:
+        self._lanes[entry[0]].appendleft(entry[1])
+
+    def _get_most_urgent(self) -> Any:
+        for lane in self._lanes:
+            try:
+                return lane.popleft()
+            except IndexError:
+                continue
+        raise IndexError("empty")
+
+    def _count(self) -> int:
+        return sum(len(lane) for lane in self._lanes)
+
+    def _contains_entry(self, entry: Tuple[int, Any]) -> bool:
+        while True:
+            try:
+                return entry[1] in self._lanes[entry[0]]
+            except RuntimeError:
+                continue
+
+    def _get_all_lanes(self) -> List[Any]:
+        output: List[Any] = []
+        append = output.append
+        for lane in self._lanes:
+            get = lane.popleft
+            try:
+                while True:
+                    append(get())
+            except IndexError:
+                continue
+        return output
+
+    def _priority(self, priority: Any) -> int:
+        if isinstance(priority, bool) or not isinstance(priority, int) or not 0 <= priority < self.numpriorities:
+            raise ValueError(
+                "PriorityQueue "
+                + repr(self.name)
+                + ": priority must be an int from 0 (most urgent) to "
+                + str(self.numpriorities - 1)
+                + ", not "
+                + repr(priority)
+            )
+        return priority
+
+    def add(  # type: ignore[override]
+        self,
+        value: Any,
+        timeout: Optional[float] = None,
+        force: bool = False,
+        till: Optional[Signal] = None,
+        priority: int = 0,
+    ) -> PriorityQueue:
+        """Add `value` at `priority` (0 is most urgent); `PLEASE_STOP` closes. See `Queue.add`."""
+        if value is PLEASE_STOP:
+            self.close()
+            return self
+        priority = self._priority(priority)
+        with self._lock:
+            self._add_slow(((priority, value),), False, timeout, force, till)
+        return self
+
+    def push(  # type: ignore[override]
+        self,
+        value: Any,
+        timeout: Optional[float] = None,
+        force: bool = False,
+        till: Optional[Signal] = None,
+        priority: int = 0,
+    ) -> PriorityQueue:
+        """Put `value` at the front of its priority; see `Queue.push`."""
+        if value is PLEASE_STOP:
+            self.close()
+            return self
+        priority = self._priority(priority)
+        with self._lock:
+            self._add_slow(((priority, value),), True, timeout, force, till)
+        return self
+
+    def extend(  # type: ignore[override]
+        self,
+        values: Iterable[Any],
+        timeout: Optional[float] = None,
+        force: bool = False,
+        till: Optional[Signal] = None,
+        priority: int = 0,
+    ) -> PriorityQueue:
+        """Add every value at `priority`, in order; see `Queue.extend`."""
+        priority = self._priority(priority)
+        before, stop, after = _split_at_stop(values)
+        if stop and after and not self.allow_add_after_close:
+            raise QueueClosed(
+                "Can not extend queue " + repr(self.name) + " with values after PLEASE_STOP: it would be closed"
+            )
+        if before:
+            with self._lock:
+                self._add_slow([(priority, v) for v in before], False, timeout, force, till)
+        if stop:
+            self.close()
+            if after:
+                self.extend(after, priority=priority)
+        return self
+
+    def push_all(  # type: ignore[override]
+        self,
+        values: Iterable[Any],
+        timeout: Optional[float] = None,
+        force: bool = False,
+        till: Optional[Signal] = None,
+        priority: int = 0,
+    ) -> PriorityQueue:
+        """Put `values` at the front of `priority`, keeping their order."""
+        priority = self._priority(priority)
+        before, stop, after = _split_at_stop(values)
+        if stop or after:
+            raise ValueError("push_all() of queue " + repr(self.name) + " can not take PLEASE_STOP; use close()")
+        if before:
+            with self._lock:
+                self._add_slow([(priority, v) for v in reversed(before)], True, timeout, force, till)
+        return self
+
+
+class ThreadedQueue(Queue):
+    """A Queue whose worker thread forwards items in batches to `slow_queue.extend(batch)`.
+
+    A batch goes out when `batch_size` items are waiting, or `period` seconds
+    after the first of them arrived. A function (or method, or
+    `functools.partial`) added to the queue is not forwarded: it is called,
+    with no arguments, after the items added before it are delivered.
+
+    `stop()`, leaving the `with` block, or the worker being asked to stop
+    (shutdown) closes the queue; every item is then delivered exactly once, in
+    order, and `slow_queue.add(PLEASE_STOP)` is called if the slow queue has an
+    `add` method (a sink without `add` is just left alone).
+
+    When `slow_queue.extend` raises, the error and the batch go to
+    `error_target(error, batch)` (on the worker thread), or to the log, and the
+    same batch is retried after a short backoff — nothing is dropped. Once the
+    worker is asked to stop (shutdown), a batch that still fails after a few
+    more tries is logged as lost, so shutdown can not hang on a dead sink.
+    """
+
+    __slots__ = ("slow_queue", "batch_size", "period", "error_target", "thread")
+
+    def __init__(
+        self,
+        name: str,
+        slow_queue: Any,
+        batch_size: Optional[int] = None,
+        max_size: Optional[int] = None,
+        period: Optional[float] = None,
+        silent: bool = False,
+        error_target: Optional[Callable[[BaseException, List[Any]], Any]] = None,
+    ) -> None:
+        if not callable(getattr(slow_queue, "extend", None)):
+            raise TypeError("ThreadedQueue " + repr(name) + ": slow_queue must have an extend() method")
+        for what, number in (("batch_size", batch_size), ("max_size", max_size)):
+            if number is not None and (isinstance(number, bool) or not isinstance(number, int) or number < 1):
+                raise ValueError("ThreadedQueue " + repr(name) + ": " + what + " must be a positive int, not " + repr(number))
+        if period is None:
+            period = 1.0
+        elif check_timeout(period, "period") == 0:
+            raise ValueError("ThreadedQueue " + repr(name) + ": period must be more than 0 seconds")
+        if error_target is not None and not callable(error_target):
+            raise TypeError("ThreadedQueue " + repr(name) + ": error_target must be callable")
+        batch_size = batch_size or (max(1, max_size // 2) if max_size else 900)
+        max_size = max_size or batch_size * 2
+        Queue.__init__(self, name, max=max_size, silent=silent)
+        self.slow_queue = slow_queue
+        self.batch_size = batch_size
+        self.period = float(period)
+        self.error_target = error_target
+        self.thread = Thread.run("threaded queue for " + name, self._worker)
+
+    def _worker(self, please_stop: Signal) -> None:
+        please_stop.then(self.close)
+        batch_size = self.batch_size
+        batch: List[Any] = []
+        callbacks: List[Any] = []
+        flush_at: Optional[float] = None
+        while True:
+            taken = self._take(batch_size - len(batch), flush_at)
+            if taken is PLEASE_STOP:
+                break
+            for item in taken:
+                if isinstance(item, _CALLBACK_TYPES):
+                    callbacks.append(item)
+                else:
+                    batch.append(item)
+            if (batch or callbacks) and flush_at is None:
+                flush_at = _monotonic() + self.period
+            if len(batch) >= batch_size or (flush_at is not None and _monotonic() >= flush_at):
+                self._deliver(batch, please_stop)
+                self._run_callbacks(callbacks)
+                batch, callbacks, flush_at = [], [], None
+        self._deliver(batch, please_stop)
+        self._run_callbacks(callbacks)
+        add = getattr(self.slow_queue, "add", None)
+        if callable(add):
+            try:
+                add(PLEASE_STOP)
+            except Exception as cause:
+                logger.warning("ThreadedQueue {name|quote} could not pass PLEASE_STOP on", name=self.name, cause=cause)
+
+    def _deliver(self, batch: List[Any], please_stop: Signal) -> None:
+        if not batch:
+            return
+        failures = 0
+        while True:
+            try:
+                self.slow_queue.extend(batch)
+                return
+            except Exception as cause:
+                failures += 1
+                self._report(cause, batch)
+                if please_stop and failures >= 3:
+                    logger.warning(
+                        "ThreadedQueue {name|quote} is stopping and lost {num} items its sink refused",
+                        name=self.name,
+                        num=len(batch),
+                        log_severity="ERROR",
+                    )
+                    return
+                backoff = min(0.01 * 2 ** failures, 1.0)
+                if please_stop:
+                    _sleep(min(backoff, 0.1))
+                else:
+                    please_stop.wait(timeout=backoff)
+
+    def _report(self, cause: BaseException, batch: List[Any]) -> None:
+        if self.error_target is not None:
+            try:
+                self.error_target(cause, batch)
+                return
+            except Exception as failure:
+                logger.warning("ThreadedQueue {name|quote}: error_target failed", name=self.name, cause=failure)
+        logger.warning(
+            "ThreadedQueue {name|quote} failed to deliver {num} items; will retry", name=self.name, num=len(batch), cause=cause
+        )
+
+    def _run_callbacks(self, callbacks: List[Any]) -> None:
+        for callback in callbacks:
+            try:
+                callback()
+            except Exception as cause:
+                logger.warning("ThreadedQueue {name|quote}: a callback failed", name=self.name, cause=cause)
+
+    def stop(self) -> None:
+        """Close, wait until every item is delivered and the worker has ended."""
+        self.close()
+        self.thread.join()
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.stop()
