@@ -1,0 +1,185 @@
+"""The index_tree demo, run as a child process on generated trees: counts, reconciliation, stopping."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from typing import Dict, List, Tuple
+
+import pytest
+
+from tests.helpers import REPO, child_env, finish, wait_for_line
+
+# the demo needs the ThreadPool; until mo_threads/pools.py is on main there is nothing to run
+pytest.importorskip("mo_threads.pools")
+
+DEMO = os.path.join(REPO, "examples", "index_tree.py")
+
+SMALL_TREE_FILES = 300
+LARGE_TREE_FILES = 20000
+
+
+def make_tree(root: str, count: int, per_directory: int = 50) -> List[str]:
+    """Write `count` small text files under `root`, `per_directory` to a folder; return their paths."""
+    paths = []
+    for i in range(count):
+        directory = os.path.join(root, "d%03d" % (i // per_directory))
+        if i % per_directory == 0:
+            os.makedirs(directory, exist_ok=True)
+        path = os.path.join(directory, "f%05d.txt" % i)
+        with open(path, "w") as handle:
+            # "common" is always the most frequent word; every file's content differs
+            handle.write(("common common common word%d\n" % i) * (1 + i % 7) + "alpha beta\n" * 2)
+        paths.append(path)
+    return paths
+
+
+def demo_command(*args: str) -> List[str]:
+    return [sys.executable, DEMO, *args]
+
+
+def run_demo(*args: str, timeout: float = 30) -> subprocess.CompletedProcess:
+    proc = start_demo(*args)
+    return finish(proc, timeout=timeout)
+
+
+def start_demo(*args: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        demo_command(*args),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=child_env(),
+    )
+
+
+def printed_counts(out: str) -> Dict[str, int]:
+    """The queued / processed / written numbers of the report."""
+    counts = {}
+    for name in ("queued", "processed", "written"):
+        found = re.search(r"^" + name + r"\s+(\d+)", out, re.MULTILINE)
+        assert found, "no " + name + " line in:\n" + out
+        counts[name] = int(found.group(1))
+    return counts
+
+
+def database_counts(db: str) -> Tuple[int, int]:
+    connection = sqlite3.connect(db)
+    try:
+        rows, distinct = connection.execute("SELECT COUNT(*), COUNT(DISTINCT path) FROM files").fetchone()
+        return rows, distinct
+    finally:
+        connection.close()
+
+
+def assert_reconciled(result: subprocess.CompletedProcess, db: str) -> Dict[str, int]:
+    out = result.stdout
+    assert result.returncode == 0, "exit %s\nstdout:\n%s\nstderr:\n%s" % (result.returncode, out, result.stderr)
+    assert "reconciliation: OK" in out, out
+    counts = printed_counts(out)
+    rows, distinct = database_counts(db)
+    assert counts["processed"] == counts["written"] == rows == distinct, (counts, rows, distinct)
+    assert counts["queued"] >= counts["processed"]
+    assert "Traceback" not in result.stderr, result.stderr
+    return counts
+
+
+@pytest.fixture(scope="module")
+def large_tree(tmp_path_factory) -> str:
+    root = str(tmp_path_factory.mktemp("large_tree"))
+    make_tree(root, LARGE_TREE_FILES, per_directory=200)
+    return root
+
+
+class TestIndexTree:
+    def test_small_tree_every_file_written_once(self, tmp_path) -> None:
+        root = str(tmp_path / "tree")
+        paths = make_tree(root, SMALL_TREE_FILES)
+        db = str(tmp_path / "index.sqlite")
+
+        result = run_demo("--root", root, "--db", db, "--workers", "3")
+
+        counts = assert_reconciled(result, db)
+        assert counts == {"queued": SMALL_TREE_FILES, "processed": SMALL_TREE_FILES, "written": SMALL_TREE_FILES}
+        assert "stopped: every file is done" in result.stdout
+        connection = sqlite3.connect(db)
+        try:
+            stored = {row[0]: row[1:] for row in connection.execute("SELECT path, size, lines, sha1, top_words, worker FROM files")}
+        finally:
+            connection.close()
+        assert sorted(stored) == sorted(paths)
+        with open(paths[10], "rb") as handle:
+            data = handle.read()
+        size, lines, sha1, top_words, worker = stored[paths[10]]
+        assert (size, lines, sha1) == (len(data), data.count(b"\n"), hashlib.sha1(data).hexdigest())
+        assert top_words.split()[0] == "common:%d" % (3 * (1 + 10 % 7))
+        assert {w for _, _, _, _, w in stored.values()} <= {"worker 1", "worker 2", "worker 3"}
+
+    def test_report_shows_the_thread_tree(self, tmp_path) -> None:
+        root = str(tmp_path / "tree")
+        make_tree(root, 40)
+        db = str(tmp_path / "index.sqlite")
+
+        result = run_demo("--root", root, "--db", db, "--workers", "2")
+
+        assert_reconciled(result, db)
+        tree = result.stdout.split("thread tree as it stopped", 1)[1].split("\n\n", 1)[0]
+        for name in ("Main Thread", "walker", "worker 1", "worker 2", "threaded queue for rows"):
+            assert name in tree, tree
+        assert "still running" not in tree, tree
+        order = {m.group(1).strip(" │├└─"): int(m.group(2)) for m in re.finditer(r"^\s*(.*?)\s+stopped #(\d+)", tree, re.MULTILINE)}
+        # the writer stops after every worker, the main thread last
+        assert order["threaded queue for rows"] > max(order["worker 1"], order["worker 2"]), tree
+        assert order["Main Thread"] == max(order.values()), tree
+
+    def test_limit(self, tmp_path) -> None:
+        root = str(tmp_path / "tree")
+        make_tree(root, 120)
+        db = str(tmp_path / "index.sqlite")
+
+        result = run_demo("--root", root, "--db", db, "--limit", "50")
+
+        counts = assert_reconciled(result, db)
+        assert counts == {"queued": 50, "processed": 50, "written": 50}
+
+    def test_bad_root_is_refused(self, tmp_path) -> None:
+        result = run_demo("--root", str(tmp_path / "missing"), "--db", str(tmp_path / "x.sqlite"))
+        assert result.returncode == 2
+        assert "is not a directory" in result.stderr
+
+    def test_seconds_stops_a_large_run(self, tmp_path, large_tree) -> None:
+        db = str(tmp_path / "index.sqlite")
+        start = time.monotonic()
+
+        result = run_demo("--root", large_tree, "--db", db, "--seconds", "1")
+
+        took = time.monotonic() - start
+        counts = assert_reconciled(result, db)
+        assert "stopped: --seconds 1.0 elapsed" in result.stdout, result.stdout
+        assert counts["processed"] < LARGE_TREE_FILES
+        assert took < 15, "took %.1f s to stop after --seconds 1" % took
+
+    @pytest.mark.parametrize("signum, reason", [(signal.SIGINT, "Ctrl-C (SIGINT)"), (signal.SIGTERM, "SIGTERM")])
+    def test_signal_mid_run(self, tmp_path, large_tree, signum, reason) -> None:
+        db = str(tmp_path / "index.sqlite")
+        proc = start_demo("--root", large_tree, "--db", db, "--progress")
+        try:
+            wait_for_line(proc, "started:", timeout=20)
+            time.sleep(0.5)
+            proc.send_signal(signum)
+            result = finish(proc, timeout=20)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate()
+        counts = assert_reconciled(result, db)
+        assert "stopped: " + reason in result.stdout, result.stdout
+        assert counts["processed"] < LARGE_TREE_FILES
+        assert "files/s" in result.stderr  # the progress bar ran
