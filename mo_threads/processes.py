@@ -1,0 +1,478 @@
+"""`Process`: a child program whose pipes are Queues of text lines.
+
+Theory of operation
+-------------------
+A `Process` is a node in the thread tree (a `BaseThread`), a child of the
+thread that made it, so `stop()` on an ancestor, or shutdown, stops it. Four
+threads, children of the process, do the work:
+
+    stdout reader   pipe -> `stdout` Queue, one decoded line at a time; closes it at EOF
+    stderr reader   pipe -> `stderr` Queue, the same
+    stdin writer    `stdin` Queue -> pipe; closing the queue closes the pipe (EOF)
+    monitor         waits for the exit, then for both readers to drain, then
+                    fires `stopped`
+
+Because the readers read to end-of-file before closing their queue, every
+line a program prints is kept, even when it exits at once.
+
+`stop()` fires `please_stop`; a callback sends SIGTERM and arms a `Till` that
+sends SIGKILL if the program is still running `grace_period` seconds later.
+The silence watchdog is one pending `Till` at a time: when it fires, the
+process is killed if it printed nothing for `timeout` seconds (or
+`startup_timeout` before its first line); otherwise the watchdog re-arms at the
+new deadline. The monitor thread logs the report, not the timer thread.
+
+A program that exits non-zero without being asked to stop has failed: `join()`
+raises, and if nobody joins, its parent reports it when it ends, like a thread.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+from collections import deque
+from time import time as _time
+from typing import Any, Deque, Dict, List, Mapping, Optional, Sequence, Union
+
+from mo_logs import logger
+
+from mo_threads.queues import Queue
+from mo_threads.signals import Signal, check_timeout
+from mo_threads.threads import (
+    MAIN_THREAD,
+    PLEASE_STOP,
+    AlienThread,
+    BaseThread,
+    Thread,
+    ThreadTimeout,
+    current_thread,
+)
+from mo_threads.till import Till
+
+__all__ = ("Process",)
+
+# how long the monitor waits for the pipes to drain once the program exited;
+# longer only when a grandchild keeps them open
+PIPE_DRAIN_SECONDS = 5.0
+# how many lines sent to stdin are kept for the silence report
+SENT_KEPT = 10
+# how many stderr lines are kept for the error raised by join()
+STDERR_KEPT = 30
+
+
+def _decode(raw: bytes) -> str:
+    if raw.endswith(b"\n"):
+        raw = raw[:-1]
+        if raw.endswith(b"\r"):
+            raw = raw[:-1]
+    return raw.decode("utf8", "replace")
+
+
+def _parent_for_new_child() -> BaseThread:
+    current = current_thread()
+    if isinstance(current, AlienThread) and not current.registered:
+        # nobody ends an unregistered foreign thread's tree: the main thread adopts
+        return MAIN_THREAD
+    return current
+
+
+def merge_env(env: Optional[Mapping[str, Any]]) -> Optional[Dict[str, str]]:
+    """The environment for a child: `os.environ` updated with `env` (a None value removes a variable)."""
+    if env is None:
+        return None
+    if not isinstance(env, Mapping):
+        raise TypeError("env must be a mapping of names to values, not " + type(env).__name__)
+    merged = dict(os.environ)
+    for key, value in env.items():
+        if value is None:
+            merged.pop(str(key), None)
+        else:
+            merged[str(key)] = str(value)
+    return merged
+
+
+def _path(cwd: Any) -> Optional[str]:
+    if cwd is None:
+        return None
+    abspath = getattr(cwd, "abspath", None)  # mo_files.File
+    if isinstance(abspath, str):
+        return abspath
+    return os.fspath(cwd)
+
+
+class Process(BaseThread):
+    """A running program, with `stdin`, `stdout` and `stderr` as Queues of text lines.
+
+    `params` is the argument list (`["ls", "-l"]`), or one command line when
+    `shell=True`. `env` is added to the current environment (a None value
+    removes a variable). Lines are decoded as UTF-8, bad bytes replaced, line
+    endings stripped. `stdout` and `stderr` are closed once the program closed
+    them (normally at exit), after its last line; add lines to `stdin` and
+    close it to send end-of-file.
+
+    The watchdog kills a program that prints nothing on stdout or stderr for
+    `timeout` seconds (`startup_timeout` before its first line) and logs a
+    warning with the last lines sent to it. Pass `timeout=None` for a program
+    that may stay quiet.
+
+    Raises `FileNotFoundError` (or the `OSError` Popen raised), naming the
+    program and the working directory, when the program can not start.
+    """
+
+    grace_period = 2.0
+    """Seconds between SIGTERM and SIGKILL on `stop()`; set it on the class or an instance."""
+
+    _own_process_group = False
+    # True: the program leads a new process group, and stop()/kill() signal the whole group
+
+    def __init__(
+        self,
+        name: str,
+        params: Union[str, Sequence[Any]],
+        cwd: Any = None,
+        env: Optional[Mapping[str, Any]] = None,
+        debug: bool = False,
+        shell: bool = False,
+        bufsize: int = -1,
+        timeout: Optional[float] = 2.0,
+        startup_timeout: Optional[float] = 10.0,
+        parent_thread: Optional[BaseThread] = None,
+    ) -> None:
+        if not isinstance(name, str):
+            raise TypeError("Process name must be a str, not " + type(name).__name__)
+        if isinstance(params, (str, bytes)):
+            if not shell:
+                raise TypeError(
+                    "Process " + repr(name) + ": params must be a list of arguments, or use shell=True"
+                    " for a command line"
+                )
+            args: Union[str, List[str]] = params if isinstance(params, str) else params.decode("utf8")
+            program = args
+        else:
+            try:
+                args = [_path(p) if not isinstance(p, str) else p for p in params]  # type: ignore[misc]
+            except TypeError:
+                args = [str(p) for p in params]
+            if not args:
+                raise ValueError("Process " + repr(name) + ": params is empty, expecting the program to run")
+            program = args[0]
+        if timeout is not None:
+            timeout = check_timeout(timeout, "Process " + repr(name) + " timeout")
+        if startup_timeout is not None:
+            startup_timeout = check_timeout(startup_timeout, "Process " + repr(name) + " startup_timeout")
+        if parent_thread is not None and not isinstance(parent_thread, BaseThread):
+            raise TypeError("parent_thread must be a mo_threads thread, not " + type(parent_thread).__name__)
+        cwd = _path(cwd)
+        full_env = merge_env(env)
+
+        parent = parent_thread or _parent_for_new_child()
+        BaseThread.__init__(self, name, None, parent)
+        self.params = args
+        self.cwd = cwd
+        self.debug = debug
+        self.timeout = timeout
+        self.startup_timeout = startup_timeout
+        self.stdin = Queue("stdin for process " + repr(name), silent=True)
+        self.stdout = Queue("stdout for process " + repr(name), silent=True)
+        self.stderr = Queue("stderr for process " + repr(name), silent=True)
+        self.returncode: Optional[int] = None
+        self.exited = Signal("exited " + name)
+        self._asked_to_stop = False
+        self._silence_report: Optional[Dict[str, Any]] = None
+        self._failure: Optional[BaseException] = None
+        self._joined = False
+        self._reported = False
+        self._sent: Deque[str] = deque(maxlen=SENT_KEPT)
+        self._stderr_tail: Deque[str] = deque(maxlen=STDERR_KEPT)
+        self._started_at = _time()
+        self._last_output: Optional[float] = None
+
+        try:
+            self._popen = subprocess.Popen(
+                args,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                cwd=cwd,
+                env=full_env,
+                shell=shell,
+                bufsize=bufsize,
+                start_new_session=self._own_process_group,
+            )
+        except OSError as cause:
+            message = (
+                "Can not start process "
+                + repr(name)
+                + ": program "
+                + repr(program)
+                + " in working directory "
+                + repr(cwd if cwd is not None else os.getcwd())
+                + ": "
+                + (cause.strerror or str(cause))
+            )
+            if cause.errno is None:
+                raise type(cause)(message) from cause
+            raise type(cause)(cause.errno, message) from cause
+        self.pid: int = self._popen.pid
+        if debug:
+            logger.info("Process {name|quote} started with pid {pid}: {params}", name=name, pid=self.pid, params=args)
+
+        parent.add_child(self)
+        try:
+            popen = self._popen
+            self._readers = [
+                Thread(name + " stdout", self._read, popen.stdout, self._on_stdout, self._on_stdout_end, "stdout",
+                       parent_thread=self).start(),
+                Thread(name + " stderr", self._read, popen.stderr, self._on_stderr, self._on_stderr_end, "stderr",
+                       parent_thread=self).start(),
+            ]
+            self._writer = Thread(name + " stdin", self._write, parent_thread=self, please_stop=self.please_stop).start()
+            self._monitor_thread = Thread(name + " monitor", self._monitor, parent_thread=self)
+            self._monitor_thread.stopped.then(self._finish)
+            self._monitor_thread.start()
+        except BaseException:
+            self._kill_now()
+            parent.remove_child(self)
+            raise
+        self.please_stop.then(self._on_please_stop)
+        if timeout is not None:
+            self._watch()
+
+    # --- public ----------------------------------------------------------------
+    @property
+    def service(self) -> subprocess.Popen:
+        """The underlying `subprocess.Popen` (upstream's name)."""
+        return self._popen
+
+    def stop(self) -> Process:
+        """Ask the program to stop: SIGTERM now, SIGKILL after `grace_period` seconds. Never blocks."""
+        if not self.exited:
+            self._asked_to_stop = True
+        self.please_stop.go()
+        return self
+
+    def kill(self) -> Process:
+        """Kill the program now (SIGKILL). Never blocks; `join()` to wait for it."""
+        if not self.exited:
+            self._asked_to_stop = True
+            self._kill_now()
+        self.please_stop.go()
+        return self
+
+    def join(self, till: Optional[Signal] = None, raise_on_error: bool = True) -> Process:
+        """Wait until the program has exited and its output is in the queues; returns this process.
+
+        Raises `ThreadTimeout` when `till` fires first. With `raise_on_error`,
+        raises `RuntimeError` with the exit code and the last stderr lines when
+        the program exited non-zero without being asked to stop.
+        """
+        if till is not None and not isinstance(till, Signal):
+            raise TypeError("till must be a Signal (for example Till(seconds=1)), not " + type(till).__name__)
+        if not self.stopped.wait(till=till):
+            raise ThreadTimeout("Timeout on join of process " + repr(self.name))
+        self._joined = True
+        if self.parent is not None:
+            self.parent.remove_child(self)
+        if raise_on_error and self._failure is not None:
+            raise self._failure
+        return self
+
+    def is_alive(self) -> bool:
+        return not self.stopped
+
+    def __enter__(self) -> Process:
+        return self
+
+    def __exit__(self, exc_type: Any, *exc_info: Any) -> None:
+        if exc_type is not None:
+            self.stop()
+        self.join(raise_on_error=exc_type is None)
+
+    def __repr__(self) -> str:
+        state = "running" if self.returncode is None else "exited " + str(self.returncode)
+        return "<Process " + repr(self.name) + " pid " + str(self.pid) + " " + state + ">"
+
+    # --- output: subclasses route lines elsewhere by overriding these ------------
+    def _on_stdout(self, line: str) -> None:
+        self.stdout.add(line)
+
+    def _on_stderr(self, line: str) -> None:
+        self._stderr_tail.append(line)
+        self.stderr.add(line)
+
+    def _on_stdout_end(self) -> None:
+        self.stdout.close()
+
+    def _on_stderr_end(self) -> None:
+        self.stderr.close()
+
+    # --- threads ---------------------------------------------------------------
+    def _read(self, pipe: Any, on_line: Any, on_end: Any, which: str, please_stop: Signal) -> None:
+        # runs to end-of-file whatever please_stop says: stopping the program ends the pipe
+        debug = self.debug
+        try:
+            readline = pipe.readline
+            while True:
+                raw = readline()
+                if not raw:
+                    break
+                self._last_output = _time()
+                line = _decode(raw)
+                if debug:
+                    logger.info("{name} ({pid}) {which}: {line}", name=self.name, pid=self.pid, which=which, line=line)
+                on_line(line)
+        finally:
+            try:
+                pipe.close()
+            finally:
+                on_end()
+
+    def _write(self, please_stop: Signal) -> None:
+        pipe = self._popen.stdin
+        stdin = self.stdin
+        done = please_stop | self.exited
+        try:
+            while True:
+                first = stdin.pop(till=done)
+                if first is None or first is PLEASE_STOP:
+                    return
+                lines = [first]
+                more = stdin.pop_all()
+                closed = False
+                for line in more:
+                    if line is PLEASE_STOP:
+                        closed = True
+                        break
+                    lines.append(line)
+                data = b"".join((line if isinstance(line, str) else str(line)).encode("utf8") + b"\n" for line in lines)
+                self._sent.extend(str(line) for line in lines)
+                if self.debug:
+                    for line in lines:
+                        logger.info("{name} ({pid}) stdin: {line}", name=self.name, pid=self.pid, line=line)
+                pipe.write(data)
+                pipe.flush()
+                if closed:
+                    return
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the program is gone, or closed its stdin
+        except (OSError, ValueError):
+            if not self.exited:
+                raise
+        finally:
+            try:
+                pipe.close()
+            except (OSError, ValueError):
+                pass
+
+    def _monitor(self, please_stop: Signal) -> None:
+        popen = self._popen
+        popen.wait()
+        self.returncode = popen.returncode
+        self.exited.go()
+        drained = Till(seconds=PIPE_DRAIN_SECONDS)
+        for reader in self._readers:
+            try:
+                reader.join(till=drained)
+            except ThreadTimeout:
+                logger.warning(
+                    "Process {name|quote} (pid {pid}) exited, but its {pipe} is still open (another program holds"
+                    " it?): its queue closes when that ends",
+                    name=self.name,
+                    pid=self.pid,
+                    pipe=reader.name,
+                )
+        try:
+            self._writer.join(till=Till(seconds=PIPE_DRAIN_SECONDS))
+        except ThreadTimeout:
+            pass
+        report = self._silence_report
+        if report is not None:
+            logger.warning(
+                "Process {name|quote} (pid {pid}) was silent for {seconds} seconds and was killed. The last lines"
+                " sent to it: {sent|json}",
+                name=self.name,
+                pid=self.pid,
+                seconds=report["seconds"],
+                sent=report["sent"],
+            )
+        if self.debug:
+            logger.info("Process {name|quote} (pid {pid}) exited with {code}", name=self.name, pid=self.pid, code=self.returncode)
+        code = self.returncode
+        if report is not None or (code != 0 and not self._asked_to_stop):
+            why = (
+                " (killed after " + str(report["seconds"]) + " seconds without output)" if report is not None else ""
+            )
+            tail = list(self._stderr_tail)
+            self._failure = RuntimeError(
+                "Process "
+                + repr(self.name)
+                + " (pid "
+                + str(self.pid)
+                + ") exited with code "
+                + str(code)
+                + why
+                + (", its last stderr lines:\n" + "\n".join(tail) if tail else ", nothing on stderr")
+            )
+
+    def _finish(self) -> None:
+        # the monitor thread has ended: the process is done
+        self.stopped.go()
+        if self._failure is None and self.parent is not None:
+            self.parent.remove_child(self)
+
+    def _take_unreported_failure(self) -> Optional[BaseException]:
+        with self.child_locker:
+            if self._failure is None or self._joined or self._reported:
+                return None
+            self._reported = True
+            return self._failure
+
+    # --- stopping and the watchdog -------------------------------------------
+    def _on_please_stop(self) -> None:
+        if self.exited:
+            return
+        self._asked_to_stop = True
+        self._signal("terminate")
+        Till(seconds=self.grace_period).then(self._kill_if_running)
+
+    def _kill_if_running(self) -> None:
+        if not self.exited:
+            self._kill_now()
+
+    def _kill_now(self) -> None:
+        self._signal("kill")
+
+    def _signal(self, how: str) -> None:
+        try:
+            if self._own_process_group:
+                if self.returncode is None:
+                    os.killpg(self.pid, signal.SIGKILL if how == "kill" else signal.SIGTERM)
+            elif how == "kill":
+                self._popen.kill()
+            else:
+                self._popen.terminate()
+        except (ProcessLookupError, PermissionError):
+            pass  # already gone
+
+    def _watch(self) -> None:
+        """Kill the program if it was silent too long, else check again at the next deadline."""
+        if self.exited:
+            return
+        now = _time()
+        last = self._last_output
+        if last is not None:
+            deadline = last + self.timeout  # type: ignore[operator]
+        elif self.startup_timeout is not None:
+            deadline = self._started_at + self.startup_timeout
+        else:
+            deadline = now + self.timeout  # type: ignore[operator]  # no startup limit: look again later
+        if now >= deadline:
+            since = last if last is not None else self._started_at
+            self._silence_report = {"seconds": round(now - since, 3), "sent": list(self._sent)}
+            self._kill_now()
+            return
+        till = Till(till=deadline)
+        if till:
+            return  # timers are shut down (interpreter exit): stop watching
+        till.then(self._watch)

@@ -1,0 +1,338 @@
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+from typing import Any, List
+
+import pytest
+from mo_logs import logger as mo_logger
+from mo_logs.strings import expand_template
+
+from mo_threads import MAIN_THREAD, PLEASE_STOP, Thread, ThreadTimeout, Till
+from mo_threads.processes import Process
+from tests.helpers import REPO, child_env, run_python, wait_true
+
+PY = sys.executable
+PROGRAMS = os.path.join(REPO, "tests", "programs")
+
+
+class CapturedLog:
+    def __init__(self) -> None:
+        self.lines: List[str] = []
+        self.lock = threading.Lock()
+
+    def write(self, template: str, params: Any) -> None:
+        text = expand_template(template, params)
+        with self.lock:
+            self.lines.append(text)
+
+    def stop(self) -> None:
+        pass
+
+    def text(self) -> str:
+        with self.lock:
+            return "\n".join(self.lines)
+
+
+@pytest.fixture
+def log():
+    captured = CapturedLog()
+    old, mo_logger.main_log = mo_logger.main_log, captured
+    try:
+        yield captured
+    finally:
+        mo_logger.main_log = old
+
+
+def drain(queue, seconds: float = 20) -> List[str]:
+    """Every line until the queue closes; fails if it does not close in time."""
+    till = Till(seconds=seconds)
+    lines = []
+    while True:
+        line = queue.pop(till=till)
+        if line is PLEASE_STOP:
+            return lines
+        if line is None:
+            raise AssertionError("queue did not close in " + str(seconds) + " s; got " + repr(lines))
+        lines.append(line)
+
+
+def read_until(queue, text: str, seconds: float = 20) -> List[str]:
+    till = Till(seconds=seconds)
+    lines = []
+    while True:
+        line = queue.pop(till=till)
+        if line is None or line is PLEASE_STOP:
+            raise AssertionError("never saw " + repr(text) + "; got " + repr(lines))
+        lines.append(line)
+        if text in line:
+            return lines
+
+
+def finish(process: Process, seconds: float = 30, raise_on_error: bool = True) -> Process:
+    """Join with a hard limit: a hang kills the program and fails the test."""
+    try:
+        return process.join(till=Till(seconds=seconds), raise_on_error=raise_on_error)
+    except ThreadTimeout:
+        process.kill()
+        process.join(raise_on_error=False)
+        raise AssertionError("process " + process.name + " hung past " + str(seconds) + " s")
+
+
+def python(code: str) -> List[str]:
+    return [PY, "-c", code]
+
+
+class TestProcess:
+    def test_echo(self):
+        process = finish(Process("echo", python("print('hello'); print('world')")))
+        assert drain(process.stdout) == ["hello", "world"]
+        assert drain(process.stderr) == []
+        assert process.returncode == 0
+        assert process.stopped
+
+    def test_exit_code_raises_with_stderr(self):
+        process = Process("fail", python("import sys; sys.stderr.write('boom\\n'); sys.exit(3)"))
+        with pytest.raises(RuntimeError) as caught:
+            finish(process)
+        assert "code 3" in str(caught.value)
+        assert "boom" in str(caught.value)
+        assert "fail" in str(caught.value)
+        assert process.returncode == 3
+        # without raise_on_error, join returns and the lines are all there
+        assert process.join(raise_on_error=False) is process
+        assert drain(process.stderr) == ["boom"]
+
+    def test_stderr_capture(self):
+        process = finish(Process("err", python("import sys; print('out'); sys.stderr.write('e1\\ne2\\n')")))
+        assert drain(process.stdout) == ["out"]
+        assert drain(process.stderr) == ["e1", "e2"]
+
+    def test_many_lines_then_exit_at_once(self):
+        code = "import os, sys\nsys.stdout.write(''.join('line %d\\n' % i for i in range(20000)))\nsys.stdout.flush()\nos._exit(0)"
+        process = finish(Process("many", python(code)))
+        lines = drain(process.stdout)
+        assert len(lines) == 20000
+        assert lines[0] == "line 0" and lines[-1] == "line 19999"
+
+    def test_decoding_bad_bytes_and_line_endings(self):
+        code = "import sys; sys.stdout.buffer.write(b'caf\\xc3\\xa9\\r\\n\\xff\\nlast')"
+        process = finish(Process("bytes", python(code)))
+        assert drain(process.stdout) == ["caf\u00e9", "\ufffd", "last"]
+
+    def test_stdin_close_is_end_of_file(self):
+        process = Process("cat", ["cat"], timeout=None)
+        process.stdin.add("hello")
+        process.stdin.add("w\u00f6rld")
+        process.stdin.close()
+        finish(process)
+        assert drain(process.stdout) == ["hello", "w\u00f6rld"]
+        assert process.returncode == 0
+
+    def test_conversation(self):
+        code = "import sys\nfor line in sys.stdin:\n    print('got ' + line.strip(), flush=True)"
+        process = Process("echo back", python(code), timeout=None)
+        try:
+            process.stdin.add("one")
+            assert process.stdout.pop(till=Till(seconds=20)) == "got one"
+            process.stdin.add("two")
+            assert process.stdout.pop(till=Till(seconds=20)) == "got two"
+        finally:
+            process.stdin.close()
+            finish(process)
+
+    def test_silent_process_is_killed_and_reported(self, log):
+        code = "import sys, time\nsys.stdin.readline()\nprint('first', flush=True)\ntime.sleep(60)"
+        process = Process("hang", python(code), timeout=0.5, startup_timeout=10)
+        process.stdin.add("the question")
+        assert process.stdout.pop(till=Till(seconds=20)) == "first"
+        with pytest.raises(RuntimeError) as caught:
+            finish(process)
+        assert "without output" in str(caught.value)
+        assert process.returncode != 0
+        assert wait_true(lambda: "the question" in log.text())
+        assert "hang" in log.text() and "silent" in log.text()
+
+    def test_silent_before_first_line_uses_startup_timeout(self):
+        process = Process("slow start", python("import time; time.sleep(60)"), timeout=30, startup_timeout=0.3)
+        with pytest.raises(RuntimeError):
+            finish(process)
+        assert process.returncode != 0
+
+    def test_output_keeps_the_watchdog_quiet(self):
+        code = "import time\nfor i in range(8):\n    print(i, flush=True)\n    time.sleep(0.1)"
+        process = finish(Process("chatty", python(code), timeout=1.0, startup_timeout=10))
+        assert drain(process.stdout) == [str(i) for i in range(8)]
+        assert process.returncode == 0
+
+    def test_timeout_none_disables_the_watchdog(self):
+        process = finish(Process("quiet", python("import time; time.sleep(0.6)"), timeout=None, startup_timeout=0.1))
+        assert process.returncode == 0
+
+    def test_killed_from_outside(self):
+        process = Process("victim", python("import time; time.sleep(60)"), timeout=None)
+        os.kill(process.pid, signal.SIGKILL)
+        with pytest.raises(RuntimeError) as caught:
+            finish(process)
+        assert process.returncode == -signal.SIGKILL
+        assert str(-signal.SIGKILL) in str(caught.value)
+
+    def test_stop_terminates_without_error(self):
+        process = Process("sleeper", python("import time; time.sleep(60)"), timeout=None)
+        process.stop()
+        finish(process)  # asked to stop: no error
+        assert process.returncode == -signal.SIGTERM
+
+    def test_stop_kills_a_program_ignoring_sigterm(self):
+        code = "import signal, time\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\nprint('ready', flush=True)\ntime.sleep(60)"
+        process = Process("stubborn", python(code), timeout=None)
+        process.grace_period = 0.3
+        read_until(process.stdout, "ready")
+        process.stop()
+        finish(process)
+        assert process.returncode == -signal.SIGKILL
+
+    def test_kill(self):
+        process = Process("sleeper", python("import time; time.sleep(60)"), timeout=None)
+        process.kill()
+        finish(process)
+        assert process.returncode == -signal.SIGKILL
+
+    def test_twenty_at_once(self):
+        processes = [Process("p" + str(i), python("print(%d)" % i)) for i in range(20)]
+        for process in processes:
+            finish(process)
+        assert [drain(p.stdout) for p in processes] == [[str(i)] for i in range(20)]
+        assert len({p.pid for p in processes}) == 20
+
+    def test_missing_program_is_a_clear_error(self, tmp_path):
+        with pytest.raises(FileNotFoundError) as caught:
+            Process("missing", ["no-such-program-here", "x"], cwd=str(tmp_path))
+        message = str(caught.value)
+        assert "no-such-program-here" in message
+        assert str(tmp_path) in message
+        assert "missing" in message
+
+    def test_missing_working_directory(self, tmp_path):
+        where = str(tmp_path / "not-here")
+        with pytest.raises(OSError) as caught:
+            Process("nowhere", ["ls"], cwd=where)
+        assert where in str(caught.value)
+
+    def test_bad_arguments(self):
+        with pytest.raises(TypeError):
+            Process("line", "echo hi")  # a command line needs shell=True
+        with pytest.raises(ValueError):
+            Process("empty", [])
+        with pytest.raises(ValueError):
+            Process("negative", ["ls"], timeout=-1)
+
+    def test_shell_and_env_and_cwd(self, tmp_path):
+        process = finish(Process("shell", "echo $((1+2)) $MO_TEST_VALUE; pwd", shell=True, cwd=tmp_path, env={"MO_TEST_VALUE": "x y"}))
+        assert drain(process.stdout) == ["3 x y", os.path.realpath(str(tmp_path))]
+
+    def test_child_of_the_creating_thread(self):
+        process = Process("tree", python("import time; time.sleep(60)"), timeout=None)
+        try:
+            assert process in MAIN_THREAD.children
+            assert process.parent is MAIN_THREAD
+        finally:
+            process.stop()
+            finish(process)
+        assert wait_true(lambda: process not in MAIN_THREAD.children)
+
+    def test_finished_process_leaves_the_tree(self):
+        process = Process("quick", python("pass"))
+        assert process.stopped.wait(till=Till(seconds=20))
+        assert wait_true(lambda: process not in MAIN_THREAD.children)
+
+    def test_stopping_the_parent_thread_stops_the_process(self):
+        made = []
+
+        def work(please_stop):
+            made.append(Process("inner", python("import time; time.sleep(60)"), timeout=None))
+            please_stop.wait()
+
+        thread = Thread.run("owner", work)
+        assert wait_true(lambda: made)
+        thread.stop()
+        thread.join(till=Till(seconds=30))
+        assert made[0].stopped
+        assert made[0].returncode == -signal.SIGTERM
+
+    def test_context_manager_joins(self):
+        with Process("with", python("print('in')")) as process:
+            pass
+        assert process.stopped
+        assert drain(process.stdout) == ["in"]
+
+    def test_debug_logs_lines(self, log):
+        finish(Process("loud", python("print('said this')"), debug=True))
+        assert "said this" in log.text()
+
+    def test_unjoined_failure_is_reported_when_the_parent_ends(self):
+        result = run_python(
+            """
+            import sys
+            from mo_threads import Thread
+            from mo_threads.processes import Process
+
+            def work(please_stop):
+                process = Process("failing", [sys.executable, "-c", "import sys; sys.stderr.write('bad\\\\n'); sys.exit(5)"])
+                process.exited.wait()  # it failed on its own, before the end of this thread stops it
+
+            Thread.run("owner", work).join()
+            print("joined")
+            """,
+            timeout=60,
+        )
+        assert "joined" in result.stdout
+        output = result.stdout + result.stderr
+        assert "failing" in output and "code 5" in output
+
+
+class TestShutdownSignals:
+    """A child program built on wait_for_shutdown_signal stops in order."""
+
+    def run_program(self, stop) -> Process:
+        program = os.path.join(PROGRAMS, "shutdown_on_signal.py")
+        process = Process("program", [PY, program], env=child_env(), timeout=None)
+        try:
+            assert read_until(process.stdout, "ready") == ["ready"]
+            stop(process)
+            finish(process, seconds=30, raise_on_error=False)
+        finally:
+            if not process.stopped:
+                process.kill()
+                process.join(raise_on_error=False)
+        return process
+
+    def check(self, process: Process) -> None:
+        assert drain(process.stdout) == ["worker cleanup", "main done"]
+        assert process.returncode == 0, drain(process.stderr)
+
+    def test_sigint(self):
+        self.check(self.run_program(lambda p: os.kill(p.pid, signal.SIGINT)))
+
+    def test_sigterm(self):
+        self.check(self.run_program(lambda p: os.kill(p.pid, signal.SIGTERM)))
+
+    def test_exit_on_stdin(self):
+        self.check(self.run_program(lambda p: p.stdin.add("exit")))
+
+    def test_shutdown_stops_running_processes(self):
+        result = run_python(
+            """
+            import sys
+            from mo_threads import stop_main_thread
+            from mo_threads.processes import Process
+
+            process = Process("sleeper", [sys.executable, "-c", "import time; time.sleep(60)"], timeout=None)
+            stop_main_thread()
+            print("stopped", bool(process.stopped), process.returncode)
+            """,
+            timeout=60,
+        )
+        assert "stopped True -15" in result.stdout, result.stdout + result.stderr
