@@ -168,8 +168,10 @@ class Pipeline:
         self.recorder = TreeRecorder()
         self.failures: List[BaseException] = []
         self.left_in_queue = 0
+        self.started_at = time.perf_counter()
 
     def start(self) -> None:
+        self.started_at = time.perf_counter()
         self.rows = ThreadedQueue("rows", self.sink, batch_size=BATCH_SIZE, period=BATCH_PERIOD, silent=True)
         self.pool = ThreadPool(self.args.workers, name="workers")
         for i, tally in enumerate(self.work_tallies):
@@ -251,7 +253,15 @@ def report(pipeline: Pipeline, reason: str, elapsed: float, out: TextIO) -> bool
     written = pipeline.sink.written
     rows, distinct = reconcile_counts(pipeline.sink.path)
     left = pipeline.left_in_queue
-    lines = ["", "stopped: " + reason + " after %.2f s" % elapsed, "", "thread tree as it stopped (ms after the stop request; #n = order):"]
+    asked = pipeline.recorder.stop_requested_at
+    asked_after = (asked - pipeline.started_at) if asked is not None else elapsed
+    lines = [
+        "",
+        "stopped: %s after %.2f s (asked to stop at %.2f s, all stopped %.0f ms later)"
+        % (reason, elapsed, asked_after, (elapsed - asked_after) * 1000),
+        "",
+        "thread tree as it stopped (ms after the stop request; #n = order):",
+    ]
     lines.extend("  " + line for line in pipeline.recorder.lines())
     lines.extend(
         [
@@ -297,7 +307,6 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     log_file = start_logging(args.log)
     sink = SqliteSink(args.db)
     pipeline = Pipeline(args, sink)
-    started = time.perf_counter()
     try:
         pipeline.start()
         logger.info("Indexing {root} with {workers} workers into {db}", root=args.root, workers=args.workers, db=args.db)
@@ -322,7 +331,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             reason += ", then Ctrl-C while stopping"
         except SystemExit:
             reason += ", then SIGTERM while stopping"
-    elapsed = time.perf_counter() - started
+    elapsed = time.perf_counter() - pipeline.started_at
     logger.info("Stopped after {seconds|round(places=2)} seconds", seconds=elapsed)
     stop_main_thread()  # logging and the timer thread, last; the main thread is the root of the tree
     log_file.close()

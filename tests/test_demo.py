@@ -183,3 +183,26 @@ class TestIndexTree:
         assert "stopped: " + reason in result.stdout, result.stdout
         assert counts["processed"] < LARGE_TREE_FILES
         assert "files/s" in result.stderr  # the progress bar ran
+
+
+class TestSqliteSink:
+    def test_a_failed_batch_leaves_nothing_and_is_not_counted(self, tmp_path) -> None:
+        sys.path.insert(0, os.path.dirname(DEMO))
+        try:
+            from _sqlite_sink import SqliteSink, reconcile_counts
+        finally:
+            sys.path.remove(os.path.dirname(DEMO))
+        db = str(tmp_path / "sink.sqlite")
+        sink = SqliteSink(db)
+        try:
+            sink.extend([("a", 1, 1, "x", "w:1", "t"), ("b", 2, 1, "y", "w:1", "t")])
+            with pytest.raises(sqlite3.Error):
+                sink.extend([("c", 3, 1, "z", "w:1", "t"), ("d", None, 1, "z", "w:1", "t")])  # size NOT NULL
+            sink.add(("c", 3, 1, "z", "w:1", "t"))  # the retry of one row
+            sink.add(object())  # the stop marker is not a row
+        finally:
+            sink.close()
+        assert (sink.written, sink.batches) == (3, 2)
+        assert reconcile_counts(db) == (3, 3)
+        SqliteSink(db).close()  # recreated: empty again
+        assert reconcile_counts(db) == (0, 0)
