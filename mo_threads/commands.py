@@ -1,0 +1,393 @@
+"""`Command`: run a command line in a reused `bash` session.
+
+Theory of operation
+-------------------
+Starting a process costs milliseconds; a long-lived `bash` reading commands
+from its stdin costs one `fork` per command. Sessions are kept per working
+directory and environment, each serving one command at a time. A command is
+written as one line:
+
+    ( eval '<command line>' ) </dev/null; printf '%s %d\\n' <end> "$?"; printf '%s\\n' <end> >&2
+
+`eval` of a quoted string confines a syntax error to that command; the
+subshell keeps a `cd` or `export` from leaking into the next command; stdin
+from /dev/null keeps the command from eating the session's input. `<end>` is a
+marker unique to the command: seen on stdout (with the exit code) and on
+stderr, it means every line of the command has arrived, so the command's
+queues get its own output and nothing else.
+
+A finished command gives its session back to the idle pool; a session idle
+for `IDLE_SECONDS` is closed (its stdin closed, so `bash` exits), and shutdown
+stops the rest: sessions are children of the main thread.
+"""
+
+from __future__ import annotations
+
+import shlex
+import uuid
+from itertools import count
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+
+from mo_logs import logger
+
+from mo_threads.lock import Lock
+from mo_threads.processes import Process
+from mo_threads.queues import Queue
+from mo_threads.signals import Signal, check_timeout
+from mo_threads.threads import MAIN_THREAD, ThreadTimeout
+from mo_threads.till import Till
+
+__all__ = ("Command",)
+
+# seconds an unused session stays open
+IDLE_SECONDS = 60.0
+
+SessionKey = Tuple[Optional[str], Optional[Tuple[Tuple[str, str], ...]]]
+
+
+def quote_command(params: Union[str, Sequence[Any]]) -> str:
+    """A command line: a str is used as it is, a list has each argument shell-quoted."""
+    if isinstance(params, str):
+        return params
+    if not params:
+        raise ValueError("Command params is empty, expecting a command line or a list of arguments")
+    return " ".join(shlex.quote(p if isinstance(p, str) else str(p)) for p in params)
+
+
+class Command:
+    """A command line run to completion, its output in `stdout` and `stderr` Queues of lines.
+
+    With `shell=True` (the default) it runs in a `bash` session shared with
+    earlier commands of the same `cwd` and `env`; a list of `params` is
+    shell-quoted, a str is taken as a command line. With `shell=False` it runs
+    as its own `Process` (`params` is the argument list). The queues hold this
+    command's output only, at most `max_stdout` lines of stdout (older lines
+    are dropped past that), and are closed when it ends. `timeout` (seconds,
+    None for no limit) kills a command that runs longer.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        params: Union[str, Sequence[Any]],
+        cwd: Any = None,
+        env: Optional[Mapping[str, Any]] = None,
+        debug: bool = False,
+        shell: bool = True,
+        timeout: Optional[float] = None,
+        max_stdout: int = 1024,
+    ) -> None:
+        if not isinstance(name, str):
+            raise TypeError("Command name must be a str, not " + type(name).__name__)
+        if timeout is not None:
+            timeout = check_timeout(timeout, "Command " + repr(name) + " timeout")
+        if isinstance(max_stdout, bool) or not isinstance(max_stdout, int) or max_stdout < 1:
+            raise ValueError("Command " + repr(name) + " max_stdout must be a positive int, not " + repr(max_stdout))
+        self.name = name
+        self.debug = debug
+        self.max_stdout = max_stdout
+        self.returncode: Optional[int] = None
+        self.stopped = Signal("stopped command " + name)
+        self._stderr_tail: List[str] = []
+        self._timed_out = False
+        self.process: Optional[Process] = None
+        self._session: Optional[_Session] = None
+        if not shell:
+            process = Process(name, params, cwd=cwd, env=env, debug=debug, timeout=None, startup_timeout=None)
+            self.process = process
+            self.pid = process.pid
+            self.stdout = process.stdout
+            self.stderr = process.stderr
+            process.stopped.then(self._process_ended)
+        else:
+            self.command_line = quote_command(params)
+            self.stdout = Queue("stdout for command " + repr(name), silent=True)
+            self.stderr = Queue("stderr for command " + repr(name), silent=True)
+            session = SESSIONS.acquire(cwd, env, debug)
+            self._session = session
+            self.pid = session.pid
+            session.run(self)
+        if timeout is not None and not self.stopped:
+            Till(seconds=timeout).then(self._on_timeout)
+
+    # --- public ----------------------------------------------------------------
+    def join(self, raise_on_error: bool = False, till: Optional[Signal] = None) -> Command:
+        """Wait for the command to end; returns this command.
+
+        Raises `ThreadTimeout` when `till` fires first. With `raise_on_error`,
+        raises `RuntimeError` with the exit code and the stderr lines on a
+        non-zero exit.
+        """
+        if till is not None and not isinstance(till, Signal):
+            raise TypeError("till must be a Signal (for example Till(seconds=1)), not " + type(till).__name__)
+        if not self.stopped.wait(till=till):
+            raise ThreadTimeout("Timeout on join of command " + repr(self.name))
+        if self.process is not None:
+            self.process.join(raise_on_error=False)
+        if raise_on_error and self.returncode != 0:
+            tail = self._stderr_tail if self.process is None else list(self.process._stderr_tail)
+            raise RuntimeError(
+                "Command "
+                + repr(self.name)
+                + " exited with code "
+                + str(self.returncode)
+                + (" (killed: it ran past its timeout)" if self._timed_out else "")
+                + (", its stderr:\n" + "\n".join(tail) if tail else ", nothing on stderr")
+            )
+        return self
+
+    def kill(self) -> Command:
+        """Kill the command now (and the session running it). Never blocks."""
+        if self.stopped:
+            return self
+        if self.process is not None:
+            self.process.kill()
+        elif self._session is not None:
+            self._session.kill()
+        return self
+
+    stop = kill
+
+    def __enter__(self) -> Command:
+        return self
+
+    def __exit__(self, exc_type: Any, *exc_info: Any) -> None:
+        if exc_type is not None:
+            self.kill()
+        self.join()
+
+    def __repr__(self) -> str:
+        state = "running" if self.returncode is None else "exited " + str(self.returncode)
+        return "<Command " + repr(self.name) + " " + state + ">"
+
+    # --- fed by the session ------------------------------------------------------
+    def _add_stdout(self, line: str) -> None:
+        stdout = self.stdout
+        if len(stdout) >= self.max_stdout:
+            stdout.pop_one()
+        stdout.add(line)
+
+    def _add_stderr(self, line: str) -> None:
+        tail = self._stderr_tail
+        tail.append(line)
+        if len(tail) > 30:
+            del tail[0]
+        self.stderr.add(line)
+
+    def _end(self, returncode: Optional[int]) -> None:
+        if self.stopped:
+            return
+        self.returncode = returncode
+        self.stdout.close()
+        self.stderr.close()
+        if self.debug:
+            logger.info("Command {name|quote} exited with {code}", name=self.name, code=returncode)
+        self.stopped.go()
+
+    def _process_ended(self) -> None:
+        process = self.process
+        self.returncode = process.returncode  # type: ignore[union-attr]
+        self.stopped.go()
+
+    def _on_timeout(self) -> None:
+        if self.stopped:
+            return
+        self._timed_out = True
+        logger.warning("Command {name|quote} ran past its timeout and was killed", name=self.name)
+        self.kill()
+
+
+class _Session(Process):
+    """A `bash` process running one `Command` at a time, leading its own process group.
+
+    Killing the session kills the group, so a command's children can not keep
+    the pipes open.
+    """
+
+    _own_process_group = True
+
+    def __init__(self, key: SessionKey, cwd: Any, env: Optional[Mapping[str, Any]], debug: bool) -> None:
+        # set before Process starts the readers, which use them
+        self.key = key
+        self.lock = Lock("bash session")
+        self.current: Optional[Command] = None
+        self.marker = ""
+        self.stdout_done = False
+        self.stderr_done = False
+        self.idle_turn = 0
+        self.code: Optional[int] = None
+        self._token = "__mo_threads_end_" + uuid.uuid4().hex + "_"
+        self._sequence = count()
+        Process.__init__(
+            self,
+            "bash session in " + repr(key[0] or "."),
+            ["bash", "--noprofile", "--norc"],
+            cwd=cwd,
+            env=env,
+            debug=debug,
+            timeout=None,
+            startup_timeout=None,
+            parent_thread=MAIN_THREAD,
+        )
+
+    def run(self, command: Command) -> None:
+        marker = self._token + str(next(self._sequence)) + "__"
+        with self.lock:
+            self.current = command
+            self.marker = marker
+            self.stdout_done = self.stderr_done = False
+            self.idle_turn += 1
+        quoted_marker = shlex.quote(marker)
+        line = (
+            "( eval "
+            + shlex.quote(command.command_line)
+            + " ) </dev/null; printf '%s %d\\n' "
+            + quoted_marker
+            + ' "$?"; printf \'%s\\n\' '
+            + quoted_marker
+            + " >&2"
+        )
+        if self.debug:
+            logger.info("Command {name|quote} runs {line|quote} in bash {pid}", name=command.name, line=command.command_line, pid=self.pid)
+        try:
+            self.stdin.add(line)
+        except Exception as cause:
+            # the session is gone (closed at the same moment): fail this command, not the caller
+            logger.warning("Command {name|quote} could not be sent to its shell", name=command.name, cause=cause)
+            self._command_done(None, -1)
+
+    def _on_stdout(self, line: str) -> None:
+        command = self.current
+        if command is None:
+            logger.info("Output of bash session {pid} outside any command: {line}", pid=self.pid, line=line)
+            return
+        at = line.find(self.marker)
+        if at < 0:
+            command._add_stdout(line)
+            return
+        if at > 0:
+            command._add_stdout(line[:at])  # the command's last line had no line ending
+        try:
+            code: Optional[int] = int(line[at + len(self.marker):].strip())
+        except ValueError:
+            code = None
+        self._command_done("stdout", code)
+
+    def _on_stderr(self, line: str) -> None:
+        command = self.current
+        if command is None:
+            logger.info("Output of bash session {pid} outside any command: {line}", pid=self.pid, line=line)
+            return
+        at = line.find(self.marker)
+        if at < 0:
+            command._add_stderr(line)
+            return
+        if at > 0:
+            command._add_stderr(line[:at])
+        self._command_done("stderr", None)
+
+    def _on_stdout_end(self) -> None:
+        pass
+
+    def _on_stderr_end(self) -> None:
+        pass
+
+    def _command_done(self, which: Optional[str], code: Optional[int]) -> None:
+        with self.lock:
+            command = self.current
+            if command is None:
+                return
+            if which == "stdout":
+                self.stdout_done = True
+                self.code = code
+            elif which == "stderr":
+                self.stderr_done = True
+            else:
+                self.code = code
+                self.stdout_done = self.stderr_done = True
+            if not (self.stdout_done and self.stderr_done):
+                return
+            self.current = None
+            code = self.code
+        command._end(code)
+        SESSIONS.release(self)
+
+    def _finish(self) -> None:
+        # bash ended (killed, closed or shut down): end its command, forget the session
+        SESSIONS.forget(self)
+        with self.lock:
+            command, self.current = self.current, None
+        if command is not None:
+            command._end(self.returncode)
+        Process._finish(self)
+
+    def close_if_idle(self, turn: int) -> None:
+        if SESSIONS.take_idle(self, turn):
+            try:
+                self.stdin.close()
+            except Exception:
+                self.stop()
+
+
+class _Sessions:
+    """The idle `bash` sessions, per (cwd, env)."""
+
+    def __init__(self) -> None:
+        self.lock = Lock("command sessions")
+        self.idle: Dict[SessionKey, List[_Session]] = {}
+
+    def acquire(self, cwd: Any, env: Optional[Mapping[str, Any]], debug: bool) -> _Session:
+        key: SessionKey = (
+            None if cwd is None else str(getattr(cwd, "abspath", cwd)),
+            None if env is None else tuple(sorted((str(k), str(v)) for k, v in env.items())),
+        )
+        with self.lock:
+            sessions = self.idle.get(key)
+            while sessions:
+                session = sessions.pop()
+                if not session.exited and not session.please_stop:
+                    return session
+        return _Session(key, cwd, env, debug)
+
+    def release(self, session: _Session) -> None:
+        if session.exited or session.please_stop:
+            return
+        with self.lock:
+            self.idle.setdefault(session.key, []).append(session)
+            turn = session.idle_turn
+        till = Till(seconds=IDLE_SECONDS)
+        till.then(lambda: session.close_if_idle(turn))
+
+    def take_idle(self, session: _Session, turn: int) -> bool:
+        """Remove `session` from the pool if it is still idle since `turn`."""
+        with self.lock:
+            if session.idle_turn != turn:
+                return False
+            sessions = self.idle.get(session.key, [])
+            if session not in sessions:
+                return False
+            sessions.remove(session)
+            if not sessions:
+                self.idle.pop(session.key, None)
+            return True
+
+    def forget(self, session: _Session) -> None:
+        with self.lock:
+            sessions = self.idle.get(session.key)
+            if sessions and session in sessions:
+                sessions.remove(session)
+                if not sessions:
+                    self.idle.pop(session.key, None)
+
+    def close_all(self) -> None:
+        """Close every idle session (shutdown stops them anyway; tests use this)."""
+        with self.lock:
+            sessions = [s for group in self.idle.values() for s in group]
+            self.idle.clear()
+        for session in sessions:
+            session.stop()
+        for session in sessions:
+            session.join(raise_on_error=False)
+
+
+SESSIONS = _Sessions()

@@ -1,0 +1,172 @@
+from __future__ import annotations
+
+import os
+import signal
+from typing import List
+
+import pytest
+
+from mo_threads import PLEASE_STOP, Thread, ThreadTimeout, Till
+from mo_threads import commands as commands_module
+from mo_threads.commands import SESSIONS, Command, quote_command
+from tests.helpers import run_python, wait_true
+
+
+@pytest.fixture(autouse=True)
+def close_sessions():
+    yield
+    SESSIONS.close_all()
+
+
+def drain(queue, seconds: float = 20) -> List[str]:
+    till = Till(seconds=seconds)
+    lines = []
+    while True:
+        line = queue.pop(till=till)
+        if line is PLEASE_STOP:
+            return lines
+        if line is None:
+            raise AssertionError("queue did not close in " + str(seconds) + " s; got " + repr(lines))
+        lines.append(line)
+
+
+def run(name, params, **kwargs) -> Command:
+    command = Command(name, params, **kwargs)
+    try:
+        return command.join(till=Till(seconds=30))
+    except ThreadTimeout:
+        command.kill()
+        raise AssertionError("command " + name + " hung")
+
+
+class TestCommand:
+    def test_output_and_exit_code(self):
+        command = run("hello", "echo hello; echo oops >&2")
+        assert drain(command.stdout) == ["hello"]
+        assert drain(command.stderr) == ["oops"]
+        assert command.returncode == 0
+
+    def test_exit_code_and_raise_on_error(self):
+        command = run("fails", "echo why >&2; exit 3")
+        assert command.returncode == 3
+        with pytest.raises(RuntimeError) as caught:
+            command.join(raise_on_error=True)
+        assert "code 3" in str(caught.value) and "why" in str(caught.value)
+
+    def test_same_shell_serves_commands_in_a_row(self):
+        first = run("first", "echo $$")
+        second = run("second", "echo $$")
+        assert drain(first.stdout) == drain(second.stdout) == [str(first.pid)]
+        assert first.pid == second.pid
+
+    def test_output_isolation_between_consecutive_commands(self):
+        first = run("first", "echo one; echo one-err >&2; printf no-newline")
+        second = run("second", "echo two; echo two-err >&2")
+        assert first.pid == second.pid
+        assert drain(first.stdout) == ["one", "no-newline"]
+        assert drain(first.stderr) == ["one-err"]
+        assert drain(second.stdout) == ["two"]
+        assert drain(second.stderr) == ["two-err"]
+
+    def test_arguments_are_shell_quoted(self):
+        tricky = "it's $HOME; `echo x` \"q\" * \\ $(echo y)"
+        command = run("quoted", ["printf", "%s\\n", tricky, ""])
+        assert drain(command.stdout) == [tricky, ""]
+        assert quote_command(["a b", "c"]) == "'a b' c"
+
+    def test_syntax_error_stays_in_its_command(self):
+        broken = run("broken", 'echo "unbalanced')
+        assert broken.returncode != 0
+        assert drain(broken.stderr)
+        after = run("after", "echo fine")
+        assert drain(after.stdout) == ["fine"]
+        assert after.pid == broken.pid
+
+    def test_cd_and_exit_do_not_leak_into_the_next_command(self, tmp_path):
+        where = os.path.realpath(str(tmp_path))
+        first = run("cd", "cd / && exit 4", cwd=where)
+        assert first.returncode == 4
+        second = run("pwd", "pwd", cwd=where)
+        assert drain(second.stdout) == [where]
+        assert second.pid == first.pid
+
+    def test_sessions_are_kept_per_cwd_and_env(self, tmp_path):
+        here = run("here", "echo $$ $MO_V", cwd=str(tmp_path))
+        there = run("there", "echo $$ $MO_V", cwd=str(tmp_path), env={"MO_V": "set"})
+        assert here.pid != there.pid
+        assert drain(there.stdout) == [str(there.pid) + " set"]
+
+    def test_command_does_not_read_the_session_stdin(self):
+        command = run("cat", "cat; echo after")
+        assert drain(command.stdout) == ["after"]
+
+    def test_timeout_kills_the_command_and_its_children(self):
+        command = Command("slow", "sleep 60 & sleep 60", timeout=0.3)
+        command.join(till=Till(seconds=20))
+        assert command.returncode == -signal.SIGKILL
+        with pytest.raises(RuntimeError) as caught:
+            command.join(raise_on_error=True)
+        assert "timeout" in str(caught.value)
+        after = run("after", "echo alive")
+        assert drain(after.stdout) == ["alive"]
+        assert after.pid != command.pid
+
+    def test_kill(self):
+        command = Command("killed", "sleep 60")
+        command.kill()
+        command.join(till=Till(seconds=20))
+        assert command.returncode == -signal.SIGKILL
+
+    def test_idle_session_is_closed(self, monkeypatch):
+        monkeypatch.setattr(commands_module, "IDLE_SECONDS", 0.2)
+        command = run("idle", "true")
+        session = command._session
+        assert wait_true(lambda: session.exited, timeout=20)
+        assert session.returncode == 0
+        assert wait_true(lambda: not SESSIONS.idle, timeout=20)
+
+    def test_max_stdout_keeps_the_last_lines(self):
+        command = run("many", "seq 1 500", max_stdout=100)
+        assert drain(command.stdout) == [str(i) for i in range(401, 501)]
+
+    def test_many_lines_are_all_kept(self):
+        command = run("many", "seq 1 1000")
+        assert len(drain(command.stdout)) == 1000
+
+    def test_without_shell(self):
+        command = run("direct", ["echo", "$HOME"], shell=False)
+        assert drain(command.stdout) == ["$HOME"]
+        assert command.returncode == 0
+
+    def test_concurrent_commands_get_their_own_output(self):
+        results = {}
+
+        def work(i, please_stop):
+            command = run("c" + str(i), "for j in 1 2 3; do echo " + str(i) + "-$j; done")
+            results[i] = drain(command.stdout)
+
+        threads = [Thread.run("t" + str(i), work, i) for i in range(6)]
+        for thread in threads:
+            thread.join(till=Till(seconds=30))
+        assert results == {i: [str(i) + "-1", str(i) + "-2", str(i) + "-3"] for i in range(6)}
+
+    def test_shutdown_closes_sessions(self):
+        result = run_python(
+            """
+            from mo_threads import stop_main_thread
+            from mo_threads.commands import Command
+
+            command = Command("one", "echo hi").join()
+            session = command._session
+            stop_main_thread()
+            print("closed", bool(session.exited))
+            """,
+            timeout=60,
+        )
+        assert "closed True" in result.stdout, result.stdout + result.stderr
+
+    def test_bad_arguments(self):
+        with pytest.raises(ValueError):
+            Command("empty", [])
+        with pytest.raises(ValueError):
+            Command("max", "true", max_stdout=0)
