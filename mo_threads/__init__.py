@@ -18,7 +18,13 @@ exit hook and SIGINT/SIGTERM handlers with the first Thread.
 
 from mo_threads._version import __version__
 from mo_threads.busy_lock import BusyLock
+from mo_threads.commands import Command
+from mo_threads.futures import Future
 from mo_threads.lock import Lock, locked
+from mo_threads.pools import ThreadPool
+from mo_threads.processes import Process
+from mo_threads.python import Python
+from mo_threads.queues import PriorityQueue, Queue, ThreadedQueue
 from mo_threads.repeat import Repeat
 from mo_threads.signals import DONE, NEVER, Signal
 from mo_threads.threads import (
@@ -69,4 +75,12 @@ __all__ = (
     "stop_main_thread",
     "wait_for_shutdown_signal",
     "set_grace_period",
+    "Queue",
+    "PriorityQueue",
+    "ThreadedQueue",
+    "ThreadPool",
+    "Future",
+    "Process",
+    "Command",
+    "Python",
 )
