@@ -1,0 +1,565 @@
+"""One benchmark workload, run in a child process by `benchmarks/run.py`.
+
+    python benchmarks/workloads.py WORKLOAD IMPL PARAMS_JSON
+
+IMPL is "ours" (the repo's mo_threads, put on sys.path by the parent),
+"upstream" (mo-threads from PyPI, in its own virtualenv) or "stdlib" (the
+standard library doing the same work). Both mo_threads import under the same
+name, which is why every run gets its own process.
+
+PARAMS_JSON may hold "reps": the workload then runs that many times in this
+process and the run with the median figure is reported (thread hand-offs are
+noisy: they depend on where the OS schedules both threads).
+
+The child prints one line `RESULT {json}` on stdout; anything else it prints
+(upstream logs to stdout at exit) is ignored. A workload that can not run
+(a module not written yet) prints `{"skipped": reason}`.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import os
+import sys
+import tempfile
+import threading
+import time
+import tracemalloc
+from typing import Any, Callable, Dict, List
+
+perf = time.perf_counter
+
+
+def _mo_threads() -> Any:
+    import mo_threads
+
+    return mo_threads
+
+
+class Skip(Exception):
+    """This workload can not run with this implementation (yet)."""
+
+
+def _queue_class(impl: str) -> Any:
+    try:
+        from mo_threads import Queue  # type: ignore[attr-defined]
+    except ImportError as cause:
+        raise Skip("mo_threads.Queue is not importable yet (" + str(cause).split(" (")[0] + ")")
+    return Queue
+
+
+# --- 1. queue throughput ------------------------------------------------------
+def queue_1p1c(impl: str, p: Dict[str, Any]) -> Dict[str, Any]:
+    """One producer adds N items then closes; one consumer pops until the end marker."""
+    return _queue_run(impl, p["n"], producers=1, consumers=1, bound=None)
+
+
+def queue_4p4c(impl: str, p: Dict[str, Any]) -> Dict[str, Any]:
+    """Four producers, four consumers, a bounded queue."""
+    return _queue_run(impl, p["n"], producers=4, consumers=4, bound=p["bound"])
+
+
+def _queue_run(impl: str, n: int, producers: int, consumers: int, bound: Any) -> Dict[str, Any]:
+    per_producer = n // producers
+    n = per_producer * producers
+    received = [0] * consumers
+    if impl == "stdlib":
+        import queue
+
+        q: Any = queue.Queue(maxsize=bound or 0)
+        end = object()
+        add = q.put
+
+        def consume(i: int) -> None:
+            get = q.get
+            count = 0
+            while get() is not end:
+                count += 1
+            received[i] = count
+
+        def close() -> None:
+            for _ in range(consumers):
+                q.put(end)
+
+    else:
+        Queue = _queue_class(impl)
+        end = _mo_threads().PLEASE_STOP
+        if impl == "upstream" and bound is None:
+            bound = 2 ** 40  # upstream's max=None means 1024; make it unbounded too
+        q = Queue("bench", max=bound, silent=True)
+        add = q.add
+
+        def consume(i: int) -> None:
+            pop = q.pop
+            count = 0
+            while pop() is not end:
+                count += 1
+            received[i] = count
+
+        def close() -> None:
+            q.add(end)
+
+    def produce() -> None:
+        for i in range(per_producer):
+            add(i)
+
+    # plain threads drive every implementation: we time the queue, not thread start-up
+    cons = [threading.Thread(target=consume, args=(i,)) for i in range(consumers)]
+    prods = [threading.Thread(target=produce) for _ in range(producers)]
+    for t in cons:
+        t.start()
+    start = perf()
+    for t in prods:
+        t.start()
+    for t in prods:
+        t.join()
+    close()
+    for t in cons:
+        t.join(120)
+    elapsed = perf() - start
+    if sum(received) != n:
+        raise RuntimeError("lost items: sent " + str(n) + ", received " + str(sum(received)))
+    return {"value": n / elapsed, "unit": "items/s", "seconds": elapsed}
+
+
+# --- 2. signal ping-pong ------------------------------------------------------
+def pingpong(impl: str, p: Dict[str, Any]) -> Dict[str, Any]:
+    """Two threads hand control back and forth, a fresh signal per hand-off."""
+    n = p["n"]
+    if impl == "stdlib":
+        make: Callable[[], Any] = threading.Event
+        fire = threading.Event.set
+        wait = threading.Event.wait
+    elif impl == "raw":
+        # the floor: a bare _thread lock per hand-off, what every signal is built on
+        import _thread
+
+        def make() -> Any:
+            lock = _thread.allocate_lock()
+            lock.acquire()
+            return lock
+
+        fire = _thread.LockType.release
+        wait = _thread.LockType.acquire
+    else:
+        Signal = _mo_threads().Signal
+        make = Signal
+        fire = Signal.go
+        wait = Signal.wait
+    box: List[Any] = [None]
+    first = make()
+
+    def b_side() -> None:
+        wait_on = first
+        for _ in range(n):
+            wait(wait_on)
+            to_fire = box[0]
+            mine = make()
+            box[0] = mine
+            fire(to_fire)
+            wait_on = mine
+
+    thread = threading.Thread(target=b_side)
+    thread.start()
+    start = perf()
+    mine = make()
+    box[0] = mine
+    fire(first)
+    wait_on = mine
+    for i in range(n):
+        wait(wait_on)
+        if i < n - 1:
+            to_fire = box[0]
+            mine = make()
+            box[0] = mine
+            fire(to_fire)
+            wait_on = mine
+    elapsed = perf() - start
+    thread.join()
+    return {"value": 2 * n / elapsed, "unit": "hand-offs/s", "seconds": elapsed}
+
+
+# --- 3. Till creation and lateness --------------------------------------------
+def till_create(impl: str, p: Dict[str, Any]) -> Dict[str, Any]:
+    """Create N pending timers (deadlines 30-40 s away, in mixed order)."""
+    n = p["n"]
+    if impl == "stdlib":
+        raise Skip("no stdlib equivalent")
+    Till = _mo_threads().Till
+    Till(seconds=0.001).wait()  # the timer thread is running before we time
+    keep: List[Any] = [None] * n
+    start = perf()
+    for i in range(n):
+        keep[i] = Till(seconds=30 + (i * 7919 % 1000) * 0.01)
+    elapsed = perf() - start
+    return {"value": n / elapsed, "unit": "Tills/s", "seconds": elapsed}
+
+
+def till_lateness(impl: str, p: Dict[str, Any]) -> Dict[str, Any]:
+    """How late `Till(seconds=d).wait()` (or `time.sleep(d)`) returns, d in 1..10 ms."""
+    n = p["n"]
+    if impl == "stdlib":
+        sleep = time.sleep
+    else:
+        Till = _mo_threads().Till
+        Till(seconds=0.001).wait()
+
+        def sleep(d: float) -> None:
+            Till(seconds=d).wait()
+
+    late: List[float] = []
+    for i in range(n):
+        d = (1 + i % 10) / 1000.0
+        start = perf()
+        sleep(d)
+        late.append((perf() - start - d) * 1000.0)
+    late.sort()
+    return {
+        "value": late[len(late) // 2],
+        "p99": late[min(len(late) - 1, int(len(late) * 0.99))],
+        "min": late[0],
+        "unit": "ms late",
+        "samples": late,
+    }
+
+
+# --- 4. thread spawn + join ---------------------------------------------------
+def spawn_join(impl: str, p: Dict[str, Any]) -> Dict[str, Any]:
+    """Start a thread that returns at once, join it; N times."""
+    n = p["n"]
+    if impl == "stdlib":
+
+        def noop() -> None:
+            return None
+
+        def once() -> None:
+            t = threading.Thread(target=noop)
+            t.start()
+            t.join()
+
+    else:
+        Thread = _mo_threads().Thread
+
+        def work(please_stop: Any) -> None:
+            return None
+
+        def once() -> None:
+            Thread.run("spawn", work).join()
+
+    once()
+    start = perf()
+    for _ in range(n):
+        once()
+    elapsed = perf() - start
+    return {"value": n / elapsed, "unit": "threads/s", "seconds": elapsed}
+
+
+# --- 5. stop + join many blocked threads --------------------------------------
+def stop_join(impl: str, p: Dict[str, Any]) -> Dict[str, Any]:
+    """Start N threads blocked on their stop signal; time stopping and joining them all."""
+    n = p["n"]
+    ready = [0]
+    ready_lock = threading.Lock()
+
+    def arrived() -> None:
+        with ready_lock:
+            ready[0] += 1
+
+    if impl == "stdlib":
+        events = [threading.Event() for _ in range(n)]
+
+        def block(event: Any) -> None:
+            arrived()
+            event.wait()
+
+        threads = [threading.Thread(target=block, args=(e,)) for e in events]
+        for t in threads:
+            t.start()
+        _wait_for(lambda: ready[0] == n)
+        start = perf()
+        for e in events:
+            e.set()
+        for t in threads:
+            t.join()
+    else:
+        Thread = _mo_threads().Thread
+
+        def blocked(please_stop: Any) -> None:
+            arrived()
+            please_stop.wait()
+
+        threads = [Thread.run("blocked " + str(i), blocked) for i in range(n)]
+        _wait_for(lambda: ready[0] == n)
+        start = perf()
+        for t in threads:
+            t.stop()
+        for t in threads:
+            t.join()
+    elapsed = perf() - start
+    return {"value": n / elapsed, "unit": "threads/s", "seconds": elapsed}
+
+
+def _wait_for(condition: Callable[[], bool], limit: float = 60.0) -> None:
+    deadline = perf() + limit
+    while not condition():
+        if perf() > deadline:
+            raise RuntimeError("threads did not start in time")
+        time.sleep(0.001)
+
+
+# --- 6. lock monitor hand-off -------------------------------------------------
+def lock_handoff(impl: str, p: Dict[str, Any]) -> Dict[str, Any]:
+    """Two threads take turns inside one monitor: wait() until it is my turn."""
+    n = p["n"]
+    turn = [0]
+    if impl == "stdlib":
+        cond = threading.Condition()
+
+        def side(me: int) -> None:
+            other = 1 - me
+            for _ in range(n):
+                with cond:
+                    while turn[0] != me:
+                        cond.wait()
+                    turn[0] = other
+                    cond.notify()
+
+    else:
+        lock = _mo_threads().Lock("bench")
+
+        def side(me: int) -> None:
+            # leaving the lock wakes one waiter: no notify() needed
+            other = 1 - me
+            for _ in range(n):
+                with lock:
+                    while turn[0] != me:
+                        lock.wait()
+                    turn[0] = other
+
+    thread = threading.Thread(target=side, args=(1,))
+    start = perf()
+    thread.start()
+    side(0)
+    thread.join()
+    elapsed = perf() - start
+    return {"value": 2 * n / elapsed, "unit": "hand-offs/s", "seconds": elapsed}
+
+
+# --- 7. memory ----------------------------------------------------------------
+def _bytes_per(make: Callable[[], Any], n: int, settle: float = 0.0) -> float:
+    keep: List[Any] = [None] * n
+    gc.collect()
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    for i in range(n):
+        keep[i] = make()
+    if settle:
+        time.sleep(settle)  # let a timer thread file what it was given
+    after = tracemalloc.get_traced_memory()[0]
+    tracemalloc.stop()
+    return (after - before) / n
+
+
+def memory_signal(impl: str, p: Dict[str, Any]) -> Dict[str, Any]:
+    """Bytes per idle (never fired, never waited) signal."""
+    make = threading.Event if impl == "stdlib" else _mo_threads().Signal
+    make()
+    return {"value": _bytes_per(make, p["n"]), "unit": "bytes"}
+
+
+def memory_till(impl: str, p: Dict[str, Any]) -> Dict[str, Any]:
+    """Bytes per pending Till (object plus its entry in the timer's books)."""
+    if impl == "stdlib":
+        raise Skip("no stdlib equivalent")
+    Till = _mo_threads().Till
+    Till(seconds=0.001).wait()
+    counter = [0]
+
+    def make() -> Any:
+        counter[0] += 1
+        return Till(seconds=3600 + counter[0] * 0.001)
+
+    return {"value": _bytes_per(make, p["n"], settle=0.3), "unit": "bytes"}
+
+
+def memory_thread(impl: str, p: Dict[str, Any]) -> Dict[str, Any]:
+    """Python-heap bytes per live thread blocked on its stop signal (OS stack not included)."""
+    n = p["n"]
+    ready = [0]
+    ready_lock = threading.Lock()
+    if impl == "stdlib":
+        events: List[Any] = []
+
+        def block(event: Any) -> None:
+            with ready_lock:
+                ready[0] += 1
+            event.wait()
+
+        def make() -> Any:
+            e = threading.Event()
+            events.append(e)
+            t = threading.Thread(target=block, args=(e,))
+            t.start()
+            return t
+
+        def finish(threads: List[Any]) -> None:
+            for e in events:
+                e.set()
+            for t in threads:
+                t.join()
+
+    else:
+        Thread = _mo_threads().Thread
+
+        def blocked(please_stop: Any) -> None:
+            with ready_lock:
+                ready[0] += 1
+            please_stop.wait()
+
+        def make() -> Any:
+            return Thread.run("idle", blocked)
+
+        def finish(threads: List[Any]) -> None:
+            for t in threads:
+                t.stop()
+            for t in threads:
+                t.join()
+
+    warm = make()
+    _wait_for(lambda: ready[0] == 1)
+    finish([warm])
+    ready[0] = 0
+    keep: List[Any] = [None] * n
+    gc.collect()
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    for i in range(n):
+        keep[i] = make()
+    _wait_for(lambda: ready[0] == n)
+    after = tracemalloc.get_traced_memory()[0]
+    tracemalloc.stop()
+    finish(keep)
+    return {"value": (after - before) / n, "unit": "bytes"}
+
+
+# --- 8. logging off the main thread -------------------------------------------
+def logging_program(impl: str, p: Dict[str, Any]) -> Dict[str, Any]:
+    """A program that logs heavily and waits on I/O: N lines, a short blocking wait every few lines.
+
+    "ours"/"upstream" log through mo-logs' threaded logger (the sink runs on the
+    logger's thread); "stdlib" writes the same sink directly on the caller's
+    thread. The figure is the whole program, up to `logger.stop()` returning
+    with every line on disk.
+    """
+    every, pause = p["io_every"], p["io_wait"]
+
+    def program(info: Callable[..., None], n: int) -> None:
+        sleep = time.sleep
+        for i in range(n):
+            info("benchmark line {i} of {n}", i=i, n=n)
+            if i % every == every - 1:
+                sleep(pause)  # the program's own blocking I/O
+
+    return _logging(impl, p, program)
+
+
+def logging_burst(impl: str, p: Dict[str, Any]) -> Dict[str, Any]:
+    """A loop that does nothing but log: the caller's lines/s (`total` includes the drain)."""
+
+    def program(info: Callable[..., None], n: int) -> None:
+        for i in range(n):
+            info("benchmark line {i} of {n}", i=i, n=n)
+
+    result = _logging(impl, p, program)
+    result["value"] = p["n"] / result["caller"]
+    return result
+
+
+def _logging(impl: str, p: Dict[str, Any], program: Callable[[Callable[..., None], int], None]) -> Dict[str, Any]:
+    n = p["n"]
+    sink = p.get("sink", "file")
+    import mo_logs
+    from mo_logs import logger
+
+    directory = tempfile.mkdtemp(prefix="mo-threads-bench-")
+    path = os.path.join(directory, "bench.log")
+    stream = None
+    if sink == "file":
+        from mo_logs.log_usingFile import StructuredLogger_usingFile
+
+        def make_sink() -> Any:
+            return StructuredLogger_usingFile(path)
+
+    else:
+        from mo_logs.log_usingStream import StructuredLogger_usingStream
+
+        stream = open(path, "wb")
+
+        def make_sink() -> Any:
+            return StructuredLogger_usingStream(stream)
+
+    if impl == "stdlib":
+        logger.main_log = make_sink()
+    else:
+        try:
+            from mo_threads import Queue  # noqa: F401  (mo-logs' threaded logger needs it)
+        except ImportError as cause:
+            raise Skip("mo_threads.Queue is not importable yet (" + str(cause).split(" (")[0] + ")")
+        logger.set_logger(make_sink())  # what logger.start(logs=...) does: the sink behind a thread
+        kind = type(mo_logs.logger.main_log).__name__
+        if kind != "StructuredLogger_usingThread":
+            raise RuntimeError("mo-logs did not start its threaded logger (got " + kind + ")")
+    start = perf()
+    program(logger.info, n)
+    caller = perf() - start
+    logger.stop()
+    total = perf() - start
+    if stream is not None:
+        stream.close()
+    with open(path, "rb") as f:
+        lines = sum(1 for _ in f)
+    os.remove(path)
+    os.rmdir(directory)
+    if lines != n:
+        raise RuntimeError("wrote " + str(lines) + " lines, expected " + str(n))
+    return {"value": n / total, "unit": "lines/s", "caller": caller, "seconds": total, "sink": sink}
+
+
+WORKLOADS: Dict[str, Callable[[str, Dict[str, Any]], Dict[str, Any]]] = {
+    "queue_1p1c": queue_1p1c,
+    "queue_4p4c": queue_4p4c,
+    "pingpong": pingpong,
+    "till_create": till_create,
+    "till_lateness": till_lateness,
+    "spawn_join": spawn_join,
+    "stop_join": stop_join,
+    "lock_handoff": lock_handoff,
+    "memory_signal": memory_signal,
+    "memory_till": memory_till,
+    "memory_thread": memory_thread,
+    "logging_program": logging_program,
+    "logging_burst": logging_burst,
+}
+
+
+def main() -> None:
+    name, impl, params = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
+    origin = _mo_threads().__file__ if impl in ("ours", "upstream") else None
+    try:
+        # short workloads repeat in-process; the run with the median figure stands for them
+        runs = [WORKLOADS[name](impl, params) for _ in range(params.get("reps", 1))]
+        runs.sort(key=lambda run: run["value"])
+        result = runs[len(runs) // 2]
+        if len(runs) > 1:
+            result["reps"] = [run["value"] for run in runs]
+    except Skip as reason:
+        result = {"skipped": str(reason)}
+    result["mo_threads"] = origin
+    result["python"] = sys.version.split()[0]
+    sys.stdout.write("RESULT " + json.dumps(result) + "\n")
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
