@@ -83,10 +83,19 @@ class Till(Signal):
         return max(0.0, self._deadline - _time())
 
     def then(self, target: Callable[[], Any], error: Optional[ErrorHandler] = None) -> Signal:
-        # a timer with callbacks must fire even if nobody else holds it
+        """Run `target()` once when this fires (see `Signal.then`).
+
+        The timer keeps this Till until it fires, so the callback runs even if
+        the caller keeps no reference to it.
+        """
+        Signal.then(self, target, error)
+        self._hold()
+        return self
+
+    def _hold(self) -> None:
+        # a timer with callbacks (its own, or a combination's) must fire even if nobody else holds it
         if not self._go:
             _TIMER.keep_alive(self)
-        return Signal.then(self, target, error)
 
 
 def _number(value: Any, what: str) -> float:
@@ -134,9 +143,13 @@ class _Timer:
                     self._ring()
 
     def keep_alive(self, till: Till) -> None:
+        """Hold `till` strongly until it fires."""
         with self._lock:
             if not self._closed:
                 self._strong.add(till)
+        if till._go:
+            # fired while we added it: the timer thread may have discarded it already
+            self._strong.discard(till)
 
     def _ring(self) -> None:
         # caller holds self._lock
@@ -167,7 +180,11 @@ class _Timer:
                     due.append(heapq.heappop(heap)[2])
                 delay = heap[0][0] - now if heap else None
                 self._next = heap[0][0] if heap else math.inf
-                self._bell_rung = False
+                if self._bell_rung:
+                    # rung since our last sleep; if that sleep timed out the bell is
+                    # still released: take it, so the next ring finds it held
+                    bell.acquire(False)
+                    self._bell_rung = False
             for reference in due:
                 self._fire(reference())
             if delay is None:
