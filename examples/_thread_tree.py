@@ -43,6 +43,16 @@ class TreeRecorder:
         """Copy the threads running now into the tree (threads seen before are kept)."""
         self._walk(self.root_thread)
 
+    def track(self, thread: Any) -> None:
+        """Add `thread` (under its parent) even if it has ended already and left the tree."""
+        if id(thread) in self.nodes:
+            return
+        parent = getattr(thread, "parent", None)
+        if parent is not None and parent is not self.root_thread:
+            self.track(parent)
+        parent_node = self.nodes.get(id(parent), self.root)
+        parent_node.children.append(self._node(thread))
+
     def mark_stop_requested(self) -> None:
         """Time zero of the report: when the program was asked to stop (first call wins)."""
         if self.stop_requested_at is None:

@@ -173,13 +173,16 @@ class Pipeline:
     def start(self) -> None:
         self.started_at = time.perf_counter()
         self.rows = ThreadedQueue("rows", self.sink, batch_size=BATCH_SIZE, period=BATCH_PERIOD, silent=True)
-        self.pool = ThreadPool(self.args.workers, name="workers")
+        self.pool = ThreadPool(self.args.workers, name="pool")
         for i, tally in enumerate(self.work_tallies):
-            self.workers.append(self.pool.run("worker " + str(i + 1), self._work, tally))
+            self.workers.append(self.pool.run("index files " + str(i + 1), self._work, tally))
         self.walker = Thread.run("walker", walk, self.args.root, self.paths, self.args.limit, self.walk_tally)
         if self.args.progress:
             self.progress = ProgressBar(self.progress_counts).start()
         self.recorder.watch()
+        # a thread that already ended has left the tree: track the ones we know by name
+        self.recorder.track(self.rows.thread)
+        self.recorder.track(self.walker)
 
     def _work(self, tally: Tally, please_stop: Signal) -> None:
         try:
@@ -236,9 +239,8 @@ class Pipeline:
         )
 
 
-def wait_for_the_end(pipeline: Pipeline, seconds: Optional[float]) -> str:
-    """Block until every file is done, `seconds` pass, or the program is asked to stop; say which."""
-    deadline: Signal = Till(seconds=seconds) if seconds is not None else Signal("no deadline")
+def wait_for_the_end(pipeline: Pipeline, deadline: Signal, seconds: Optional[float]) -> str:
+    """Block until every file is done, `deadline` fires, or the program is asked to stop; say which."""
     (pipeline.all_done | deadline | MAIN_THREAD.please_stop).wait()
     if pipeline.all_done:
         return "every file is done"
@@ -306,8 +308,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     out = sys.stdout
     log_file = start_logging(args.log)
     sink = SqliteSink(args.db)
-    pipeline = Pipeline(args, sink)
+    pipeline = Pipeline(args, sink)  # its clock starts now: elapsed times count from here
     try:
+        deadline: Signal = Till(seconds=args.seconds) if args.seconds is not None else Signal("no deadline")
         pipeline.start()
         logger.info("Indexing {root} with {workers} workers into {db}", root=args.root, workers=args.workers, db=args.db)
         out.write(
@@ -315,7 +318,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             % (args.root, args.workers, args.db, args.log)
         )
         out.flush()
-        reason = wait_for_the_end(pipeline, args.seconds)
+        reason = wait_for_the_end(pipeline, deadline, args.seconds)
     except KeyboardInterrupt:
         reason = "Ctrl-C (SIGINT)"
     except SystemExit:

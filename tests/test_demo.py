@@ -16,17 +16,18 @@ import pytest
 
 from tests.helpers import REPO, child_env, finish, wait_for_line
 
-# the demo needs the ThreadPool; until mo_threads/pools.py is on main there is nothing to run
-pytest.importorskip("mo_threads.pools")
-
 DEMO = os.path.join(REPO, "examples", "index_tree.py")
 
 SMALL_TREE_FILES = 300
-LARGE_TREE_FILES = 20000
+LARGE_TREE_FILES = 8000
 
 
-def make_tree(root: str, count: int, per_directory: int = 50) -> List[str]:
-    """Write `count` small text files under `root`, `per_directory` to a folder; return their paths."""
+def make_tree(root: str, count: int, per_directory: int = 50, padding: int = 0) -> List[str]:
+    """Write `count` small text files under `root`, `per_directory` to a folder; return their paths.
+
+    `padding` lines of filler make each file slower to index (and the run longer).
+    """
+    filler = "lorem ipsum dolor sit amet consectetur\n" * padding
     paths = []
     for i in range(count):
         directory = os.path.join(root, "d%03d" % (i // per_directory))
@@ -35,7 +36,7 @@ def make_tree(root: str, count: int, per_directory: int = 50) -> List[str]:
         path = os.path.join(directory, "f%05d.txt" % i)
         with open(path, "w") as handle:
             # "common" is always the most frequent word; every file's content differs
-            handle.write(("common common common word%d\n" % i) * (1 + i % 7) + "alpha beta\n" * 2)
+            handle.write(("common common common word%d\n" % i) * (1 + i % 7) + "alpha beta\n" * 2 + filler)
         paths.append(path)
     return paths
 
@@ -94,7 +95,8 @@ def assert_reconciled(result: subprocess.CompletedProcess, db: str) -> Dict[str,
 @pytest.fixture(scope="module")
 def large_tree(tmp_path_factory) -> str:
     root = str(tmp_path_factory.mktemp("large_tree"))
-    make_tree(root, LARGE_TREE_FILES, per_directory=200)
+    # a run that can not finish in a couple of seconds, even on a fast machine: 8000 files of ~4 kB, 2 workers
+    make_tree(root, LARGE_TREE_FILES, per_directory=200, padding=100)
     return root
 
 
@@ -120,7 +122,7 @@ class TestIndexTree:
         size, lines, sha1, top_words, worker = stored[paths[10]]
         assert (size, lines, sha1) == (len(data), data.count(b"\n"), hashlib.sha1(data).hexdigest())
         assert top_words.split()[0] == "common:%d" % (3 * (1 + 10 % 7))
-        assert {w for _, _, _, _, w in stored.values()} <= {"worker 1", "worker 2", "worker 3"}
+        assert {w for _, _, _, _, w in stored.values()} <= {"pool worker 1", "pool worker 2", "pool worker 3"}
 
     def test_report_shows_the_thread_tree(self, tmp_path) -> None:
         root = str(tmp_path / "tree")
@@ -131,12 +133,12 @@ class TestIndexTree:
 
         assert_reconciled(result, db)
         tree = result.stdout.split("thread tree as it stopped", 1)[1].split("\n\n", 1)[0]
-        for name in ("Main Thread", "walker", "worker 1", "worker 2", "threaded queue for rows"):
+        for name in ("Main Thread", "walker", "pool worker 1", "pool worker 2", "threaded queue for rows"):
             assert name in tree, tree
         assert "still running" not in tree, tree
         order = {m.group(1).strip(" │├└─"): int(m.group(2)) for m in re.finditer(r"^\s*(.*?)\s+stopped #(\d+)", tree, re.MULTILINE)}
         # the writer stops after every worker, the main thread last
-        assert order["threaded queue for rows"] > max(order["worker 1"], order["worker 2"]), tree
+        assert order["threaded queue for rows"] > max(order["pool worker 1"], order["pool worker 2"]), tree
         assert order["Main Thread"] == max(order.values()), tree
 
     def test_limit(self, tmp_path) -> None:
@@ -158,7 +160,7 @@ class TestIndexTree:
         db = str(tmp_path / "index.sqlite")
         start = time.monotonic()
 
-        result = run_demo("--root", large_tree, "--db", db, "--seconds", "1")
+        result = run_demo("--root", large_tree, "--db", db, "--workers", "2", "--seconds", "1")
 
         took = time.monotonic() - start
         counts = assert_reconciled(result, db)
@@ -169,7 +171,7 @@ class TestIndexTree:
     @pytest.mark.parametrize("signum, reason", [(signal.SIGINT, "Ctrl-C (SIGINT)"), (signal.SIGTERM, "SIGTERM")])
     def test_signal_mid_run(self, tmp_path, large_tree, signum, reason) -> None:
         db = str(tmp_path / "index.sqlite")
-        proc = start_demo("--root", large_tree, "--db", db, "--progress")
+        proc = start_demo("--root", large_tree, "--db", db, "--workers", "2", "--progress")
         try:
             wait_for_line(proc, "started:", timeout=20)
             time.sleep(0.5)
