@@ -5,6 +5,7 @@ VPY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 BENCH_STAMP := $(VENV)/.installed-bench
 PYTEST_ARGS ?=
+DEMO_ARGS ?=
 
 .PHONY: .venv test demo bench clean
 
@@ -20,8 +21,9 @@ $(STAMP): pyproject.toml setup.py
 test: $(STAMP)
 	$(VPY) -m pytest $(PYTEST_ARGS)
 
+# DEMO_ARGS, e.g. make demo DEMO_ARGS="--root ~/src --workers 8 --seconds 5"
 demo: $(STAMP)
-	$(VPY) examples/demo.py
+	$(VPY) examples/index_tree.py $(DEMO_ARGS)
 
 $(BENCH_STAMP): $(STAMP)
 	$(VPY) -m pip install --quiet --disable-pip-version-check -e ".[bench]"
