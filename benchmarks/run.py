@@ -56,7 +56,7 @@ PARAMS: Dict[str, Dict[str, Any]] = {
     "memory_signal": {"n": 20000},
     "memory_till": {"n": 10000},
     "memory_thread": {"n": 100},
-    "logging_program": {"n": 20000, "io_every": 10, "io_wait": 0.0005},
+    "logging_program": {"n": 10000, "io_every": 10, "io_wait": 0.001},
     "logging_burst": {"n": 10000},
 }
 QUICK_SCALE = 0.4
@@ -391,9 +391,13 @@ def chart(rows: List[Dict[str, Any]], path: str, meta: Dict[str, Any]) -> Option
     ratio_rows = [r for r in rows if r["kind"] != "diff"]
     diff_rows = [r for r in rows if r["kind"] == "diff"]
     height = 0.38 * (len(ratio_rows) + len(diff_rows)) + 2.2
-    fig, (ax1, ax2) = plt.subplots(
-        2, 1, figsize=(10, height), gridspec_kw={"height_ratios": [max(1, len(ratio_rows)), max(1, len(diff_rows)) + 1]}
-    )
+    if diff_rows:
+        fig, (ax1, ax2) = plt.subplots(
+            2, 1, figsize=(10, height), gridspec_kw={"height_ratios": [max(1, len(ratio_rows)), len(diff_rows) + 1]}
+        )
+    else:
+        fig, ax1 = plt.subplots(1, 1, figsize=(10, height))
+        ax2 = None
 
     def colour(row: Dict[str, Any]) -> str:
         met = row.get("met")
@@ -404,26 +408,37 @@ def chart(rows: List[Dict[str, Any]], path: str, meta: Dict[str, Any]) -> Option
     def draw(ax: Any, subset: List[Dict[str, Any]], log: bool) -> None:
         labels = [r["label"] + " vs " + r["reference_name"].split(" (")[0] for r in subset]
         ys = list(range(len(subset)))[::-1]
+        # the lateness panel is scaled to its targets; a far-off figure (upstream's
+        # 100 ms polling) is clipped and written out
+        limit = None if log else 3 * max([abs(r["target"] or 0) for r in subset] + [1.0])
         for y, row in zip(ys, subset):
             if "status" in row:
                 ax.text(0.02, y, row["status"][:90], va="center", fontsize=7, transform=ax.get_yaxis_transform())
                 continue
             med, lo, hi = row["ratio_median"], row["ratio_min"], row["ratio_max"]
-            ax.barh(y, med, color=colour(row), height=0.6)
+            if limit is not None:
+                med, lo, hi = (max(-limit, min(limit, v)) for v in (med, lo, hi))
+            base = 1.0 if log else 0.0  # bars grow from parity
+            ax.barh(y, med - base, left=base, color=colour(row), height=0.6)
             ax.errorbar(med, y, xerr=[[med - lo], [hi - med]], fmt="none", ecolor="black", capsize=2, lw=0.8)
             if row["target"] is not None:
                 ax.plot([row["target"]] * 2, [y - 0.4, y + 0.4], color="black", lw=2)
+            text = ("%.2fx" % row["ratio_median"]) if log else ("%+.2f ms" % row["ratio_median"])
+            ax.text(hi, y, "  " + text, va="center", fontsize=7)
         ax.set_yticks(ys)
         ax.set_yticklabels(labels, fontsize=7)
         if log:
             ax.set_xscale("log")
             ax.axvline(1.0, color="#666666", lw=0.8, ls=":")
+        else:
+            ax.set_xlim(-limit, limit * 1.3)
 
     draw(ax1, ratio_rows, True)
     ax1.set_xlabel("ours / reference (memory: lower is better; others: higher is better); black tick = target", fontsize=8)
-    draw(ax2, diff_rows, False)
-    ax2.axvline(0.0, color="#666666", lw=0.8, ls=":")
-    ax2.set_xlabel("Till lateness minus reference lateness (ms); black tick = target", fontsize=8)
+    if ax2 is not None:
+        draw(ax2, diff_rows, False)
+        ax2.axvline(0.0, color="#666666", lw=0.8, ls=":")
+        ax2.set_xlabel("Till lateness minus reference lateness (ms); black tick = target", fontsize=8)
     fig.suptitle(
         "mo_threads benchmarks: median of %d rounds, bars min..max (green met, red missed, grey info)"
         % meta["rounds"],
