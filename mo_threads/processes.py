@@ -187,6 +187,7 @@ class Process(BaseThread):
         self._stderr_tail: Deque[str] = deque(maxlen=STDERR_KEPT)
         self._started_at = _time()
         self._last_output: Optional[float] = None
+        self._watch_turn = 0
 
         try:
             self._popen = subprocess.Popen(
@@ -237,7 +238,7 @@ class Process(BaseThread):
             raise
         self.please_stop.then(self._on_please_stop)
         if timeout is not None:
-            self._watch()
+            self._watch(self._rearm())
 
     # --- public ----------------------------------------------------------------
     @property
@@ -317,7 +318,12 @@ class Process(BaseThread):
                 raw = readline()
                 if not raw:
                     break
-                self._last_output = _time()
+                if self._last_output is None:
+                    self._last_output = _time()
+                    if self.timeout is not None:
+                        self._watch(self._rearm())  # the first line: the deadline moves to timeout after it
+                else:
+                    self._last_output = _time()
                 line = _decode(raw)
                 if debug:
                     logger.info("{name} ({pid}) {which}: {line}", name=self.name, pid=self.pid, which=which, line=line)
@@ -455,9 +461,17 @@ class Process(BaseThread):
         except (ProcessLookupError, PermissionError):
             pass  # already gone
 
-    def _watch(self) -> None:
-        """Kill the program if it was silent too long, else check again at the next deadline."""
-        if self.exited:
+    def _rearm(self) -> int:
+        with self.child_locker:
+            self._watch_turn += 1
+            return self._watch_turn
+
+    def _watch(self, turn: int) -> None:
+        """Kill the program if it was silent too long, else check again at the next deadline.
+
+        One chain of checks runs at a time: a check from an older `turn` stops.
+        """
+        if self.exited or turn != self._watch_turn:
             return
         now = _time()
         last = self._last_output
@@ -475,4 +489,4 @@ class Process(BaseThread):
         till = Till(till=deadline)
         if till:
             return  # timers are shut down (interpreter exit): stop watching
-        till.then(self._watch)
+        till.then(lambda: self._watch(turn))

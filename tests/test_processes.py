@@ -145,7 +145,7 @@ class TestProcess:
 
     def test_silent_process_is_killed_and_reported(self, log):
         code = "import sys, time\nsys.stdin.readline()\nprint('first', flush=True)\ntime.sleep(60)"
-        process = Process("hang", python(code), timeout=0.5, startup_timeout=10)
+        process = Process("hang", python(code), timeout=0.5, startup_timeout=120)  # the first line moves the deadline
         process.stdin.add("the question")
         assert process.stdout.pop(till=Till(seconds=20)) == "first"
         with pytest.raises(RuntimeError) as caught:
