@@ -90,6 +90,7 @@ class Command:
         self.stopped = Signal("stopped command " + name)
         self._stderr_tail: List[str] = []
         self._timed_out = False
+        self._timer = None
         self.process: Optional[Process] = None
         self._session: Optional[_Session] = None
         if not shell:
@@ -107,8 +108,12 @@ class Command:
             self._session = session
             self.pid = session.pid
             session.run(self)
+        self._timer: Optional[Till] = None
         if timeout is not None and not self.stopped:
-            Till(seconds=timeout).then(self._on_timeout)
+            self._timer = Till(seconds=timeout)
+            self._timer.then(self._on_timeout)
+            if self.stopped:
+                self._timer.remove_then(self._on_timeout)
 
     # --- public ----------------------------------------------------------------
     def join(self, raise_on_error: bool = False, till: Optional[Signal] = None) -> Command:
@@ -182,11 +187,19 @@ class Command:
         self.stderr.close()
         if self.debug:
             logger.info("Command {name|quote} exited with {code}", name=self.name, code=returncode)
+        self._forget_timer()
         self.stopped.go()
+
+    def _forget_timer(self) -> None:
+        timer = self._timer
+        if timer is not None:
+            self._timer = None
+            timer.remove_then(self._on_timeout)  # a long timeout must not keep this command alive
 
     def _process_ended(self) -> None:
         process = self.process
         self.returncode = process.returncode  # type: ignore[union-attr]
+        self._forget_timer()
         self.stopped.go()
 
     def _on_timeout(self) -> None:
@@ -216,6 +229,7 @@ class _Session(Process):
         self.stderr_done = False
         self.idle_turn = 0
         self.code: Optional[int] = None
+        self.finished = False
         self._token = "__mo_threads_end_" + uuid.uuid4().hex + "_"
         self._sequence = count()
         Process.__init__(
@@ -233,10 +247,16 @@ class _Session(Process):
     def run(self, command: Command) -> None:
         marker = self._token + str(next(self._sequence)) + "__"
         with self.lock:
-            self.current = command
-            self.marker = marker
-            self.stdout_done = self.stderr_done = False
-            self.idle_turn += 1
+            ended = self.finished
+            if not ended:
+                self.current = command
+                self.marker = marker
+                self.stdout_done = self.stderr_done = False
+                self.idle_turn += 1
+        if ended:
+            # bash ended between acquire() and now
+            command._end(self.returncode)
+            return
         quoted_marker = shlex.quote(marker)
         line = (
             "( eval "
@@ -316,6 +336,7 @@ class _Session(Process):
         # bash ended (killed, closed or shut down): end its command, forget the session
         SESSIONS.forget(self)
         with self.lock:
+            self.finished = True
             command, self.current = self.current, None
         if command is not None:
             command._end(self.returncode)

@@ -69,6 +69,10 @@ def _decode(raw: bytes) -> str:
     return raw.decode("utf8", "replace")
 
 
+def _discard(line: str) -> None:
+    pass
+
+
 def _parent_for_new_child() -> BaseThread:
     current = current_thread()
     if isinstance(current, AlienThread) and not current.registered:
@@ -109,7 +113,8 @@ class Process(BaseThread):
     removes a variable). Lines are decoded as UTF-8, bad bytes replaced, line
     endings stripped. `stdout` and `stderr` are closed once the program closed
     them (normally at exit), after its last line; add lines to `stdin` and
-    close it to send end-of-file.
+    close it to send end-of-file (lines added after the program exited are
+    never sent).
 
     The watchdog kills a program that prints nothing on stdout or stderr for
     `timeout` seconds (`startup_timeout` before its first line) and logs a
@@ -327,7 +332,17 @@ class Process(BaseThread):
                 line = _decode(raw)
                 if debug:
                     logger.info("{name} ({pid}) {which}: {line}", name=self.name, pid=self.pid, which=which, line=line)
-                on_line(line)
+                try:
+                    on_line(line)
+                except Exception as cause:
+                    # keep reading, so the program is never blocked on a full pipe
+                    logger.warning(
+                        "Process {name|quote}: could not take a line from its {which}; the rest is dropped",
+                        name=self.name,
+                        which=which,
+                        cause=cause,
+                    )
+                    on_line = _discard
         finally:
             try:
                 pipe.close()
@@ -380,7 +395,10 @@ class Process(BaseThread):
         for reader in self._readers:
             try:
                 reader.join(till=drained)
-            except ThreadTimeout:
+            except Exception as cause:
+                if not isinstance(cause, ThreadTimeout):
+                    logger.warning("Process {name|quote}: reading {pipe} failed", name=self.name, pipe=reader.name, cause=cause)
+                    continue
                 logger.warning(
                     "Process {name|quote} (pid {pid}) exited, but its {pipe} is still open (another program holds"
                     " it?): its queue closes when that ends",
@@ -392,6 +410,8 @@ class Process(BaseThread):
             self._writer.join(till=Till(seconds=PIPE_DRAIN_SECONDS))
         except ThreadTimeout:
             pass
+        except Exception as cause:
+            logger.warning("Process {name|quote}: writing to its stdin failed", name=self.name, cause=cause)
         report = self._silence_report
         if report is not None:
             logger.warning(

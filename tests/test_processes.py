@@ -162,9 +162,10 @@ class TestProcess:
         assert process.returncode != 0
 
     def test_output_keeps_the_watchdog_quiet(self):
-        code = "import time\nfor i in range(8):\n    print(i, flush=True)\n    time.sleep(0.1)"
-        process = finish(Process("chatty", python(code), timeout=1.0, startup_timeout=10))
-        assert drain(process.stdout) == [str(i) for i in range(8)]
+        # runs twice as long as the timeout, never silent for long
+        code = "import time\nfor i in range(30):\n    print(i, flush=True)\n    time.sleep(0.1)"
+        process = finish(Process("chatty", python(code), timeout=1.5, startup_timeout=30))
+        assert drain(process.stdout) == [str(i) for i in range(30)]
         assert process.returncode == 0
 
     def test_timeout_none_disables_the_watchdog(self):
