@@ -192,9 +192,11 @@ def _label(code: Any) -> Tuple[str, int, str]:
 
 # --- per-thread profilers ------------------------------------------------------
 def _start_here() -> Optional[cProfile.Profile]:
-    """Start a profiler on the calling thread, unless it has one."""
+    """Start a profiler on the calling thread, unless it has one (3.12+: unless one runs)."""
     if getattr(_local, "profiler", None) is not None:
         return None
+    if not _PER_THREAD and cprofiler_stats.running:
+        return None  # one profiler sees every thread
     profiler = cProfile.Profile()
     profiler.enable()
     _local.profiler = profiler

@@ -252,3 +252,39 @@ class TestCoverage:
         for text in ("total = 0", "total += i", "return total"):
             assert line_of(text) in executed, (text, executed)
         assert line_of("return 1") in missing  # the check can fail: uncalled lines are missing
+
+
+class TestDisableProfilers:
+    def test_disable_then_enable_again(self, tmp_path):
+        path = str(tmp_path / "again.tab")
+        result = run_python(
+            """
+            import sys
+            from mo_threads import Thread, profiles
+
+            def while_enabled_first(please_stop=None):
+                return sum(range(100))
+
+            def while_disabled(please_stop=None):
+                return sum(range(100))
+
+            def while_enabled_again(please_stop=None):
+                return sum(range(100))
+
+            profiles.enable_profilers(sys.argv[1])
+            while_enabled_first()
+            profiles.disable_profilers()
+            while_disabled()
+            Thread.run("not profiled", while_disabled).join()
+            profiles.enable_profilers(sys.argv[1])
+            while_enabled_again()
+            Thread.run("profiled", while_enabled_again).join()
+            """,
+            path,
+            timeout=30,
+        )
+        assert result.returncode == 0, result.stderr
+        _, rows = read_profile(path)
+        assert rows_named(rows, "while_enabled_first")[0]["calls"] == "1"
+        assert rows_named(rows, "while_enabled_again")[0]["calls"] == "2"
+        assert not rows_named(rows, "while_disabled")
