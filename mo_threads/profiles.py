@@ -238,11 +238,11 @@ def _threading_profile_hook(frame: Any, event: str, arg: Any) -> None:
     # a real profiler there, which replaces this hook for that thread
     if cprofiler_stats.enabled:
         try:
-            _start_here()
-            return
-        except Exception:
-            pass
-    sys.setprofile(None)
+            if _start_here() is not None:
+                return
+        except Exception as cause:
+            logger.warning("Can not profile thread {name|quote}", name=threading.current_thread().name, cause=cause)
+    sys.setprofile(None)  # no profiler here: stop calling this hook on this thread
 
 
 # --- public API -----------------------------------------------------------------
