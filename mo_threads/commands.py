@@ -24,7 +24,7 @@ stops the rest: sessions are children of the main thread.
 from __future__ import annotations
 
 import shlex
-import uuid
+import os
 from itertools import count
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
@@ -230,7 +230,7 @@ class _Session(Process):
         self.idle_turn = 0
         self.code: Optional[int] = None
         self.finished = False
-        self._token = "__mo_threads_end_" + uuid.uuid4().hex + "_"
+        self._token = "__mo_threads_end_" + os.urandom(8).hex() + "_"
         self._sequence = count()
         Process.__init__(
             self,
