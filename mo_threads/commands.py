@@ -23,8 +23,8 @@ stops the rest: sessions are children of the main thread.
 
 from __future__ import annotations
 
-import shlex
 import os
+import shlex
 from itertools import count
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
