@@ -56,11 +56,12 @@ PARAMS: Dict[str, Dict[str, Any]] = {
     "memory_signal": {"n": 20000},
     "memory_till": {"n": 10000},
     "memory_thread": {"n": 100},
-    "logging_program": {"n": 10000, "io_every": 10, "io_wait": 0.001},
-    "logging_burst": {"n": 10000},
+    # mo-logs' threaded logger flushes every 0.3 s: a program must run a few seconds to amortise it
+    "logging_program": {"n": 20000, "io_every": 10, "io_wait": 0.001},
+    "logging_burst": {"n": 5000},
 }
 QUICK_SCALE = 0.4
-QUICK_MIN_N = {"till_lateness": 100, "stop_join": 300, "memory_thread": 50}
+QUICK_MIN_N = {"till_lateness": 100, "stop_join": 300, "memory_thread": 50, "logging_program": 10000}
 
 # which implementations each workload runs (ours first; the rest are references)
 IMPLS: Dict[str, List[str]] = {
