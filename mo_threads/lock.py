@@ -18,11 +18,13 @@ from collections import deque
 from typing import Any, Callable, Deque, Optional, TypeVar
 
 from mo_threads.signals import Signal, check_timeout
+from mo_threads.till import Till
 
 __all__ = ("Lock", "locked")
 
 _get_ident = _thread.get_ident
 _allocate_lock = _thread.allocate_lock
+_TIMEOUT_MAX = _thread.TIMEOUT_MAX
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -77,20 +79,39 @@ class Lock:
             raise RuntimeError(
                 "Lock " + repr(self.name) + " is already held by this thread; it is not reentrant"
             )
+        if till is not None and not isinstance(till, Signal):
+            raise TypeError("till must be a Signal (for example Till(seconds=1)), not " + type(till).__name__)
+        if timeout is not None:
+            timeout = min(check_timeout(timeout), _TIMEOUT_MAX)
+            if till is not None:
+                # both given: whichever comes first
+                till = till | Till(seconds=timeout)
         if till is None:
             if timeout is None:
                 self._lock.acquire()
-            elif not self._lock.acquire(True, check_timeout(timeout)):
+            elif not self._lock.acquire(True, timeout):
                 return False
             self._owner = ident
             return True
-        if not isinstance(till, Signal):
-            raise TypeError("till must be a Signal, not " + type(till).__name__)
         lock = self._lock
-        # poll in short slices: a raw lock can not be woken by a Signal
-        while not lock.acquire(True, 0.01):
-            if till:
-                return False
+        if not lock.acquire(False):
+            # wait in short slices: a raw lock can not be woken by a Signal; a Till's
+            # deadline is known, so the last slice ends on it
+            remaining = till.remaining if isinstance(till, Till) else None
+            while True:
+                if till._go:
+                    return False
+                pause = 0.01
+                if remaining is not None:
+                    left = remaining()
+                    if left <= 0:
+                        if lock.acquire(False):
+                            break
+                        return False
+                    if left < pause:
+                        pause = left
+                if lock.acquire(True, pause):
+                    break
         self._owner = ident
         return True
 
@@ -120,8 +141,10 @@ class Lock:
             raise TypeError("till must be a Signal (for example Till(seconds=1)), not " + type(till).__name__)
         if seconds is None:
             seconds = timeout
+        elif timeout is not None:
+            raise TypeError("Lock " + repr(self.name) + ".wait() takes seconds= or timeout=, not both")
         if seconds is not None:
-            seconds = check_timeout(seconds, "seconds")
+            seconds = min(check_timeout(seconds, "seconds"), _TIMEOUT_MAX)
         if till is not None and till._go:
             return False
 
@@ -144,12 +167,15 @@ class Lock:
                 till._remove_waiter(waiter)
             self._lock.acquire()
             self._owner = ident
-        try:
-            # still queued: nobody woke us, the till or the timeout did
-            waiters.remove(waiter)
-            return False
-        except ValueError:
-            return True
+            # leave the queue even when interrupted (KeyboardInterrupt): a waiter
+            # left behind would swallow the wake-up of the next thread leaving
+            try:
+                # still queued: nobody woke us, the till or the timeout did
+                waiters.remove(waiter)
+                woken = False
+            except ValueError:
+                woken = True
+        return woken
 
 
 def locked(func: F) -> F:

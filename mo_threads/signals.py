@@ -31,6 +31,7 @@ from mo_logs import logger
 __all__ = ("Signal", "DONE", "NEVER", "SignalLike")
 
 _allocate_lock = _thread.allocate_lock
+_TIMEOUT_MAX = _thread.TIMEOUT_MAX
 # guards the state of every Signal: `_go`, `_waiters`, `_jobs`
 _STATE_LOCK = _allocate_lock()
 
@@ -111,6 +112,8 @@ class Signal:
             )
         if timeout is not None:
             timeout = check_timeout(timeout, "timeout")
+            if timeout > _TIMEOUT_MAX:
+                timeout = _TIMEOUT_MAX  # "for ever": longer than a raw lock accepts
         if self._go:
             return True
         if till is not None and till._go:

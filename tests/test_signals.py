@@ -116,6 +116,14 @@ class TestSignalState:
         finally:
             timer.join()
 
+    def test_infinite_and_huge_timeouts_mean_for_ever(self):
+        for timeout in (float("inf"), 1e12):
+            sig = Signal()
+            timer = threading.Timer(0.02, sig.go)
+            timer.start()
+            assert sig.wait(timeout=timeout) is True
+            timer.join()
+
     def test_wait_leaves_no_waiter_behind(self):
         sig = Signal()
         till = Signal()
