@@ -11,7 +11,8 @@ __all__ = ("FileStats", "file_stats", "TOP_WORDS")
 
 TOP_WORDS = 5
 _WORD = re.compile(rb"[A-Za-z_][A-Za-z0-9_]{2,}")
-_TAIL = re.compile(rb"[A-Za-z0-9_]+\Z")
+_WORD_CHARS = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_"
+_LONGEST_WORD = 256
 _BLOCK = 64 * 1024
 
 
@@ -38,6 +39,7 @@ def file_stats(path: str, worker: str) -> FileStats:
     size = lines = 0
     last = b""
     carry = b""  # a word cut by the end of the previous block
+    in_run = False  # inside a run of word characters too long to be a word (binary data)
     with open(path, "rb") as handle:
         while True:
             block = handle.read(_BLOCK)
@@ -47,11 +49,18 @@ def file_stats(path: str, worker: str) -> FileStats:
             size += len(block)
             lines += block.count(b"\n")
             last = block[-1:]
+            if in_run:
+                rest = block.lstrip(_WORD_CHARS)
+                if not rest:
+                    continue  # the whole block continues the run
+                in_run = False
+                block = rest
             text = carry + block
-            tail = _TAIL.search(text)
-            cut = tail.start() if tail else len(text)
+            cut = len(text.rstrip(_WORD_CHARS))  # a scan back from the end: linear, unlike a regex search for it
             words.update(_WORD.findall(text, 0, cut))
             carry = text[cut:]
+            if len(carry) > _LONGEST_WORD:
+                carry, in_run = b"", True
     words.update(_WORD.findall(carry))
     if size and last != b"\n":
         lines += 1  # a last line without its newline

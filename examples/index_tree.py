@@ -9,7 +9,7 @@ The pipeline:
         ThreadedQueue ──batches──▶ SqliteSink.extend(): executemany + commit
 
 The walker lists regular files under `--root` (default: this interpreter's
-standard library) into a bounded Queue; the pool's workers read each file and
+standard library, without site-packages) into a bounded Queue; the pool's workers read each file and
 compute its size, line count, sha1 and five most common words; the rows go
 through a ThreadedQueue whose thread inserts them in batches into `--db`
 (default ./demo.sqlite, recreated each run). Logging goes to a file (`--log`,
@@ -52,6 +52,7 @@ from _thread_tree import TreeRecorder  # noqa: E402
 PATH_QUEUE_SIZE = 1000
 BATCH_SIZE = 500
 BATCH_PERIOD = 0.2
+THIRD_PARTY = ("site-packages", "dist-packages")
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
@@ -60,7 +61,11 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         prog="index_tree",
         description="Index a directory tree into SQLite with a mo_threads pipeline, then stop in order.",
     )
-    parser.add_argument("--root", default=sysconfig.get_paths()["stdlib"], help="directory to index (default: the Python standard library)")
+    parser.add_argument(
+        "--root",
+        default=None,
+        help="directory to index (default: this Python's standard library, without its site-packages)",
+    )
     parser.add_argument("--db", default="demo.sqlite", help="SQLite file, recreated each run (default: ./demo.sqlite)")
     parser.add_argument("--log", default=None, help="log file (default: the --db path with .log)")
     parser.add_argument("--workers", type=int, default=4, help="worker threads that read files (default: 4)")
@@ -74,6 +79,10 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     )
     parser.add_argument("--no-progress", dest="progress", action="store_false", help="never draw the progress bar")
     args = parser.parse_args(argv)
+    args.skip = ()
+    if args.root is None:
+        args.root = sysconfig.get_paths()["stdlib"]
+        args.skip = THIRD_PARTY  # installed packages are not the standard library
     if not os.path.isdir(args.root):
         parser.error("--root " + repr(args.root) + " is not a directory")
     if args.workers < 1:
@@ -101,11 +110,13 @@ class Tally:
         self.finished = False
 
 
-def walk(root: str, paths: Queue, limit: Optional[int], tally: Tally, please_stop: Signal) -> None:
-    """Queue every regular file under `root` (sorted, at most `limit`), then close `paths`."""
+def walk(
+    root: str, paths: Queue, limit: Optional[int], skip: Sequence[str], tally: Tally, please_stop: Signal
+) -> None:
+    """Queue every regular file under `root` (sorted, at most `limit`, not in a `skip` folder), then close `paths`."""
     try:
         for directory, subdirectories, files in os.walk(root):
-            subdirectories.sort()
+            subdirectories[:] = sorted(d for d in subdirectories if d not in skip)
             for name in sorted(files):
                 if please_stop or (limit is not None and tally.queued >= limit):
                     return
@@ -176,7 +187,9 @@ class Pipeline:
         self.pool = ThreadPool(self.args.workers, name="pool")
         for i, tally in enumerate(self.work_tallies):
             self.workers.append(self.pool.run("index files " + str(i + 1), self._work, tally))
-        self.walker = Thread.run("walker", walk, self.args.root, self.paths, self.args.limit, self.walk_tally)
+        self.walker = Thread.run(
+            "walker", walk, self.args.root, self.paths, self.args.limit, self.args.skip, self.walk_tally
+        )
         if self.args.progress:
             self.progress = ProgressBar(self.progress_counts).start()
         self.recorder.watch()
