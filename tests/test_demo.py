@@ -208,3 +208,33 @@ class TestSqliteSink:
         assert reconcile_counts(db) == (3, 3)
         SqliteSink(db).close()  # recreated: empty again
         assert reconcile_counts(db) == (0, 0)
+
+
+def load_example(module: str):
+    sys.path.insert(0, os.path.dirname(DEMO))
+    try:
+        return __import__(module)
+    finally:
+        sys.path.remove(os.path.dirname(DEMO))
+
+
+class TestFileStats:
+    def test_words_cut_by_block_ends_are_counted_whole(self, tmp_path, monkeypatch) -> None:
+        file_stats = load_example("_file_stats")
+        data = b"alpha_beta gamma alpha_beta\nx12 alpha_beta gamma delta"  # no newline at the end
+        path = str(tmp_path / "words.txt")
+        with open(path, "wb") as handle:
+            handle.write(data)
+        for block in (1, 2, 3, 5, 7, 64 * 1024):
+            monkeypatch.setattr(file_stats, "_BLOCK", block)
+            stats = file_stats.file_stats(path, "w")
+            assert stats.top_words == "alpha_beta:3 gamma:2 x12:1 delta:1", block
+            assert (stats.size, stats.lines, stats.sha1) == (len(data), 2, hashlib.sha1(data).hexdigest())
+
+    def test_a_long_run_of_word_characters_is_not_a_word(self, tmp_path) -> None:
+        # binary data can hold megabytes of letters in a row: linear work, and no giant "word"
+        file_stats = load_example("_file_stats")
+        path = str(tmp_path / "blob.bin")
+        with open(path, "wb") as handle:
+            handle.write(b"head head\n" + b"A" * 8_000_000 + b" tail tail tail")
+        assert file_stats.file_stats(path, "w").top_words == "tail:3 head:2"
