@@ -61,7 +61,7 @@ PARAMS: Dict[str, Dict[str, Any]] = {
     "logging_burst": {"n": 5000},
 }
 QUICK_SCALE = 0.4
-QUICK_MIN_N = {"till_lateness": 100, "stop_join": 300, "memory_thread": 50, "logging_program": 10000}
+QUICK_MIN_N = {"till_lateness": 100, "stop_join": 300, "memory_thread": 50, "logging_program": 8000}
 
 # which implementations each workload runs (ours first; the rest are references)
 IMPLS: Dict[str, List[str]] = {

@@ -8,8 +8,9 @@ standard library doing the same work). Both mo_threads import under the same
 name, which is why every run gets its own process.
 
 PARAMS_JSON may hold "reps": the workload then runs that many times in this
-process and the run with the median figure is reported (thread hand-offs are
-noisy: they depend on where the OS schedules both threads).
+process and the best run is reported (thread hand-offs are noisy: they depend
+on where the OS schedules both threads, and other work only slows them down).
+Only rate workloads (higher is better) use reps.
 
 The child prints one line `RESULT {json}` on stdout; anything else it prints
 (upstream logs to stdout at exit) is ignored. A workload that can not run
@@ -547,10 +548,10 @@ def main() -> None:
     name, impl, params = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
     origin = _mo_threads().__file__ if impl in ("ours", "upstream") else None
     try:
-        # short workloads repeat in-process; the run with the median figure stands for them
+        # short workloads repeat in-process and the best run stands for them (other
+        # work on the machine only ever slows a run down, as with timeit's min)
         runs = [WORKLOADS[name](impl, params) for _ in range(params.get("reps", 1))]
-        runs.sort(key=lambda run: run["value"])
-        result = runs[len(runs) // 2]
+        result = max(runs, key=lambda run: run["value"])
         if len(runs) > 1:
             result["reps"] = [run["value"] for run in runs]
     except Skip as reason:
