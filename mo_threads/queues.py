@@ -497,14 +497,19 @@ class Queue:
         Returns `None` when the queue is empty and open, `PLEASE_STOP` when it
         is closed and drained.
         """
-        with self._lock:
+        try:
+            value = self._get()  # no lock, as in pop()
+        except IndexError:
+            if not self._is_closed:
+                return None
             try:
+                # closed after we looked: nothing more comes, so one more look is final
                 value = self._get()
             except IndexError:
-                return PLEASE_STOP if self._is_closed else None
-            if self._putters:
-                _release(self._putters.popleft())
-            return value
+                return PLEASE_STOP
+        if self._putters:
+            self._wake_putter()
+        return value
 
     def pop_all(self) -> List[Any]:
         """Remove and return every queued item, without blocking (maybe `[]`)."""
@@ -565,8 +570,14 @@ class Queue:
         On a closed and drained queue returns `PLEASE_STOP` (never blocks for ever).
         """
         deadline = _deadline(timeout if block else 0)
-        with self._lock:
-            return self._wait_for_item(None, deadline, "Queue " + repr(self.name) + " is empty")
+        try:
+            value = self._get()
+        except IndexError:
+            with self._lock:
+                return self._wait_for_item(None, deadline, "Queue " + repr(self.name) + " is empty")
+        if self._putters:
+            self._wake_putter()
+        return value
 
     def get_nowait(self) -> Any:
         """`queue.Queue.get_nowait`: take the next item or raise `queue.Empty`."""
@@ -682,7 +693,8 @@ class PriorityQueue(Queue):
             raise ValueError("PriorityQueue " + repr(name) + ": numpriorities must be a positive int, not " + repr(numpriorities))
         self.numpriorities = numpriorities
         Queue.__init__(self, name, max=max, silent=silent, unique=unique, allow_add_after_close=allow_add_after_close)
-        self._fast = False  # entries are (priority, value): always take the general path
+        # entries are (priority, value): always take the general path
+        self._fast = self._plain = False
 
     def _init(self) -> None:
         self._lanes: List[Deque[Any]] = [deque() for _ in range(self.numpriorities)]
