@@ -1,56 +1,100 @@
 """SIGINT / SIGTERM handling for orderly shutdown (internal).
 
-The handler does no blocking work. The first signal asks the main thread to
-stop: the `request_stop` callback given to `install` runs on a short-lived
-helper thread, because it fires a Signal, which takes a lock the interrupted
-main thread may be holding at that very moment. When the main thread is not
-parked in `wait_for_shutdown_signal` (nor already running the shutdown), the
-handler also raises in it,
-`KeyboardInterrupt` for SIGINT and `SystemExit` for SIGTERM, as Python users
-expect, which interrupts a blocked lock acquire too. A second signal forces the
-exit with the conventional status (128 + signal number) after a last report.
-A handler the application installed before ours is called as well.
+Theory of operation
+-------------------
+The kernel delivers a signal sent to the process to any one of its threads.
+CPython's C-level handler, running on that thread, only flags the signal; the
+Python-level handler runs later, on the main thread, when it next executes
+bytecode. A main thread blocked in a long C call (a lock acquire, a sleep)
+only sees the signal when that call ends, or never when it is deadlocked.
+So two parties watch for SIGINT and SIGTERM:
+
+* The Python handler `_handler`, on the main thread. It does no blocking
+  work. When the main thread is not parked in `wait_for_shutdown_signal` (nor
+  already running the shutdown), it raises in it, `KeyboardInterrupt` for
+  SIGINT and `SystemExit` for SIGTERM, as Python users expect. A handler the
+  application installed before ours is called first.
+* The watcher thread, woken through `signal.set_wakeup_fd` (CPython writes
+  the signal number to that pipe from whichever thread got the signal). It
+  fires please_stop (the `request_stop` callback given to `install`) at once.
+  If the main thread's handler has not run after the grace period, the main
+  thread is stuck in C code: the watcher reports its stack, runs the shutdown
+  itself (the `on_stuck_main` callback) and exits with 128 + signal number.
+
+Either of them seeing a second signal forces the exit at once, with the
+conventional status 128 + signal number, after a last report of the threads
+still running (`on_force_exit`).
+
+When another party owns the wakeup fd (an asyncio loop, say), there is no
+watcher: the handler fires please_stop from a short-lived helper thread (firing
+a Signal takes a lock the interrupted main thread may be holding).
 """
 
 from __future__ import annotations
 
 import _thread
 import os
+import select
 import signal
 import sys
 import threading
-from typing import Any, Callable, Dict, Optional
+import time
+from typing import Any, Callable, Dict, Optional, Tuple
 
-from mo_threads._watchdog import SETTINGS
+from mo_threads._watchdog import SETTINGS, describe_stack
 
 
 class _State:
-    __slots__ = ("installed", "previous", "request_stop", "on_force_exit", "received", "parked", "shutting_down")
+    __slots__ = (
+        "installed",
+        "previous",
+        "request_stop",
+        "on_force_exit",
+        "on_stuck_main",
+        "received",
+        "seen",
+        "parked",
+        "shutting_down",
+        "forcing",
+        "pipe",
+    )
 
     def __init__(self) -> None:
         self.installed = False
         self.previous: Dict[int, Any] = {}
         self.request_stop: Optional[Callable[[int], None]] = None
         self.on_force_exit: Optional[Callable[[], None]] = None
+        self.on_stuck_main: Optional[Callable[[], None]] = None
+        # signals handled by the Python handler (main thread)
         self.received = 0
+        # signals seen by the watcher thread
+        self.seen = 0
         # True while the main thread waits in wait_for_shutdown_signal
         self.parked = False
         # True while stop_main_thread runs: a first signal must not break it
         self.shutting_down = False
+        self.forcing = _thread.allocate_lock()
+        # (read end, write end) of the wakeup pipe, when the watcher runs
+        self.pipe: Optional[Tuple[int, int]] = None
 
 
 STATE = _State()
 HANDLED = tuple(s for s in (getattr(signal, "SIGINT", None), getattr(signal, "SIGTERM", None)) if s is not None)
 
 
-def install(request_stop: Callable[[int], None], on_force_exit: Callable[[], None]) -> bool:
-    """Install the handlers; only possible on the main thread. True when installed."""
+def install(
+    request_stop: Callable[[int], None],
+    on_force_exit: Callable[[], None],
+    on_stuck_main: Optional[Callable[[], None]] = None,
+) -> bool:
+    """Install the handlers (and the watcher); only possible on the main thread. True when installed."""
     if STATE.installed:
         return True
     if threading.current_thread() is not threading.main_thread():
         return False
     STATE.request_stop = request_stop
     STATE.on_force_exit = on_force_exit
+    STATE.on_stuck_main = on_stuck_main
     for signum in HANDLED:
         try:
             STATE.previous[signum] = signal.signal(signum, _handler)
@@ -58,7 +102,17 @@ def install(request_stop: Callable[[int], None], on_force_exit: Callable[[], Non
             # not the main interpreter, or the platform refuses
             continue
     STATE.installed = True
+    if STATE.previous:
+        _start_watcher()
     return True
+
+
+def reset() -> None:
+    """Forget the signals received so far (start_main_thread uses this)."""
+    STATE.received = 0
+    STATE.seen = 0
+    STATE.parked = False
+    STATE.shutting_down = False
 
 
 def uninstall() -> None:
@@ -72,30 +126,124 @@ def uninstall() -> None:
                     signal.signal(signum, previous if previous is not None else signal.SIG_DFL)
                 except (ValueError, OSError):
                     pass
+        _stop_watcher()
     STATE.previous.clear()
     STATE.installed = False
-    STATE.received = 0
-    STATE.parked = False
-    STATE.shutting_down = False
+    reset()
+
+
+def _start_watcher() -> None:
+    try:
+        read_end, write_end = os.pipe()
+    except OSError:
+        return
+    try:
+        os.set_blocking(write_end, False)
+        previous = signal.set_wakeup_fd(write_end, warn_on_full_buffer=False)
+    except (ValueError, OSError, AttributeError):
+        os.close(read_end)
+        os.close(write_end)
+        return
+    if previous != -1:
+        # somebody else (an event loop) listens there: leave it to them
+        signal.set_wakeup_fd(previous)
+        os.close(read_end)
+        os.close(write_end)
+        return
+    STATE.pipe = (read_end, write_end)
+    threading.Thread(target=_watch, args=(read_end,), name="mo-threads signal watcher", daemon=True).start()
+
+
+def _stop_watcher() -> None:
+    pipe, STATE.pipe = STATE.pipe, None
+    if pipe is None:
+        return
+    read_end, write_end = pipe
+    try:
+        if signal.set_wakeup_fd(-1) != write_end:
+            pass  # replaced by somebody else since; nothing of ours to restore
+    except (ValueError, OSError):
+        pass
+    os.close(write_end)  # the watcher reads end-of-file and leaves
+
+
+def _watch(read_end: int) -> None:
+    # after a first signal: when to act for a main thread that does not react
+    deadline: Optional[float] = None
+    first = 0
+    try:
+        while True:
+            timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
+            try:
+                ready, _, _ = select.select([read_end], [], [], timeout)
+                data = os.read(read_end, 64) if ready else b""
+            except InterruptedError:
+                continue
+            except (OSError, ValueError):
+                return
+            if ready and not data:
+                return  # the write end was closed: uninstalled
+            for signum in data:
+                if signum not in HANDLED:
+                    continue
+                STATE.seen += 1
+                if STATE.seen > 1:
+                    _force_exit(signum)
+                first = signum
+                deadline = time.monotonic() + SETTINGS.grace_period
+                SETTINGS.give_up_after_report = True
+                if STATE.request_stop is not None:
+                    STATE.request_stop(signum)
+            if deadline is not None and time.monotonic() >= deadline:
+                deadline = None
+                if STATE.received == 0:
+                    _act_for_stuck_main(first)
+    finally:
+        try:
+            os.close(read_end)
+        except OSError:
+            pass
+
+
+def _act_for_stuck_main(signum: int) -> None:
+    """The main thread never ran its handler: it is stuck in C code. Shut down and exit for it."""
+    sys.stderr.write(
+        "mo_threads: the main thread did not react to signal " + str(signum) + " within "
+        + str(SETTINGS.grace_period) + " seconds; shutting down for it. Its stack:\n"
+        + describe_stack(threading.main_thread().ident) + "\n"
+    )
+    sys.stderr.flush()
+    try:
+        if STATE.on_stuck_main is not None:
+            STATE.on_stuck_main()
+    finally:
+        os._exit(128 + signum)
+
+
+def _force_exit(signum: int) -> None:
+    if not STATE.forcing.acquire(False):
+        return  # the other party is forcing the exit already
+    try:
+        if STATE.on_force_exit is not None:
+            STATE.on_force_exit()
+    finally:
+        os._exit(128 + signum)
 
 
 def _handler(signum: int, frame: Any) -> None:
     STATE.received += 1
     if STATE.received > 1:
-        if STATE.on_force_exit is not None:
-            try:
-                STATE.on_force_exit()
-            finally:
-                os._exit(128 + signum)
-        os._exit(128 + signum)
+        _force_exit(signum)
+        return
     SETTINGS.give_up_after_report = True
-    request_stop = STATE.request_stop
-    if request_stop is not None:
-        try:
-            _thread.start_new_thread(request_stop, (signum,))
-        except RuntimeError:
-            # no new threads (interpreter finalizing): shutdown is under way already
-            pass
+    if STATE.pipe is None:
+        request_stop = STATE.request_stop
+        if request_stop is not None:
+            try:
+                _thread.start_new_thread(request_stop, (signum,))
+            except RuntimeError:
+                # no new threads (interpreter finalizing): shutdown is under way already
+                pass
     previous = STATE.previous.get(signum)
     if callable(previous) and previous is not signal.default_int_handler:
         previous(signum, frame)

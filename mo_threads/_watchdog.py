@@ -5,17 +5,30 @@ period it logs the thread's name, tree path and current stack, and repeats the
 report every grace period while the thread keeps running. When shutdown was
 started by an OS signal, it gives up after the first report so the process
 still ends.
+
+`wait_in_main(signal, till, timeout)` is how the main thread waits: in slices
+of `MAIN_THREAD_SLICE` seconds. The kernel may deliver SIGINT/SIGTERM to any
+thread of the process; CPython then only flags it, and runs the Python handler
+when the main thread next runs bytecode. A main thread parked in one long lock
+acquire would not see the signal until that wait ends (a second Ctrl-C during
+a slow shutdown would do nothing for 30 s). Other threads wait in one piece.
 """
 
 from __future__ import annotations
 
+import _thread
 import sys
+import threading
 import traceback
+from time import time as _time
 from typing import Any, Optional
 
 from mo_logs import logger
 
-from mo_threads.signals import check_timeout
+from mo_threads.signals import Signal, check_timeout
+
+MAIN_THREAD_SLICE = 0.1
+_MAIN_IDENT = threading.main_thread().ident
 
 
 class WatchdogSettings:
@@ -53,13 +66,33 @@ def tree_path(thread: Any) -> str:
     return " / ".join(reversed(names))
 
 
+def wait_in_main(signal: Signal, till: Optional[Signal] = None, timeout: Optional[float] = None) -> bool:
+    """`signal.wait(till, timeout=timeout)`, in short slices on the main thread.
+
+    Returns True when `signal` fired, False when `till` or `timeout` came
+    first. On the main thread, OS signal handlers run within a slice, and may
+    raise (KeyboardInterrupt) out of this call.
+    """
+    if _thread.get_ident() != _MAIN_IDENT:
+        return signal.wait(till, timeout=timeout)
+    deadline = None if timeout is None else _time() + timeout
+    while True:
+        step = MAIN_THREAD_SLICE
+        if deadline is not None:
+            step = min(step, max(0.0, deadline - _time()))
+        if signal.wait(till, timeout=step):
+            return True
+        if (till is not None and till) or (deadline is not None and _time() >= deadline):
+            return False
+
+
 def wait_stopped(thread: Any, waiting_for: str = "shutdown") -> bool:
     """Wait until `thread.stopped` fires, reporting it while it does not.
 
     Returns True when it stopped, False when we gave up on it.
     """
     stopped = thread.stopped
-    while not stopped.wait(timeout=SETTINGS.grace_period):
+    while not wait_in_main(stopped, timeout=SETTINGS.grace_period):
         logger.warning(
             "Thread {name|quote} ({path}) is still running {seconds} seconds after it was asked to"
             " stop, blocking {waiting_for}. Its stack:\n{stack}",

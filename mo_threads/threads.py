@@ -30,7 +30,13 @@ from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 from mo_logs import Except, logger
 
 from mo_threads import _os_signals, _registry, till as _till
-from mo_threads._watchdog import SETTINGS as SHUTDOWN_SETTINGS, describe_stack, set_grace_period, wait_stopped
+from mo_threads._watchdog import (
+    SETTINGS as SHUTDOWN_SETTINGS,
+    describe_stack,
+    set_grace_period,
+    wait_in_main,
+    wait_stopped,
+)
 from mo_threads.lock import Lock
 from mo_threads.signals import Signal
 
@@ -338,7 +344,7 @@ class Thread(BaseThread):
             raise TypeError("till must be a Signal, not " + type(till).__name__)
         if _thread.get_ident() == self.ident and not self.stopped:
             raise RuntimeError("Thread " + repr(self.name) + " can not join itself")
-        if not self.stopped.wait(till=till):
+        if not wait_in_main(self.stopped, till):
             raise ThreadTimeout("Timeout on join of thread " + repr(self.name))
         self._joined = True
         if self.parent is not None:
@@ -381,7 +387,7 @@ class AlienThread(BaseThread):
         self.registered = False
 
     def join(self, till: Optional[Signal] = None) -> None:
-        if not self.stopped.wait(till=till):
+        if not wait_in_main(self.stopped, till):
             raise ThreadTimeout("Timeout on join of thread " + repr(self.name))
 
 
@@ -430,14 +436,14 @@ def _ensure_started() -> None:
     if MACHINERY.started:
         if not _os_signals.STATE.installed and _thread.get_ident() == MAIN_THREAD.ident:
             # the first thread was made off the main thread, where handlers can not be installed
-            _os_signals.install(_request_stop, _force_exit_report)
+            _os_signals.install(_request_stop, _force_exit_report, _stop_for_stuck_main)
         return
     with MACHINERY.lock:
         if MACHINERY.started:
             return
         MACHINERY.started = True
         _register_exit_hook()
-    _os_signals.install(_request_stop, _force_exit_report)
+    _os_signals.install(_request_stop, _force_exit_report, _stop_for_stuck_main)
 
 
 def _register_exit_hook() -> None:
@@ -458,6 +464,11 @@ def _register_exit_hook() -> None:
 
 def _request_stop(signum: int) -> None:
     MAIN_THREAD.please_stop.go()
+
+
+def _stop_for_stuck_main() -> None:
+    # on the signal watcher thread: the main thread is stuck and can not do it
+    stop_main_thread()
 
 
 def _force_exit_report() -> None:
@@ -580,8 +591,7 @@ def start_main_thread() -> None:
     _till.reset()
     BaseThread.__init__(MAIN_THREAD, "Main Thread", threading.main_thread().ident, None)
     MAIN_THREAD.failures = []
-    _os_signals.STATE.received = 0
-    _os_signals.STATE.parked = False
+    _os_signals.reset()
     SHUTDOWN_SETTINGS.give_up_after_report = False
     _ensure_started()
 
@@ -648,15 +658,14 @@ def wait_for_shutdown_signal(
     _os_signals.STATE.parked = True
     try:
         if wait_forever:
-            stop.wait()
+            wait_in_main(stop)
         else:
             while not stop:
                 children = [c for c in MAIN_THREAD._children_newest_first() if c.is_alive()]
                 if not children:
                     break
                 for child in children:
-                    if not (stop | child.stopped).wait():
-                        break
+                    wait_in_main(stop | child.stopped)
     finally:
         _os_signals.STATE.parked = False
     failures = _shutdown(log_unjoined=False)  # raised below instead

@@ -1,0 +1,439 @@
+"""Orderly shutdown, exit hooks and OS signals, each in a child interpreter with a hard timeout."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import textwrap
+import time
+from typing import List
+
+import pytest
+
+from tests.helpers import finish, run_python, send, start_python, wait_for_line
+
+pytestmark = pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="POSIX signals needed")
+
+# prints "ready" once the main thread is parked in wait_for_shutdown_signal
+# (a signal sent before that raises KeyboardInterrupt/SystemExit instead)
+ANNOUNCE_WHEN_PARKED = """
+import sys, threading, time
+from mo_threads import _os_signals
+
+def say(text):
+    sys.stdout.write(text + "\\n")  # one write: lines from threads do not mix
+    sys.stdout.flush()
+
+def _announce():
+    while not _os_signals.STATE.parked:
+        time.sleep(0.01)
+    say("ready")
+
+def announce_when_parked():
+    threading.Thread(target=_announce, daemon=True).start()
+"""
+
+
+def parked_program(code: str) -> str:
+    """`code` (indented or not) after the definition of announce_when_parked()."""
+    return ANNOUNCE_WHEN_PARKED + textwrap.dedent(code)
+
+# a tree: "parent" (children "child-1", "child-2"), then "late"; every
+# please_stop is printed when it fires, every end says whether the thread's
+# children had all stopped by then
+TREE = """
+import sys, time
+from mo_threads import Signal, Thread, Till, MAIN_THREAD, wait_for_shutdown_signal
+
+def say(text):
+    sys.stdout.write(text + "\\n")
+    sys.stdout.flush()
+
+watched = []
+
+def watch(thread, children=()):
+    watched.append(thread)
+    thread.please_stop.then(lambda: say("asked " + thread.name))
+    thread.stopped.then(lambda: say(
+        "ended " + thread.name + (", children stopped" if all(c.stopped for c in children) else ", CHILDREN RUNNING")
+    ))
+    return thread
+
+def worker(please_stop):
+    please_stop.wait()
+
+ready = Signal()
+children = []
+
+def parent(please_stop):
+    for name in ("child-1", "child-2"):
+        children.append(watch(Thread.run(name, worker)))
+    ready.go()
+    please_stop.wait()
+
+watch(Thread.run("parent", parent), children)
+ready.wait()
+watch(Thread.run("late", worker))
+"""
+
+ORDER = ["asked late", "asked child-2", "asked child-1", "asked parent"]
+
+
+def lines_of(text: str) -> List[str]:
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def assert_stopped_in_order(out: str) -> None:
+    lines = lines_of(out)
+    for name in ("late", "child-1", "child-2", "parent"):
+        assert "ended " + name + ", children stopped" in lines, out
+    asked = [line for line in lines if line.startswith("asked")]
+    assert asked == ORDER, out
+
+
+class TestNormalExit:
+    def test_threads_stop_in_order_when_the_program_ends(self) -> None:
+        result = run_python(TREE + "say('main done')\n", timeout=30)
+        assert result.returncode == 0, result.stderr
+        lines = lines_of(result.stdout)
+        assert lines.index("main done") < lines.index("asked late")
+        assert_stopped_in_order(result.stdout)
+
+    def test_registered_foreign_threads_are_stopped_and_waited_for(self) -> None:
+        code = """
+        import threading, time
+        from mo_threads import current_thread, register_thread, RegisterThread, Thread
+
+        @register_thread
+        def decorated():
+            while not current_thread().please_stop:
+                time.sleep(0.01)
+            time.sleep(0.3)
+            print("decorated cleaned up")
+
+        def managed():
+            with RegisterThread(name="managed"):
+                current_thread().please_stop.wait()
+                time.sleep(0.3)
+                print("managed cleaned up")
+
+        # a daemon thread is killed at exit unless shutdown waits for it;
+        # a non-daemon one would be joined by Python before atexit hooks run
+        threading.Thread(target=decorated, daemon=True).start()
+        threading.Thread(target=managed, daemon=False).start()
+        time.sleep(0.2)
+        print("main done")
+        """
+        result = run_python(code, timeout=30)
+        assert result.returncode == 0, result.stderr
+        assert "decorated cleaned up" in result.stdout, result.stdout + result.stderr
+        assert "managed cleaned up" in result.stdout, result.stdout + result.stderr
+
+    def test_unjoined_failure_is_reported_at_exit(self) -> None:
+        code = """
+        from mo_threads import Thread
+        def fail(please_stop):
+            raise ValueError("nobody joined this boom")
+        Thread.run("forgotten", fail).stopped.wait()
+        print("main done")
+        """
+        result = run_python(code, timeout=30)
+        output = result.stdout + result.stderr
+        assert "nobody joined this boom" in output
+        assert "forgotten" in output
+
+    def test_stubborn_thread_is_reported_with_its_stack(self) -> None:
+        code = """
+        import time
+        import mo_threads
+        from mo_threads import Thread
+        mo_threads.set_grace_period(0.5)
+
+        def ignore_please_stop(please_stop):
+            deadline = time.time() + 2
+            while time.time() < deadline:
+                time.sleep(0.01)
+            print("stubborn finally ended")
+
+        Thread.run("stubborn", ignore_please_stop)
+        print("main done")
+        """
+        result = run_python(code, timeout=30)
+        assert result.returncode == 0, result.stderr
+        out = result.stdout
+        report = out[out.index("main done"):out.index("stubborn finally ended")]
+        assert '"stubborn"' in report, out
+        assert "in ignore_please_stop" in report, out  # its current stack
+        assert "time.sleep(0.01)" in report or "line" in report, out
+
+
+class TestWaitForShutdownSignal:
+    CODE = TREE + ANNOUNCE_WHEN_PARKED + """
+announce_when_parked()
+wait_for_shutdown_signal()
+say("cleanup done, tree stopped: " + str(all(t.stopped for t in watched)))
+"""
+
+    @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+    def test_signal_stops_the_tree_in_order(self, signum: int) -> None:
+        proc = start_python(self.CODE)
+        wait_for_line(proc, "ready")
+        send(proc, signum)
+        result = finish(proc, timeout=30)
+        # documented: wait_for_shutdown_signal returns normally, the program goes on and ends
+        assert result.returncode == 0, result.stderr
+        assert_stopped_in_order(result.stdout)
+        assert "cleanup done, tree stopped: True" in lines_of(result.stdout)
+        assert "Traceback" not in result.stderr
+
+    def test_exit_on_stdin(self) -> None:
+        code = TREE + ANNOUNCE_WHEN_PARKED + """
+announce_when_parked()
+wait_for_shutdown_signal(allow_exit=True)
+say("cleanup done, tree stopped: " + str(all(t.stopped for t in watched)))
+"""
+        proc = start_python(code, stdin=subprocess.PIPE)
+        wait_for_line(proc, "ready")
+        proc.stdin.write("not yet\n")
+        proc.stdin.flush()
+        proc.stdin.write("exit\n")
+        proc.stdin.flush()
+        result = finish(proc, timeout=30)
+        assert result.returncode == 0, result.stderr
+        assert_stopped_in_order(result.stdout)
+        assert "cleanup done, tree stopped: True" in lines_of(result.stdout)
+
+    def test_please_stop_argument(self) -> None:
+        code = """
+        from mo_threads import Thread, Till, wait_for_shutdown_signal
+        def worker(please_stop):
+            please_stop.wait()
+            print("worker stopped")
+        Thread.run("worker", worker)
+        wait_for_shutdown_signal(please_stop=Till(seconds=0.3))
+        print("returned")
+        """
+        result = run_python(code, timeout=30)
+        assert result.returncode == 0, result.stderr
+        lines = lines_of(result.stdout)
+        assert lines == ["worker stopped", "returned"], result.stdout
+
+    def test_wait_forever_false_returns_when_children_end(self) -> None:
+        code = """
+        import time
+        from mo_threads import Thread, wait_for_shutdown_signal
+        def short(seconds, please_stop):
+            time.sleep(seconds)
+            print("short", seconds, "ended")
+        Thread.run("short-1", short, 0.2)
+        Thread.run("short-2", short, 0.4)
+        wait_for_shutdown_signal(wait_forever=False)
+        print("returned")
+        """
+        result = run_python(code, timeout=30)
+        assert result.returncode == 0, result.stderr
+        assert lines_of(result.stdout) == ["short 0.2 ended", "short 0.4 ended", "returned"], result.stdout
+
+    def test_wait_forever_false_reraises_a_child_failure(self) -> None:
+        code = """
+        import time
+        from mo_threads import Thread, wait_for_shutdown_signal
+        def fail(please_stop):
+            time.sleep(0.2)
+            raise ValueError("child boom")
+        def fine(please_stop):
+            time.sleep(0.1)
+        Thread.run("failing child", fail)
+        Thread.run("fine child", fine)
+        try:
+            wait_for_shutdown_signal(wait_forever=False)
+        except Exception as e:
+            print("raised:", type(e.__cause__).__name__, "child boom" in str(e), "failing child" in str(e))
+            raise
+        print("not raised")
+        """
+        result = run_python(code, timeout=30)
+        assert result.returncode == 1, result.stdout + result.stderr
+        assert "raised: ValueError True True" in result.stdout, result.stdout + result.stderr
+        assert "not raised" not in result.stdout
+        assert "child boom" in result.stderr  # the traceback
+
+    def test_second_signal_forces_exit_during_a_slow_shutdown(self) -> None:
+        code = """
+        import time
+        from mo_threads import Thread, wait_for_shutdown_signal
+        def slow(please_stop):
+            please_stop.wait()
+            print("slow stopping")
+            time.sleep(30)
+        Thread.run("slow to stop", slow)
+        announce_when_parked()
+        wait_for_shutdown_signal()
+        print("not forced")
+        """
+        proc = start_python(parked_program(code))
+        wait_for_line(proc, "ready")
+        send(proc, signal.SIGINT)
+        wait_for_line(proc, "slow stopping")
+        send(proc, signal.SIGINT)
+        result = finish(proc, timeout=20)
+        assert result.returncode == 128 + signal.SIGINT, result.stdout + result.stderr
+        assert "not forced" not in result.stdout
+        assert "slow to stop" in result.stderr  # the last report names who was still running
+
+    def test_signal_while_a_thread_ignores_please_stop_still_exits(self) -> None:
+        code = """
+        import threading
+        import mo_threads
+        from mo_threads import Thread, wait_for_shutdown_signal
+        mo_threads.set_grace_period(0.5)
+        def stuck(please_stop):
+            threading.Event().wait()  # deadlocked for ever
+        Thread.run("stuck thread", stuck)
+        announce_when_parked()
+        wait_for_shutdown_signal()
+        print("gave up waiting")
+        """
+        proc = start_python(parked_program(code))
+        wait_for_line(proc, "ready")
+        send(proc, signal.SIGTERM)
+        result = finish(proc, timeout=20)
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert '"stuck thread"' in result.stdout
+        assert "in stuck" in result.stdout  # its stack
+        assert "gave up waiting" in result.stdout
+
+    def test_application_handler_installed_before_is_still_called(self) -> None:
+        code = """
+        import signal
+        signal.signal(signal.SIGINT, lambda signum, frame: print("application handler", signum))
+        from mo_threads import Thread, wait_for_shutdown_signal
+        def worker(please_stop):
+            please_stop.wait()
+            print("worker stopped")
+        Thread.run("worker", worker)
+        announce_when_parked()
+        wait_for_shutdown_signal()
+        print("cleanup done")
+        """
+        proc = start_python(parked_program(code))
+        wait_for_line(proc, "ready")
+        send(proc, signal.SIGINT)
+        result = finish(proc, timeout=30)
+        assert result.returncode == 0, result.stderr
+        assert lines_of(result.stdout) == [
+            "application handler " + str(int(signal.SIGINT)),
+            "worker stopped",
+            "cleanup done",
+        ], result.stdout
+
+
+class TestSignalsOutsideWait:
+    def test_keyboard_interrupt_in_a_main_thread_not_parked(self) -> None:
+        code = """
+        import time
+        from mo_threads import Thread
+        def worker(please_stop):
+            please_stop.wait()
+            print("worker stopped")
+        Thread.run("worker", worker)
+        try:
+            print("ready")
+            time.sleep(30)
+        except KeyboardInterrupt:
+            print("KeyboardInterrupt in main")
+        """
+        proc = start_python(code)
+        wait_for_line(proc, "ready")
+        send(proc, signal.SIGINT)
+        result = finish(proc, timeout=30)
+        assert result.returncode == 0, result.stderr
+        assert lines_of(result.stdout) == ["KeyboardInterrupt in main", "worker stopped"], result.stdout
+
+    def test_uncaught_keyboard_interrupt_still_stops_threads(self) -> None:
+        code = TREE + """
+say("ready")
+from mo_threads import Lock
+lock = Lock("lock")
+with lock:
+    lock.wait()  # for ever
+"""
+        proc = start_python(code)
+        wait_for_line(proc, "ready")
+        send(proc, signal.SIGINT)
+        result = finish(proc, timeout=30)
+        assert result.returncode != 0
+        assert "KeyboardInterrupt" in result.stderr
+        assert_stopped_in_order(result.stdout)
+
+    def test_main_thread_blocked_on_a_lock_exits_on_sigterm(self) -> None:
+        code = """
+        import threading
+        from mo_threads import Thread
+        def worker(please_stop):
+            please_stop.wait()
+            print("worker stopped")
+        Thread.run("worker", worker)
+        lock = threading.Lock()
+        lock.acquire()
+        print("ready")
+        lock.acquire()  # deadlock
+        print("not reached")
+        """
+        proc = start_python(code)
+        wait_for_line(proc, "ready")
+        send(proc, signal.SIGTERM)
+        result = finish(proc, timeout=30)
+        assert result.returncode == 128 + signal.SIGTERM, result.stdout + result.stderr
+        assert "not reached" not in result.stdout
+        assert "worker stopped" in result.stdout
+
+    def test_main_thread_stuck_in_c_code_still_exits_on_sigterm(self) -> None:
+        code = """
+        import signal, threading
+        import mo_threads
+        from mo_threads import Thread
+        mo_threads.set_grace_period(0.5)
+        def worker(please_stop):
+            please_stop.wait()
+            print("worker stopped")
+        Thread.run("worker", worker)
+        # the main thread can not run its Python handler: only other threads see the signal
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+        lock = threading.Lock()
+        lock.acquire()
+        print("ready")
+        lock.acquire()  # deadlock
+        print("not reached")
+        """
+        proc = start_python(code)
+        wait_for_line(proc, "ready")
+        # let the main thread reach the deadlock: a signal flagged while it still
+        # runs bytecode would be handled there, the ordinary way
+        time.sleep(0.5)
+        send(proc, signal.SIGTERM)
+        result = finish(proc, timeout=30)
+        assert result.returncode == 128 + signal.SIGTERM, result.stdout + result.stderr
+        assert "worker stopped" in result.stdout
+        assert "not reached" not in result.stdout
+        assert "main thread did not react" in result.stderr
+        assert "in <module>" in result.stderr  # where the main thread is stuck
+
+    def test_signal_during_exit_shutdown_does_not_break_it(self) -> None:
+        code = """
+        import time
+        from mo_threads import Thread
+        def slow(please_stop):
+            please_stop.wait()
+            print("slow stopping")
+            time.sleep(1)
+            print("slow stopped")
+        Thread.run("slow", slow)
+        print("main done")
+        """
+        proc = start_python(code)
+        wait_for_line(proc, "slow stopping")
+        send(proc, signal.SIGTERM)  # the first signal: the shutdown goes on
+        result = finish(proc, timeout=30)
+        assert "slow stopped" in result.stdout, result.stdout + result.stderr
+        assert "Traceback" not in result.stderr, result.stderr
