@@ -23,7 +23,8 @@ from __future__ import annotations
 
 import _thread
 import math
-from typing import Any, Callable, List, Optional, Tuple, Union
+from collections import deque
+from typing import Any, Callable, Deque, List, Optional, Tuple, Union
 from weakref import ref
 
 from mo_logs import logger
@@ -162,9 +163,12 @@ class Signal:
     def remove_then(self, target: Callable[[], Any]) -> bool:
         """Forget a callback added with `then()`; True when it was registered."""
         with _STATE_LOCK:
-            jobs = self._jobs
-            if not jobs:
-                return False
+            return self._remove_job(target)
+
+    def _remove_job(self, target: Callable[[], Any]) -> bool:
+        # caller holds _STATE_LOCK
+        jobs = self._jobs
+        if jobs:
             for i, (job, _) in enumerate(jobs):
                 if job is target or job == target:
                     del jobs[i]
@@ -315,13 +319,46 @@ class _Feed:
         b.remove_then(self)
 
 
+# feeds of collected combinations, still registered on their sources: see _forget
+_ORPHANS: Deque[Tuple[Signal, Signal, _Feed]] = deque()
+
+
+def _forget(a: Signal, b: Signal, feed: _Feed) -> None:
+    """A combination was collected: take its feed off its sources.
+
+    This runs from a weakref callback, so possibly inside a garbage collection
+    that started while this very thread held `_STATE_LOCK` (any allocation can
+    start one): it must never block on that lock. When the lock is busy the feed
+    is left for the next `_combine` to remove.
+    """
+    if _STATE_LOCK.acquire(False):
+        try:
+            a._remove_job(feed)
+            b._remove_job(feed)
+        finally:
+            _STATE_LOCK.release()
+    else:
+        _ORPHANS.append((a, b, feed))
+
+
+def _remove_orphans() -> None:
+    while _ORPHANS:
+        try:
+            a, b, feed = _ORPHANS.popleft()
+        except IndexError:
+            return
+        a.remove_then(feed)
+        b.remove_then(feed)
+
+
 def _combine(a: Signal, b: Signal, op: str, needed: int) -> Signal:
+    if _ORPHANS:
+        _remove_orphans()
     combined = Signal()
 
     def forget(_: Any) -> None:
         # the combination was collected: stop feeding it
-        a.remove_then(feed)
-        b.remove_then(feed)
+        _forget(a, b, feed)
 
     feed = _Feed(ref(combined, forget), needed)
     # combined holds a and b (through its name), so they outlive the weakref above

@@ -13,6 +13,7 @@ from mo_logs import logger as mo_logger
 
 from mo_threads import DONE, NEVER, Signal
 from mo_threads import signals as signals_module
+from tests.helpers import run_python
 
 
 class _CapturedLog:
@@ -458,6 +459,49 @@ class TestMemory:
         # 100,000 leaked combinations would be megabytes; allow a little slack
         assert after - before < 100_000, after - before
         assert len(main._jobs or ()) < 5
+
+    def test_collection_inside_the_state_lock_does_not_deadlock(self):
+        # cyclic garbage holding combinations of a live signal, collected by a garbage
+        # collection that starts inside Signal's state lock (any allocation there can
+        # start one): dropping the combination's callback must not wait on that lock
+        result = run_python(
+            """
+            import gc, sys, threading, time
+            from mo_threads import Signal
+
+            live = Signal("live")
+
+            class Holder:
+                pass
+
+            gc.set_threshold(50)
+            stop = []
+
+            def garbage():
+                while not stop:
+                    holder = Holder()
+                    holder.me = holder  # only the cyclic collector frees it
+                    holder.combo = live | Signal()
+                    del holder
+
+            thread = threading.Thread(target=garbage, daemon=True)
+            thread.start()
+            started = time.time()
+            while time.time() - started < 1.5:
+                sig = Signal()
+                for _ in range(10):
+                    sig.then(print)
+            stop.append(True)
+            thread.join(10)
+            gc.collect()
+            live | Signal()  # lets deferred clean-ups finish
+            print("callbacks left", len(live._jobs))
+            """,
+            timeout=20,
+        )
+        assert result.returncode == 0, result.stderr
+        left = int(result.stdout.split("callbacks left")[1])
+        assert left < 5, result.stdout
 
     def test_idle_signal_is_small(self):
         assert not hasattr(Signal(), "__dict__")
