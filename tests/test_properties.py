@@ -1,0 +1,450 @@
+"""Property-based tests (hypothesis): Queue against a model, the Signal algebra, Lock.wait hand-offs.
+
+Each property runs a modest number of examples so the file stays well under 30 s.
+"""
+
+from __future__ import annotations
+
+import gc
+import queue as stdlib_queue
+import threading
+import time
+from collections import deque
+from typing import Any, Deque, Dict, List, Optional, Tuple
+
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
+
+from mo_threads import DONE, NEVER, PLEASE_STOP, Lock, Queue, Signal, Till
+from mo_threads.queues import QueueClosed, QueueFull
+
+QUICK = settings(deadline=None, max_examples=60, suppress_health_check=[HealthCheck.too_slow])
+COLLECTING = settings(deadline=None, max_examples=25, suppress_health_check=[HealthCheck.too_slow])  # gc.collect() per example
+THREADED = settings(deadline=None, max_examples=15, suppress_health_check=[HealthCheck.too_slow])
+
+values = st.integers(min_value=0, max_value=6)
+
+
+# --- Queue against a model -------------------------------------------------------------
+class QueueMachine(RuleBasedStateMachine):
+    """A `Queue` (maybe bounded, maybe unique) and a deque that says what it must hold.
+
+    No operation here may block: pops use `till=DONE` or `timeout=0`, adds to a full
+    queue use a timeout and must raise `queue.Full`, adds to a closed queue must raise
+    `QueueClosed`; a refused add leaves the queue as it was.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.queue: Queue = Queue("unset")
+        self.model: Deque[int] = deque()
+        self.max: Optional[int] = None
+        self.unique = False
+        self.closed = False
+
+    @initialize(max=st.one_of(st.none(), st.integers(min_value=1, max_value=4)), unique=st.booleans())
+    def make(self, max: Optional[int], unique: bool) -> None:
+        self.queue = Queue("model", max=max, unique=unique, silent=True)
+        self.max, self.unique = max, unique
+
+    def full(self) -> bool:
+        return self.max is not None and len(self.model) >= self.max
+
+    def expect_refused(self, call: Any) -> None:
+        """The add must be refused, and leave the queue unchanged."""
+        before = list(self.model)
+        if self.closed:
+            with pytest.raises(QueueClosed, match="closed"):
+                call()
+        else:
+            with pytest.raises(stdlib_queue.Full, match="full"):
+                call()
+        self.check_contents(before)
+
+    def check_contents(self, expected: List[int]) -> None:
+        # look without consuming: the items stay where they are
+        assert list(self.queue._items) == expected
+
+    # -- producers
+    @rule(value=values)
+    def add(self, value: int) -> None:
+        if self.closed or (self.full() and not (self.unique and value in self.model)):
+            self.expect_refused(lambda: self.queue.add(value, timeout=0.001))
+            return
+        assert self.queue.add(value, timeout=0.001) is self.queue
+        if not (self.unique and value in self.model):
+            self.model.append(value)
+
+    @rule(value=values)
+    def push(self, value: int) -> None:
+        if self.closed or (self.full() and not (self.unique and value in self.model)):
+            self.expect_refused(lambda: self.queue.push(value, timeout=0))
+            return
+        self.queue.push(value, timeout=0)
+        if not (self.unique and value in self.model):
+            self.model.appendleft(value)
+
+    @rule(batch=st.lists(values, max_size=4))
+    def extend(self, batch: List[int]) -> None:
+        lone_duplicate = self.unique and len(batch) == 1 and batch[0] in self.model
+        if batch and (self.closed or (self.full() and not lone_duplicate)):
+            # a batch waits for the queue to be below max (one duplicate of a unique queue is just dropped)
+            self.expect_refused(lambda: self.queue.extend(batch, timeout=0.001))
+            return
+        self.queue.extend(batch, timeout=0.001)
+        for value in batch:  # all at once: a batch may take the queue past max
+            if not (self.unique and value in self.model):
+                self.model.append(value)
+
+    @rule(batch=st.lists(values, max_size=4))
+    def push_all(self, batch: List[int]) -> None:
+        lone_duplicate = self.unique and len(batch) == 1 and batch[0] in self.model
+        if batch and (self.closed or (self.full() and not lone_duplicate)):
+            self.expect_refused(lambda: self.queue.push_all(batch, timeout=0.001))
+            return
+        self.queue.push_all(batch, timeout=0.001)
+        for value in reversed(batch):  # batch[0] is popped next
+            if not (self.unique and value in self.model):
+                self.model.appendleft(value)
+
+    @rule(value=values)
+    def put_nowait(self, value: int) -> None:
+        if self.closed or (self.full() and not (self.unique and value in self.model)):
+            self.expect_refused(lambda: self.queue.put_nowait(value))
+            return
+        self.queue.put_nowait(value)
+        if not (self.unique and value in self.model):
+            self.model.append(value)
+
+    # -- consumers
+    @rule()
+    def pop_done(self) -> None:
+        got = self.queue.pop(till=DONE)
+        if self.model:
+            assert got == self.model.popleft()
+        elif self.closed:
+            assert got is PLEASE_STOP
+        else:
+            assert got is None
+
+    @rule()
+    def pop_timeout_zero(self) -> None:
+        got = self.queue.pop(timeout=0)
+        if self.model:
+            assert got == self.model.popleft()
+        else:
+            assert got is (PLEASE_STOP if self.closed else None)
+
+    @rule()
+    def pop_one(self) -> None:
+        got = self.queue.pop_one()
+        if self.model:
+            assert got == self.model.popleft()
+        else:
+            assert got is (PLEASE_STOP if self.closed else None)
+
+    @rule()
+    def get_nowait(self) -> None:
+        if self.model:
+            assert self.queue.get_nowait() == self.model.popleft()
+        elif self.closed:
+            assert self.queue.get_nowait() is PLEASE_STOP
+        else:
+            with pytest.raises(stdlib_queue.Empty):
+                self.queue.get_nowait()
+
+    @rule()
+    def pop_all(self) -> None:
+        assert self.queue.pop_all() == list(self.model)
+        self.model.clear()
+
+    @rule()
+    def close(self) -> None:
+        if self.closed and self.model:
+            # closing twice does nothing
+            pass
+        self.queue.close()
+        self.closed = True
+
+    @precondition(lambda self: self.closed)
+    @rule(value=values)
+    def add_stop_marker_again(self, value: int) -> None:
+        # adding PLEASE_STOP to a closed queue is a second close: nothing happens
+        self.queue.add(PLEASE_STOP)
+        self.check_contents(list(self.model))
+
+    # -- what must hold after every step
+    @invariant()
+    def sizes_agree(self) -> None:
+        assert len(self.queue) == self.queue.qsize() == len(self.model)
+        assert bool(self.queue) == bool(self.model)
+        assert self.queue.empty() == (not self.model)
+        assert self.queue.full() == self.full()
+        assert bool(self.queue.closed) == self.closed
+
+
+QueueMachine.TestCase.settings = settings(
+    deadline=None, max_examples=60, stateful_step_count=30, suppress_health_check=[HealthCheck.too_slow]
+)
+TestQueueModel = QueueMachine.TestCase
+
+
+class TestQueueFullTimeout:
+    @THREADED
+    @given(max=st.integers(min_value=1, max_value=3), timeout=st.sampled_from([0, 0.01, 0.05]))
+    def test_add_on_full_queue_raises_full_after_its_timeout(self, max: int, timeout: float) -> None:
+        q = Queue("full", max=max, silent=True)
+        for i in range(max):
+            q.add(i)
+        start = time.monotonic()
+        with pytest.raises(QueueFull, match="full"):
+            q.add("late", timeout=timeout)
+        elapsed = time.monotonic() - start
+        assert elapsed >= timeout * 0.9  # never gives up early (generous: clock granularity)
+        assert q.pop_all() == list(range(max))  # the refused item is not there
+
+
+# --- the Signal algebra --------------------------------------------------------------
+# an expression: ("leaf", i) | ("const", bool) | ("DONE",) | ("NEVER",) | (op, left, right)
+LEAVES = 4
+
+
+def expressions() -> st.SearchStrategy:
+    leaf = st.one_of(
+        st.tuples(st.just("leaf"), st.integers(min_value=0, max_value=LEAVES - 1)),
+        st.tuples(st.just("const"), st.booleans()),
+        st.just(("DONE",)),
+        st.just(("NEVER",)),
+    )
+    return st.recursive(
+        leaf,
+        lambda children: st.tuples(st.sampled_from(["|", "&"]), children, children),
+        max_leaves=10,
+    )
+
+
+def build(expression: Tuple, leaves: List[Signal]) -> Any:
+    kind = expression[0]
+    if kind == "leaf":
+        return leaves[expression[1]]
+    if kind == "const":
+        return expression[1]
+    if kind == "DONE":
+        return DONE
+    if kind == "NEVER":
+        return NEVER
+    left, right = build(expression[1], leaves), build(expression[2], leaves)
+    if isinstance(left, bool) and isinstance(right, bool):
+        return (left or right) if kind == "|" else (left and right)
+    if isinstance(left, bool):
+        left, right = right, left  # a bool on the left: combine from the Signal side
+    return (left | right) if kind == "|" else (left & right)
+
+
+def truth(expression: Tuple, fired: set) -> bool:
+    kind = expression[0]
+    if kind == "leaf":
+        return expression[1] in fired
+    if kind == "const":
+        return expression[1]
+    if kind == "DONE":
+        return True
+    if kind == "NEVER":
+        return False
+    left, right = truth(expression[1], fired), truth(expression[2], fired)
+    return (left or right) if kind == "|" else (left and right)
+
+
+def as_signal(value: Any) -> Signal:
+    if value is True:
+        return DONE
+    if value is False:
+        return NEVER
+    return value
+
+
+class TestSignalAlgebra:
+    @QUICK
+    @given(
+        expression=expressions(),
+        before=st.sets(st.integers(min_value=0, max_value=LEAVES - 1)),
+        order=st.permutations(list(range(LEAVES))),
+    )
+    def test_a_combination_fires_exactly_when_its_formula_says(self, expression, before, order) -> None:
+        leaves = [Signal("s" + str(i)) for i in range(LEAVES)]
+        for i in before:
+            leaves[i].go()
+        fired = set(before)
+        combined = as_signal(build(expression, leaves))
+        calls: List[int] = []
+        combined.then(lambda: calls.append(1))
+        assert bool(combined) == truth(expression, fired)
+        assert len(calls) == (1 if truth(expression, fired) else 0)
+        for i in order:
+            leaves[i].go()
+            fired.add(i)
+            expected = truth(expression, fired)
+            assert bool(combined) == expected
+            assert combined.wait(timeout=0) == expected
+            assert len(calls) == (1 if expected else 0)  # then() runs once, when it fires
+
+    @COLLECTING
+    @given(expression=expressions(), order=st.permutations(list(range(LEAVES))))
+    def test_then_on_an_unreferenced_combination_still_runs(self, expression, order) -> None:
+        leaves = [Signal("s" + str(i)) for i in range(LEAVES)]
+        calls: List[int] = []
+        as_signal(build(expression, leaves)).then(lambda: calls.append(1))
+        gc.collect()  # nobody holds the combination now
+        fired: set = set()
+        for i in order:
+            leaves[i].go()
+            fired.add(i)
+            assert len(calls) == (1 if truth(expression, fired) else 0)
+
+    @COLLECTING
+    @given(expression=expressions())
+    def test_an_abandoned_combination_leaves_no_callbacks_behind(self, expression) -> None:
+        leaves = [Signal("s" + str(i)) for i in range(LEAVES)]
+        combined = build(expression, leaves)
+        del combined
+        gc.collect()
+        for leaf in leaves:
+            assert not leaf._jobs, leaf  # no feed callback left on a long-lived signal
+
+    @QUICK
+    @given(fired=st.booleans(), name=st.text(max_size=5))
+    def test_identities(self, fired: bool, name: str) -> None:
+        a = Signal(name)
+        if fired:
+            a.go()
+        assert (a | False) is a
+        assert (a | None) is a
+        assert (False | a) is a
+        assert (a | True) is DONE
+        assert (True | a) is DONE
+        assert (a & False) is NEVER
+        assert (a & None) is NEVER
+        assert (a & True) is a
+        assert (True & a) is a
+        assert (a & NEVER) is NEVER and (NEVER & a) is NEVER
+        assert (a & a) is a
+        assert (a & DONE) is a
+        assert (DONE & a) is (DONE if fired else a)  # both done: either will do
+        assert (a | DONE) is DONE and (DONE | a) is DONE
+        if fired:
+            # a fired signal or-ed with anything is done
+            assert (a | a) is DONE and (a | NEVER) is DONE and (NEVER | a) is DONE
+            assert (a | Signal("b")) is DONE
+        else:
+            assert (a | a) is a and (a | NEVER) is a and (NEVER | a) is a
+        assert bool(DONE) and not NEVER
+
+    @QUICK
+    @given(first=st.booleans(), second=st.booleans(), go_first=st.booleans())
+    def test_two_signals_commute(self, first: bool, second: bool, go_first: bool) -> None:
+        a, b = Signal("a"), Signal("b")
+        pairs = [(a | b, b | a, lambda x, y: x or y), (a & b, b & a, lambda x, y: x and y)]
+        for one in ([a] if first else []) + ([b] if second else []):
+            one.go()
+        for left, right, law in pairs:
+            assert bool(left) == bool(right) == law(first, second)
+
+
+# --- Lock.wait hand-offs -------------------------------------------------------------
+class TestLockHandOffs:
+    @THREADED
+    @given(
+        waiters=st.integers(min_value=1, max_value=5),
+        exits=st.integers(min_value=0, max_value=8),
+        quitters=st.integers(min_value=0, max_value=3),
+    )
+    def test_each_exit_wakes_exactly_one_waiter(self, waiters: int, exits: int, quitters: int) -> None:
+        """`waiters` threads loop in `lock.wait()` (never leaving the lock while not done), so only
+        the test's own exits wake them: `exits` exits give exactly `exits` wake-ups, round robin.
+        `quitters` threads wait with a short till first and give up (returning False): a waiter
+        that gave up must not swallow a later wake-up."""
+        lock = Lock("hand-off")
+        wakes: List[str] = []
+        gave_up: List[bool] = []
+        state = {"done": False, "parked": 0}
+
+        def loop(name: str) -> None:
+            with lock:
+                state["parked"] += 1
+                while not state["done"]:
+                    if lock.wait(seconds=60):
+                        if not state["done"]:
+                            wakes.append(name)
+                    else:
+                        raise AssertionError("a 60 s wait timed out")
+
+        def quit_early() -> None:
+            with lock:
+                state["parked"] += 1
+                gave_up.append(lock.wait(till=Till(seconds=0.02)))
+
+        for _ in range(quitters):  # one at a time: a quitter leaving would wake the next one
+            thread = threading.Thread(target=quit_early, daemon=True)
+            thread.start()
+            thread.join(10)
+            assert not thread.is_alive()
+        assert gave_up == [False] * quitters  # nobody left the lock: every quitter timed out
+        assert not lock._waiters  # ... and none of them is still queued
+
+        names = ["w" + str(i) for i in range(waiters)]
+        loopers = []
+        for name in names:
+            thread = threading.Thread(target=loop, args=(name,), daemon=True)
+            thread.start()
+            loopers.append(thread)
+            # park them in a known order: wait until this one is in wait()
+            deadline = time.monotonic() + 10
+            while len(lock._waiters) < len(loopers):
+                assert time.monotonic() < deadline, "a waiter never parked"
+                time.sleep(0.001)
+        try:
+            for count in range(1, exits + 1):
+                with lock:
+                    pass  # leaving wakes exactly one
+                deadline = time.monotonic() + 10
+                while len(wakes) < count:
+                    assert time.monotonic() < deadline, "an exit woke nobody"
+                    time.sleep(0.001)
+                # the woken one holds the lock until it is parked again; wait for that
+                while len(lock._waiters) < waiters:
+                    assert time.monotonic() < deadline, "a woken waiter never parked again"
+                    time.sleep(0.001)
+            time.sleep(0.02)
+            assert len(wakes) == exits  # no spurious wake-ups
+            assert wakes == [names[i % waiters] for i in range(exits)]  # FIFO: round robin
+        finally:
+            with lock:
+                state["done"] = True  # each looper leaving wakes the next: all end
+            for thread in loopers:
+                thread.join(10)
+                assert not thread.is_alive()
+        assert len(wakes) == exits
+
+    @THREADED
+    @given(timeouts=st.lists(st.sampled_from([0, 0.001, 0.02]), max_size=6))
+    def test_waiters_that_time_out_return_holding_the_lock(self, timeouts: List[float]) -> None:
+        lock = Lock("timeouts")
+        results: List[Tuple[bool, bool]] = []
+
+        def wait(seconds: float) -> None:
+            with lock:
+                woken = lock.wait(seconds=seconds)
+                # always returns holding the lock
+                results.append((woken, lock._owner == threading.get_ident()))
+
+        threads = [threading.Thread(target=wait, args=(s,), daemon=True) for s in timeouts]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(10)
+            assert not thread.is_alive()
+        # a waiter that returned may have been woken by another's exit; all hold the lock on return
+        assert len(results) == len(timeouts)
+        assert all(held for _, held in results)
+        assert not lock._waiters
