@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections import Counter
-from typing import NamedTuple
+from typing import Any, NamedTuple, Optional
 
 __all__ = ("FileStats", "file_stats", "TOP_WORDS")
 
@@ -27,8 +27,11 @@ class FileStats(NamedTuple):
     worker: str
 
 
-def file_stats(path: str, worker: str) -> FileStats:
+def file_stats(path: str, worker: str, stop: Any = False) -> Optional[FileStats]:
     """Read `path` and describe it; raises OSError when it can not be read.
+
+    Returns None when `stop` (anything with a truth value, such as a Signal)
+    turns true before the whole file is read: a big file is abandoned at once.
 
     The file is read in blocks, so no single C call (the regular expression, the
     hash) holds the GIL for long: the timer, the writer and the main thread keep
@@ -42,6 +45,8 @@ def file_stats(path: str, worker: str) -> FileStats:
     in_run = False  # inside a run of word characters too long to be a word (binary data)
     with open(path, "rb") as handle:
         while True:
+            if stop:
+                return None
             block = handle.read(_BLOCK)
             if not block:
                 break

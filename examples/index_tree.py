@@ -17,7 +17,7 @@ default: the database path with `.log`) through mo-logs' logging thread.
 
 It stops when every file is done, after `--seconds`, on Ctrl-C or on SIGTERM
 (a second Ctrl-C forces the exit), always in the same order: the walker, then
-the workers (each finishes the file in hand), then the writer (every row
+the workers (a file being read is abandoned: left unread, like the queued ones), then the writer (every row
 handed to it is written), then the progress bar and logging. Then it prints
 the thread tree as it stopped, the counts, and a reconciliation checked by SQL:
 processed == written == COUNT(*), and COUNT(DISTINCT path) == COUNT(*).
@@ -44,7 +44,7 @@ from mo_threads.queues import Queue, ThreadedQueue
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from _file_stats import FileStats, file_stats  # noqa: E402
+from _file_stats import file_stats  # noqa: E402
 from _progress import ProgressBar  # noqa: E402
 from _sqlite_sink import SqliteSink, reconcile_counts  # noqa: E402
 from _thread_tree import TreeRecorder  # noqa: E402
@@ -101,12 +101,13 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
 class Tally:
     """Counts kept by one thread only, so no lock is needed; the main thread sums them."""
 
-    __slots__ = ("queued", "processed", "unreadable", "finished")
+    __slots__ = ("queued", "processed", "unreadable", "abandoned", "finished")
 
     def __init__(self) -> None:
         self.queued = 0
         self.processed = 0
         self.unreadable = 0
+        self.abandoned = 0  # a file being read when the stop came
         self.finished = False
 
 
@@ -138,7 +139,10 @@ def walk(
 
 
 def work(paths: Queue, rows: ThreadedQueue, tally: Tally, stop: Signal, please_stop: Signal) -> None:
-    """Take paths until the queue is closed and drained, or `stop` / `please_stop` fires."""
+    """Take paths until the queue is closed and drained, or `stop` / `please_stop` fires.
+
+    A stop in the middle of a file abandons it (counted in `tally.abandoned`, not processed).
+    """
     name = current_thread().name
     until = stop | please_stop
     while not until:
@@ -148,11 +152,14 @@ def work(paths: Queue, rows: ThreadedQueue, tally: Tally, stop: Signal, please_s
         if path is None:
             continue  # asked to stop while waiting
         try:
-            row = file_stats(path, name)
+            row = file_stats(path, name, until)
         except OSError as cause:
             tally.unreadable += 1
             logger.warning("Can not read {path}", path=path, cause=cause)
             continue
+        if row is None:
+            tally.abandoned += 1  # asked to stop in the middle of a big file
+            break
         rows.add(row)
         tally.processed += 1  # counted once the writer's queue holds it
     tally.finished = True
@@ -226,7 +233,7 @@ class Pipeline:
         if self.pool is not None:
             self._join(self.pool)
             self.pool = None
-        self.left_in_queue = len(self.paths)
+        self.left_in_queue = len(self.paths) + sum(t.abandoned for t in self.work_tallies)
         if self.rows is not None:
             self.rows.stop()
         if self.progress is not None:
@@ -282,7 +289,7 @@ def report(pipeline: Pipeline, reason: str, elapsed: float, out: TextIO) -> bool
         [
             "",
             "queued     %8d files" % queued,
-            "processed  %8d files (%d unreadable, %d left in the queue at the stop)" % (processed, unreadable, left),
+            "processed  %8d files (%d unreadable, %d left unread at the stop)" % (processed, unreadable, left),
             "written    %8d rows in %d batches (%.0f rows/s)" % (written, pipeline.sink.batches, written / max(elapsed, 1e-6)),
         ]
     )
