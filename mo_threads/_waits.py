@@ -1,0 +1,41 @@
+"""How the structured-concurrency primitives wait (internal).
+
+`groups`, `channels`, `sync`, `select` and `supervise` share one rule for a
+wait cut short: a call that hands something back (`Channel.receive`,
+`Barrier.wait`, `wait_any`) raises `ThreadTimeout` (a `TimeoutError`, the
+library's `THREAD_TIMEOUT`, also raised by `Thread.join` and `Future.wait`);
+a call that only says whether it got what it asked for (`Semaphore.acquire`,
+`Latch.wait`, like `Lock.acquire` and `Signal.wait`) returns False.
+
+Waits go through `wait_in_main`, so a main thread blocked in one still sees
+Ctrl-C.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from mo_threads._watchdog import wait_in_main
+from mo_threads.signals import Signal, check_timeout
+from mo_threads.threads import ThreadTimeout
+
+__all__ = ("check_till", "check_wait", "wait_for", "ThreadTimeout")
+
+
+def check_till(till: Any) -> None:
+    """Raise TypeError unless `till` is None or a Signal."""
+    if till is not None and not isinstance(till, Signal):
+        raise TypeError("till must be a Signal (for example Till(seconds=1)), not " + type(till).__name__)
+
+
+def check_wait(till: Any, timeout: Any) -> Optional[float]:
+    """Check `till=` and `timeout=` of a blocking call; return the timeout as a float (or None)."""
+    check_till(till)
+    if timeout is None:
+        return None
+    return check_timeout(timeout, "timeout")
+
+
+def wait_for(signal: Signal, till: Optional[Signal], timeout: Optional[float]) -> bool:
+    """Block until `signal` fires (True) or `till`/`timeout` comes first (False)."""
+    return wait_in_main(signal, till, timeout)
