@@ -1,0 +1,314 @@
+"""`Channel`: hand values from senders to receivers, with rendezvous or a buffer, and a close that says why.
+
+Theory of operation
+-------------------
+All state sits behind one raw lock, held for a few bytecodes:
+
+- `_buffer`: values accepted and not yet received (at most `capacity`);
+- `_senders`: senders waiting with their value (an `_Offer`), when the buffer
+  is full (or, for a rendezvous channel, always);
+- `_receivers`: receivers waiting for a value (a `_Slot`).
+
+A sender that finds a waiting receiver puts the value in its slot and fires
+it; otherwise it buffers the value if there is room, otherwise it queues an
+offer and waits on it. A receiver takes from the buffer (moving the first
+waiting offer into the room it made), or from the first offer, or waits in a
+slot. Slots and offers are Signals fired under the lock, so a party whose
+`till` fired at the same moment can tell, under the lock, whether it was
+served: a value is never lost nor delivered twice.
+
+`close(error=None)` fails every waiting sender with `ChannelClosed` (its
+value was not delivered) and wakes every waiting receiver. Receivers still get
+every buffered value; after that, `receive()` returns `PLEASE_STOP` (as
+`Queue.pop` does) or, when closed with an error, raises that error.
+
+Watchers (`wait_any`) register an object with `release()`; it is called when a
+value becomes available or the channel closes.
+"""
+
+from __future__ import annotations
+
+import _thread
+from collections import deque
+from typing import Any, Deque, Iterator, List, Optional, Tuple
+
+from mo_threads._waits import ThreadTimeout, check_wait, wait_for
+from mo_threads.queues import QueueClosed
+from mo_threads.signals import Signal
+from mo_threads.threads import PLEASE_STOP
+
+__all__ = ("Channel", "ChannelClosed")
+
+
+class ChannelClosed(QueueClosed):
+    """Raised by `send()` on a closed channel (a `QueueClosed`, so a `RuntimeError`)."""
+
+
+class _Offer(Signal):
+    """A waiting sender: its value, fired once taken (`taken`) or refused by close."""
+
+    __slots__ = ("value", "taken")
+
+    def __init__(self, value: Any) -> None:
+        Signal.__init__(self, "send")
+        self.value = value
+        self.taken = False
+
+
+class _Slot(Signal):
+    """A waiting receiver: fired once `value` is put in it, or by close."""
+
+    __slots__ = ("value", "filled")
+
+    def __init__(self) -> None:
+        Signal.__init__(self, "receive")
+        self.value: Any = None
+        self.filled = False
+
+
+class Channel:
+    """Pass values between threads: `send(value)` in one, `receive()` in another.
+
+    `capacity=0` (the default) is a rendezvous: `send` blocks until a receiver
+    has taken the value. With `capacity=n`, `send` returns once the value is
+    buffered, blocking only while `n` values wait. Any number of threads may
+    send and receive; values come out in the order they were accepted.
+
+    `send(v, till=)` and `receive(till=)` raise `ThreadTimeout` (a
+    `TimeoutError`) when `till` fires, or `timeout` passes, first. `close(error)`
+    ends the channel: `send` then raises `ChannelClosed`; receivers drain the
+    buffer, then `receive()` returns `PLEASE_STOP`, or raises `error` when one
+    was given. Iterating yields values until then. Values pass by reference.
+    """
+
+    __slots__ = ("name", "capacity", "closed", "_lock", "_buffer", "_senders", "_receivers", "_watchers", "_error", "__weakref__")
+
+    def __init__(self, name: str = "channel", capacity: int = 0) -> None:
+        if not isinstance(name, str):
+            raise TypeError("Channel name must be a str, not " + type(name).__name__)
+        if isinstance(capacity, bool) or not isinstance(capacity, int):
+            raise TypeError("Channel " + repr(name) + ": capacity must be an int, not " + type(capacity).__name__)
+        if capacity < 0:
+            raise ValueError("Channel " + repr(name) + ": capacity must be 0 (rendezvous) or more, not " + repr(capacity))
+        self.name = name
+        self.capacity = capacity
+        self.closed = Signal("closed " + name)
+        self._lock = _thread.allocate_lock()
+        self._buffer: Deque[Any] = deque()
+        self._senders: Deque[_Offer] = deque()
+        self._receivers: Deque[_Slot] = deque()
+        self._watchers: List[Any] = []
+        self._error: Optional[BaseException] = None
+
+    # --- sending -------------------------------------------------------------------
+    def send(self, value: Any, till: Optional[Signal] = None, *, timeout: Optional[float] = None) -> None:
+        """Hand `value` over: return once a receiver took it (capacity 0) or it is buffered.
+
+        Raises `ChannelClosed` when the channel is (or gets) closed before the
+        value was accepted, and `ThreadTimeout` when `till` fires or `timeout`
+        passes first; in both cases the value was not delivered.
+        """
+        timeout = check_wait(till, timeout)
+        with self._lock:
+            if self.closed._go:
+                raise ChannelClosed("Can not send on channel " + repr(self.name) + ": it is closed")
+            receivers = self._receivers
+            if receivers:
+                slot = receivers.popleft()
+                slot.value = value
+                slot.filled = True
+                slot.go()
+                return
+            if len(self._buffer) < self.capacity:
+                self._buffer.append(value)
+                self._wake_watchers()
+                return
+            offer = _Offer(value)
+            self._senders.append(offer)
+            self._wake_watchers()
+        try:
+            wait_for(offer, till, timeout)
+        finally:
+            with self._lock:
+                if not offer.taken:
+                    try:
+                        self._senders.remove(offer)
+                    except ValueError:
+                        pass  # refused by close()
+                    offer.value = None
+        if offer.taken:
+            return
+        if self.closed._go:
+            raise ChannelClosed("Channel " + repr(self.name) + " was closed before the value was received")
+        raise ThreadTimeout("Timeout sending on channel " + repr(self.name))
+
+    def try_send(self, value: Any) -> bool:
+        """Send without blocking: True when a receiver took `value` or it was buffered, False otherwise.
+
+        Raises `ChannelClosed` when the channel is closed.
+        """
+        with self._lock:
+            if self.closed._go:
+                raise ChannelClosed("Can not send on channel " + repr(self.name) + ": it is closed")
+            if self._receivers:
+                slot = self._receivers.popleft()
+                slot.value = value
+                slot.filled = True
+                slot.go()
+                return True
+            if len(self._buffer) < self.capacity:
+                self._buffer.append(value)
+                self._wake_watchers()
+                return True
+        return False
+
+    def close(self, error: Optional[BaseException] = None) -> None:
+        """Close: no more sends; waiting senders raise `ChannelClosed`; receivers drain, then stop.
+
+        Once drained, `receive()` returns `PLEASE_STOP`, or raises `error` when
+        given. Closing again does nothing (the first error stays).
+        """
+        if error is not None and not isinstance(error, BaseException):
+            raise TypeError("Channel.close(error=) expects an exception, not " + type(error).__name__)
+        with self._lock:
+            if self.closed._go:
+                return
+            self._error = error
+            self.closed.go()
+            senders, self._senders = self._senders, deque()
+            receivers, self._receivers = self._receivers, deque()
+            for offer in senders:
+                offer.go()
+            for slot in receivers:
+                slot.go()
+            self._wake_watchers()
+
+    # --- receiving -----------------------------------------------------------------
+    def receive(self, till: Optional[Signal] = None, *, timeout: Optional[float] = None) -> Any:
+        """Take the next value, blocking until one is sent.
+
+        Once the channel is closed and drained, returns `PLEASE_STOP`, or
+        raises the error given to `close()`. Raises `ThreadTimeout` when `till`
+        fires or `timeout` passes first.
+        """
+        timeout = check_wait(till, timeout)
+        with self._lock:
+            found, value = self._take()
+            if found:
+                return value
+            if self.closed._go:
+                return self._end()
+            slot = _Slot()
+            self._receivers.append(slot)
+        try:
+            wait_for(slot, till, timeout)
+        finally:
+            with self._lock:
+                if not slot.filled:
+                    try:
+                        self._receivers.remove(slot)
+                    except ValueError:
+                        pass  # woken by close()
+        if slot.filled:
+            return slot.value
+        with self._lock:
+            if self.closed._go:
+                # a value may have been buffered before the close
+                found, value = self._take()
+                if found:
+                    return value
+                return self._end()
+        raise ThreadTimeout("Timeout receiving from channel " + repr(self.name))
+
+    def _try_receive(self) -> Tuple[bool, Any]:
+        """Without blocking: (True, value), or (True, PLEASE_STOP) once closed and drained, else (False, None).
+
+        Raises the close error once closed and drained.
+        """
+        with self._lock:
+            found, value = self._take()
+            if found:
+                return True, value
+            if self.closed._go:
+                return True, self._end()
+            return False, None
+
+    def _take(self) -> Tuple[bool, Any]:
+        # lock held
+        buffer, senders = self._buffer, self._senders
+        if buffer:
+            value = buffer.popleft()
+            if senders:
+                offer = senders.popleft()
+                buffer.append(offer.value)
+                offer.taken = True
+                offer.value = None
+                offer.go()
+            return True, value
+        if senders:
+            offer = senders.popleft()
+            value = offer.value
+            offer.taken = True
+            offer.value = None
+            offer.go()
+            return True, value
+        return False, None
+
+    def _end(self) -> Any:
+        # lock held, closed and drained
+        if self._error is not None:
+            raise self._error
+        return PLEASE_STOP
+
+    # --- watching (wait_any) -------------------------------------------------------
+    def _add_watcher(self, watcher: Any) -> None:
+        """Call `watcher.release()` when a value becomes available or the channel closes (once)."""
+        with self._lock:
+            if self._buffer or self._senders or self.closed._go:
+                watcher.release()
+            else:
+                self._watchers.append(watcher)
+
+    def _remove_watcher(self, watcher: Any) -> None:
+        with self._lock:
+            try:
+                self._watchers.remove(watcher)
+            except ValueError:
+                pass
+
+    def _wake_watchers(self) -> None:
+        # lock held: every watcher looks again (one of them may find nothing left)
+        watchers = self._watchers
+        if watchers:
+            self._watchers = []
+            for watcher in watchers:
+                watcher.release()
+
+    # --- the rest ------------------------------------------------------------------
+    @property
+    def error(self) -> Optional[BaseException]:
+        """The error given to `close()`, if any."""
+        return self._error
+
+    def __len__(self) -> int:
+        """Values buffered now (senders waiting at a rendezvous are not counted)."""
+        return len(self._buffer)
+
+    def __iter__(self) -> Iterator[Any]:
+        """Yield values until the channel is closed and drained; then raise the close error, if any."""
+        receive = self.receive
+        while True:
+            value = receive()
+            if value is PLEASE_STOP:
+                return
+            yield value
+
+    def __enter__(self) -> Channel:
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        state = " closed" if self.closed._go else ""
+        return "<Channel " + repr(self.name) + " " + str(len(self._buffer)) + "/" + str(self.capacity) + state + ">"
