@@ -25,7 +25,7 @@ from mo_logs import Except, logger
 from mo_threads.lock import Lock
 from mo_threads.queues import Queue
 from mo_threads.signals import Signal
-from mo_threads.threads import PLEASE_STOP, Thread, ThreadTimeout
+from mo_threads.threads import MAIN_THREAD, PLEASE_STOP, AlienThread, BaseThread, Thread, ThreadTimeout, current_thread
 
 __all__ = ("ThreadPool", "PoolThread")
 
@@ -173,6 +173,12 @@ class ThreadPool:
         self._unfinished: Set[PoolThread] = set()
         self._failures: List[PoolThread] = []
         self._stopping = False
+        # the workers are children of the thread that made the pool (not of whichever
+        # thread calls run(): a job may run more jobs, and a worker must not own another)
+        parent: BaseThread = current_thread()
+        if isinstance(parent, AlienThread) and not parent.registered:
+            parent = MAIN_THREAD  # nobody ends an unregistered thread's tree
+        self._parent = parent
 
     def run(self, name: str, target: Callable[..., Any], *args: Any, **kwargs: Any) -> PoolThread:
         """Queue `target(*args, please_stop=<Signal>, **kwargs)`; return its `PoolThread`.
@@ -204,7 +210,9 @@ class ThreadPool:
             self._jobs.add(job)
             if len(self._workers) < self.num_threads:
                 number = len(self._workers) + 1
-                self._workers.append(Thread.run(self.name + " worker " + str(number), self._work))
+                self._workers.append(
+                    Thread.run(self.name + " worker " + str(number), self._work, parent_thread=self._parent)
+                )
         return job
 
     def _work(self, please_stop: Signal) -> None:

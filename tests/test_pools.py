@@ -138,3 +138,20 @@ class TestThreadPool:
             with pytest.raises(TypeError):
                 job.join(till=1)  # type: ignore[arg-type]
             assert job.join() == 1
+
+    def test_jobs_may_run_jobs(self) -> None:
+        pool = ThreadPool(3, name="nested")
+
+        def inner(x: int, please_stop: Signal) -> Any:
+            please_stop.wait(till=Till(seconds=0.05 + 0.1 * x))
+            return (x, bool(please_stop))
+
+        def outer(please_stop: Signal) -> Any:
+            return [pool.run("inner", inner, x) for x in range(4)]
+
+        with pool:
+            handles = pool.run("outer", outer).join()
+        # the block ended while inner jobs ran on workers started by a job: a worker that
+        # runs out of jobs must not stop the others (no worker owns another)
+        results = [h.join() for h in handles]
+        assert results == [(x, False) for x in range(4)]
