@@ -124,8 +124,14 @@ class Signal:
 
         waiter = _allocate_lock()
         waiter.acquire()
-        if not self._add_waiter(waiter):
-            return True
+        with _STATE_LOCK:
+            if self._go:
+                return True
+            waiters = self._waiters
+            if waiters is None:
+                self._waiters = [waiter]
+            else:
+                waiters.append(waiter)
         if till is not None and not till._add_waiter(waiter):
             self._remove_waiter(waiter)
             return self._go
@@ -224,13 +230,16 @@ class Signal:
         return True
 
     def _remove_waiter(self, waiter: Any) -> None:
-        with _STATE_LOCK:
-            waiters = self._waiters
-            if waiters:
-                try:
-                    waiters.remove(waiter)
-                except ValueError:
-                    pass
+        # go() only ever empties the list, so without waiters (the usual case after a
+        # wake-up) there is nothing to remove and no need for the lock
+        if self._waiters:
+            with _STATE_LOCK:
+                waiters = self._waiters
+                if waiters:
+                    try:
+                        waiters.remove(waiter)
+                    except ValueError:
+                        pass
 
     def _add_job(self, job: Callable[[], Any], error: Optional[ErrorHandler] = None) -> bool:
         """Register a callback; False (and not registered) when already fired."""
