@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
+import sys
 import textwrap
 import time
 from typing import List
 
 import pytest
 
-from tests.helpers import finish, run_python, send, start_python, wait_for_line
+from tests.helpers import REPO, child_env, finish, run_python, send, start_python, wait_for_line
 
 pytestmark = pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="POSIX signals needed")
 
@@ -437,3 +439,47 @@ with lock:
         result = finish(proc, timeout=30)
         assert "slow stopped" in result.stdout, result.stdout + result.stderr
         assert "Traceback" not in result.stderr, result.stderr
+
+
+class TestDemo:
+    DEMO = os.path.join(REPO, "examples", "demo.py")
+
+    def start(self, *args: str) -> subprocess.Popen:
+        return subprocess.Popen(
+            [sys.executable, self.DEMO, *args],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=child_env(),
+        )
+
+    @staticmethod
+    def events(out: str) -> List[str]:
+        # "  1.23s  ticker-1: stopped" -> "ticker-1: stopped"
+        return [line.split("s  ", 1)[1] for line in lines_of(out) if "s  " in line]
+
+    def assert_tree_stopped_in_order(self, out: str) -> None:
+        events = self.events(out)
+        asked = [e for e in events if e.endswith("asked to stop")]
+        assert asked == ["ticker-3: asked to stop", "ticker-2: asked to stop", "ticker-1: asked to stop",
+                         "supervisor: asked to stop"], out
+        stopped = [e.split(":")[0] for e in events if e.endswith("stopped") and "asked" not in e]
+        assert stopped == ["ticker-3", "ticker-2", "ticker-1", "supervisor"], out
+
+    def test_ends_by_itself(self) -> None:
+        result = finish(self.start("1"), timeout=10)
+        assert result.returncode == 0, result.stderr
+        self.assert_tree_stopped_in_order(result.stdout)
+        assert "main: stopped by the timer" in result.stdout
+        assert result.stderr == ""
+
+    def test_ctrl_c(self) -> None:
+        proc = self.start("30")
+        wait_for_line(proc, "Ctrl-C to stop now")
+        time.sleep(0.2)  # let main park in wait_for_shutdown_signal
+        send(proc, signal.SIGINT)
+        result = finish(proc, timeout=10)
+        assert result.returncode == 0, result.stderr
+        self.assert_tree_stopped_in_order(result.stdout)
+        assert "main: stopped by a signal" in result.stdout
