@@ -44,7 +44,7 @@ from mo_logs import logger
 from mo_threads.signals import Signal, check_timeout
 from mo_threads.threads import PLEASE_STOP, Thread, ThreadTimeout
 
-__all__ = ("Queue", "PriorityQueue", "ThreadedQueue", "QueueClosed", "QueueFull")
+__all__ = ("Queue", "PriorityQueue", "ThreadedQueue", "QueueClosed", "QueueFull", "QueueEmpty")
 
 _allocate_lock = _thread.allocate_lock
 
