@@ -185,8 +185,11 @@ class _Timer:
                     # still released: take it, so the next ring finds it held
                     bell.acquire(False)
                     self._bell_rung = False
-            for reference in due:
-                self._fire(reference())
+            if due:
+                for reference in due:
+                    self._fire(reference())
+                # callbacks take time: look at the clock again before sleeping
+                continue
             if delay is None:
                 bell.acquire()
             else:

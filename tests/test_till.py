@@ -145,6 +145,14 @@ class TestTillFiring:
             unblock.set()
             timer.shutdown()
 
+    def test_slow_callback_does_not_delay_later_timers_further(self, fresh_timer):
+        # the timer thread runs callbacks; after a slow one it must not sleep the
+        # delay it computed before running it
+        Till(seconds=0.02).then(lambda: time.sleep(0.5))
+        later = Till(seconds=0.6)
+        assert later.wait(timeout=10)
+        assert time.time() - later.deadline < LATE
+
     def test_infinite_deadline_does_not_block_others(self):
         forever = Till(seconds=math.inf)
         assert not forever
