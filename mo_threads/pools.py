@@ -249,6 +249,8 @@ class ThreadPool:
         Raises `THREAD_TIMEOUT` when `till` fires first (the pool stays closed).
         Logs the failures of jobs nobody joined.
         """
+        if till is not None and not isinstance(till, Signal):
+            raise TypeError("till must be a Signal (for example Till(seconds=1)), not " + type(till).__name__)
         with self._lock:
             self._jobs.close()
             workers = list(self._workers)

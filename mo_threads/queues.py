@@ -273,6 +273,9 @@ class Queue:
         A `PLEASE_STOP` among the values closes the queue after the values
         before it are added.
         """
+        if till is not None or timeout is not None:
+            _check_till(till)
+            _deadline(timeout)
         before, stop, after = _split_at_stop(values)
         if stop and after and not self.allow_add_after_close:
             raise QueueClosed(
@@ -296,6 +299,9 @@ class Queue:
 
     def push_all(self, values: Iterable[Any], timeout: Optional[float] = None, force: bool = False, till: Optional[Signal] = None) -> Queue:
         """Put `values` at the front, keeping their order (`values[0]` is popped next)."""
+        _check_till(till)
+        if timeout is not None:
+            _deadline(timeout)
         before, stop, after = _split_at_stop(values)
         if stop or after:
             raise ValueError("push_all() of queue " + repr(self.name) + " can not take PLEASE_STOP; use close()")
@@ -797,6 +803,9 @@ class PriorityQueue(Queue):
     ) -> PriorityQueue:
         """Add every value at `priority`, in order; see `Queue.extend`."""
         priority = self._priority(priority)
+        if till is not None or timeout is not None:
+            _check_till(till)
+            _deadline(timeout)
         before, stop, after = _split_at_stop(values)
         if stop and after and not self.allow_add_after_close:
             raise QueueClosed(
@@ -821,6 +830,9 @@ class PriorityQueue(Queue):
     ) -> PriorityQueue:
         """Put `values` at the front of `priority`, keeping their order."""
         priority = self._priority(priority)
+        _check_till(till)
+        if timeout is not None:
+            _deadline(timeout)
         before, stop, after = _split_at_stop(values)
         if stop or after:
             raise ValueError("push_all() of queue " + repr(self.name) + " can not take PLEASE_STOP; use close()")
