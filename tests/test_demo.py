@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import re
+import shutil
 import signal
 import sqlite3
 import subprocess
 import sys
 import time
-from typing import Dict, List, Tuple
+from typing import Dict, Iterator, List, Tuple
 
 import pytest
 
@@ -93,11 +95,12 @@ def assert_reconciled(result: subprocess.CompletedProcess, db: str) -> Dict[str,
 
 
 @pytest.fixture(scope="module")
-def large_tree(tmp_path_factory) -> str:
+def large_tree(tmp_path_factory) -> Iterator[str]:
     root = str(tmp_path_factory.mktemp("large_tree"))
     # a run that can not finish in a couple of seconds, even on a fast machine: 8000 files of ~4 kB, 2 workers
     make_tree(root, LARGE_TREE_FILES, per_directory=200, padding=100)
-    return root
+    yield root
+    shutil.rmtree(root, ignore_errors=True)  # 8000 files: do not leave them for pytest's cleanup
 
 
 class TestIndexTree:
@@ -238,3 +241,22 @@ class TestFileStats:
         with open(path, "wb") as handle:
             handle.write(b"head head\n" + b"A" * 8_000_000 + b" tail tail tail")
         assert file_stats.file_stats(path, "w").top_words == "tail:3 head:2"
+
+
+class TestReconciliation:
+    def test_a_lost_row_fails_the_reconciliation(self, tmp_path) -> None:
+        index_tree = load_example("index_tree")
+        sink_module = load_example("_sqlite_sink")
+        args = index_tree.parse_args(["--root", str(tmp_path), "--db", str(tmp_path / "x.sqlite"), "--no-progress"])
+        sink = sink_module.SqliteSink(args.db)
+        pipeline = index_tree.Pipeline(args, sink)  # never started: no threads
+        pipeline.walk_tally.queued = 2
+        pipeline.work_tallies[0].processed = 2
+        sink.extend([("a", 1, 1, "x", "", "t")])  # one of the two rows never arrived
+        sink.close()
+        out = io.StringIO()
+
+        reconciled = index_tree.report(pipeline, "a test", 1.0, out)
+
+        assert reconciled is False
+        assert "reconciliation: FAILED  processed 2 == written 1 == SELECT COUNT(*) 1" in out.getvalue(), out.getvalue()
