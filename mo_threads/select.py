@@ -1,0 +1,183 @@
+"""`wait_any`: block until the first of several Signals, Queues, Channels, Futures or Threads is ready.
+
+Theory of operation
+-------------------
+One `Signal`, `wake`, stands for "something may be ready". A `_Waker` (an
+object with `release()`, the protocol Signals and Queues use to wake raw
+locks) fires it, and is registered with every source: as a waiter on each
+Signal (a Future's `done`, a Thread's `stopped`), as a watcher on each
+Channel, and as a parked consumer on each Queue. Then every source is looked
+at, in the order given, without blocking; the first ready one wins. If none
+is, the thread waits on `wake` (and `till`), unregisters, and looks again. So
+there is no polling: the thread sleeps until a source changes.
+
+A Queue wakes one parked consumer per item added. If `wait_any` was the one
+woken but returns without taking that item (another source won), it passes
+the wake-up on to the next parked consumer, so no consumer sleeps beside an
+item.
+"""
+
+from __future__ import annotations
+
+from time import monotonic as _now
+from typing import Any, List, NamedTuple, Optional, Tuple
+
+from mo_threads._waits import ThreadTimeout, check_wait, wait_for
+from mo_threads.channels import Channel
+from mo_threads.futures import Future
+from mo_threads.queues import Queue
+from mo_threads.signals import Signal
+
+__all__ = ("wait_any", "Fired")
+
+
+class Fired(NamedTuple):
+    """What `wait_any` returns: the `source` that was ready and, for a Queue or Channel, the `item` taken."""
+
+    source: Any
+    item: Any
+
+
+class _Waker:
+    """Fires `wake` when any source calls `release()`; remembers which queues woke it."""
+
+    __slots__ = ("wake", "released")
+
+    def __init__(self) -> None:
+        self.wake = Signal("wait_any")
+        self.released = False
+
+    def release(self) -> None:
+        self.released = True
+        self.wake.go()
+
+
+class _Source:
+    """One source: how to look at it without blocking, and how to register the waker."""
+
+    __slots__ = ("source", "signal", "kind")
+
+    def __init__(self, source: Any) -> None:
+        self.source = source
+        self.signal: Optional[Signal] = None
+        if isinstance(source, Signal):
+            self.kind = "signal"
+            self.signal = source
+        elif isinstance(source, Channel):
+            self.kind = "channel"
+        elif isinstance(source, Queue):
+            self.kind = "queue"
+        elif isinstance(source, Future):
+            self.kind = "signal"
+            self.signal = source.done
+        elif isinstance(getattr(source, "stopped", None), Signal):
+            # a Thread, a PoolThread, a ThreadGroup: ready once stopped
+            self.kind = "signal"
+            self.signal = source.stopped
+        else:
+            raise TypeError(
+                "wait_any() takes Signals, Queues, Channels, Futures and Threads, not " + type(source).__name__
+            )
+
+    def poll(self) -> Tuple[bool, Any]:
+        """(True, item) when ready now, else (False, None); takes the item of a Queue or Channel."""
+        kind = self.kind
+        if kind == "signal":
+            return bool(self.signal), None
+        if kind == "channel":
+            return self.source._try_receive()
+        # a Queue: pop_one() gives None when empty and open (so, as with pop(), a queued None
+        # can not be told from nothing), PLEASE_STOP once closed and drained
+        item = self.source.pop_one()
+        return item is not None, item
+
+    def arm(self, waker: _Waker) -> None:
+        kind = self.kind
+        if kind == "signal":
+            if not self.signal._add_waiter(waker):  # type: ignore[union-attr]
+                waker.release()
+        elif kind == "channel":
+            self.source._add_watcher(waker)
+        else:
+            _watch_queue(self.source, waker)
+
+    def disarm(self, waker: _Waker) -> None:
+        kind = self.kind
+        if kind == "signal":
+            self.signal._remove_waiter(waker)  # type: ignore[union-attr]
+        elif kind == "channel":
+            self.source._remove_watcher(waker)
+        else:
+            _unwatch_queue(self.source, waker)
+
+
+# Queue has no watcher hook yet: park the waker as a consumer (Queue calls `release()` on
+# the parked consumer it wakes, under its lock). See the module docstring for the hand-on.
+def _watch_queue(queue: Queue, waker: _Waker) -> None:
+    with queue._lock:
+        queue._getters.append(waker)
+
+
+def _unwatch_queue(queue: Queue, waker: _Waker) -> None:
+    with queue._lock:
+        try:
+            queue._getters.remove(waker)
+        except ValueError:
+            # the queue popped us to wake us for an item: if one is left, wake the next consumer
+            if queue._qsize() and queue._getters:
+                queue._getters.popleft().release()
+
+
+def wait_any(*sources: Any, till: Optional[Signal] = None, timeout: Optional[float] = None) -> Fired:
+    """Block until one of `sources` is ready; return `Fired(source, item)`.
+
+    A Signal is ready once fired, a Future once settled, a Thread once stopped
+    (`item` is None for these); a Queue or Channel when it has an item, which
+    is taken and returned as `item` (`PLEASE_STOP` once it is closed and
+    drained; a Channel closed with an error raises that error, as `receive()`
+    does). When several are ready, the first in argument order wins.
+
+    Raises `ThreadTimeout` (a `TimeoutError`) when `till` fires or `timeout`
+    passes first, `ValueError` without sources.
+    """
+    timeout = check_wait(till, timeout)
+    if not sources:
+        raise ValueError("wait_any() needs at least one source")
+    entries = [_Source(source) for source in sources]
+    found = _poll(entries)
+    if found is not None:
+        return found
+    deadline = None if timeout is None else _now() + timeout
+    while True:
+        left = None
+        if deadline is not None:
+            left = deadline - _now()
+            if left <= 0:
+                break
+        if till is not None and till._go:
+            break
+        waker = _Waker()
+        armed: List[_Source] = []
+        try:
+            for entry in entries:
+                entry.arm(waker)
+                armed.append(entry)
+            found = _poll(entries)
+            if found is not None:
+                return found
+            wait_for(waker.wake, till, left)
+        finally:
+            for entry in armed:
+                entry.disarm(waker)
+        found = _poll(entries)
+        if found is not None:
+            return found
+    raise ThreadTimeout("Timeout in wait_any over " + str(len(sources)) + " sources")
+
+
+def _poll(entries: List[_Source]) -> Optional[Fired]:
+    for entry in entries:
+        ready, item = entry.poll()
+        if ready:
+            return Fired(entry.source, item)
+    return None

@@ -1,0 +1,116 @@
+"""Tests for mo_threads.select.wait_any over Signals, Queues, Channels, Futures and Threads."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any, List
+
+import pytest
+
+from mo_threads import PLEASE_STOP, THREAD_TIMEOUT, Future, Queue, Signal, Thread, Till
+from mo_threads.channels import Channel
+from mo_threads.select import Fired, wait_any
+from tests.helpers import wait_true
+
+
+def _later(seconds: float, action: Any) -> threading.Thread:
+    def run() -> None:
+        time.sleep(seconds)
+        action()
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread
+
+
+def _sleep_until_stopped(please_stop: Signal) -> str:
+    please_stop.wait()
+    return "done"
+
+
+class TestWaitAny:
+    def test_queue_signal_and_thread(self) -> None:
+        queue = Queue("inbox")
+        signal = Signal("alarm")
+        worker = Thread.run("worker", _sleep_until_stopped)
+        try:
+            # nothing ready: gives up
+            with pytest.raises(THREAD_TIMEOUT):
+                wait_any(queue, signal, worker, till=Till(seconds=0.05))
+
+            _later(0.05, lambda: queue.add("letter"))
+            fired = wait_any(queue, signal, worker, timeout=10)
+            assert fired == Fired(queue, "letter") and fired.source is queue
+            assert len(queue) == 0  # taken
+
+            _later(0.05, signal.go)
+            assert wait_any(queue, signal, worker, timeout=10) == (signal, None)
+
+            worker.stop()
+            assert wait_any(queue, worker, timeout=10).source is worker
+        finally:
+            worker.stop()
+            worker.join()
+
+    def test_first_ready_in_argument_order_wins(self) -> None:
+        a, b = Signal("a"), Signal("b")
+        a.go()
+        b.go()
+        assert wait_any(b, a).source is b
+        queue = Queue("q")
+        queue.add(1)
+        assert wait_any(a, queue).source is a
+        assert len(queue) == 1  # not taken: the queue did not win
+
+    def test_channel_and_future(self) -> None:
+        channel = Channel("ch")
+        future = Future()
+        _later(0.05, lambda: channel.send("over the channel"))
+        assert wait_any(future, channel, timeout=10) == (channel, "over the channel")
+        _later(0.05, lambda: future.assign(7))
+        assert wait_any(channel, future, timeout=10).source is future
+
+    def test_closed_sources(self) -> None:
+        queue = Queue("q")
+        queue.close()
+        assert wait_any(queue, timeout=1) == (queue, PLEASE_STOP)
+        channel = Channel("ch")
+        _later(0.05, lambda: channel.close(KeyError("gone")))
+        with pytest.raises(KeyError):
+            wait_any(channel, timeout=10)
+
+    def test_a_wake_up_not_used_is_passed_on_to_a_consumer(self) -> None:
+        queue = Queue("shared")
+        other = Signal("other")
+        got: List[Any] = []
+        consumer = threading.Thread(target=lambda: got.append(queue.pop(timeout=30)), daemon=True)
+        results: List[Any] = []
+        selector = threading.Thread(target=lambda: results.append(wait_any(other, queue, timeout=10)), daemon=True)
+        selector.start()
+        assert wait_true(lambda: len(queue._getters) == 1)
+        consumer.start()
+        assert wait_true(lambda: len(queue._getters) == 2)
+        # fire the signal and add an item "at once": the queue wakes the selector (first parked)
+        other.then(lambda: queue.add("item"))
+        other.go()
+        selector.join(10)
+        consumer.join(5)
+        queue.close()  # frees the consumer if the test failed
+        assert results and results[0].source is other
+        assert got == ["item"]  # the consumer was woken at once, though the queue woke the selector
+
+    def test_no_waiters_left_behind(self) -> None:
+        queue, signal, channel = Queue("q"), Signal("s"), Channel("c")
+        for _ in range(3):
+            with pytest.raises(TimeoutError):
+                wait_any(queue, signal, channel, timeout=0.01)
+        assert not queue._getters and not signal._waiters and not channel._watchers
+
+    def test_bad_arguments(self) -> None:
+        with pytest.raises(ValueError):
+            wait_any()
+        with pytest.raises(TypeError):
+            wait_any("not a source")
+        with pytest.raises(TypeError):
+            wait_any(Signal(), till=0.5)  # type: ignore[arg-type]
