@@ -21,6 +21,13 @@ $(STAMP): pyproject.toml setup.py
 test: $(STAMP)
 	$(VPY) -m pytest $(PYTEST_ARGS)
 
+# the stress suite in stress/ (not part of `make test`): the issue's sizes times STRESS_SCALE,
+# e.g. make stress STRESS_SCALE=0.1 for a quick run; each test prints what it held
+STRESS_SCALE ?= 1
+.PHONY: stress
+stress: $(STAMP)
+	STRESS_SCALE=$(STRESS_SCALE) $(VPY) -m pytest stress $(PYTEST_ARGS)
+
 # DEMO_ARGS, e.g. make demo DEMO_ARGS="--root ~/src --workers 8 --seconds 5"
 demo: $(STAMP)
 	$(VPY) examples/index_tree.py $(DEMO_ARGS)

@@ -648,6 +648,31 @@ class Queue:
                 pass
         raise ThreadTimeout("Timeout on join of queue " + repr(self.name))
 
+    # --- internals for the layers above (waiting on many sources at once) -------------
+    def _add_waiter(self, waiter: Any) -> None:
+        """Park `waiter` (anything with `release()`) as a consumer.
+
+        It is released once, by the next add or by `close()`, like a consumer
+        blocked in `pop()`; it takes nothing itself (follow with `pop_one()`).
+        Always pair with `_remove_waiter`.
+        """
+        with self._lock:
+            self._getters.append(waiter)
+
+    def _remove_waiter(self, waiter: Any) -> None:
+        """Unpark `waiter`; if an add had already woken it, pass that wake-up on.
+
+        Call after taking what you want: if items are still queued, the next
+        parked consumer is woken, so a wake-up meant for an item is never lost.
+        """
+        with self._lock:
+            try:
+                self._getters.remove(waiter)
+            except ValueError:
+                # an add popped it to wake it: hand the wake-up on if an item is left
+                if self._qsize() and self._getters:
+                    _release(self._getters.popleft())
+
     # --- the rest --------------------------------------------------------------------
     def __len__(self) -> int:
         return self._qsize()

@@ -566,3 +566,38 @@ class TestThreadedQueue:
             ThreadedQueue("bad period", Sink(), period=-1)
         with pytest.raises(TypeError):
             ThreadedQueue("bad target", Sink(), error_target=3)  # type: ignore[arg-type]
+
+
+class TestWaiterHooks:
+    """`_add_waiter` / `_remove_waiter`: what wait_any-style callers park on a Queue."""
+
+    def test_waiter_released_by_add_and_close(self) -> None:
+        q = Queue("hooks")
+        waiter = threading.Lock()
+        waiter.acquire()
+        q._add_waiter(waiter)
+        assert not waiter.acquire(timeout=0.02)
+        q.add(1)
+        assert waiter.acquire(timeout=5)  # released by the add
+        q._remove_waiter(waiter)
+        assert q.pop_one() == 1
+        q._add_waiter(waiter)
+        q.close()
+        assert waiter.acquire(timeout=5)  # released by the close
+        q._remove_waiter(waiter)
+
+    def test_unused_wake_up_is_passed_on(self) -> None:
+        q = Queue("hand on")
+        parked = threading.Lock()
+        parked.acquire()
+        q._add_waiter(parked)  # first in line
+        got: List[Any] = []
+        consumer = start(lambda: got.append(q.pop(timeout=10)))
+        time.sleep(0.1)  # the consumer parks behind `parked`
+        q.add("y")  # wakes `parked` only
+        assert parked.acquire(timeout=5)
+        time.sleep(0.05)
+        assert got == []  # the consumer still waits, though "y" is queued
+        q._remove_waiter(parked)  # `parked` took nothing: the wake-up goes on
+        join_all([consumer])
+        assert got == ["y"]
