@@ -115,7 +115,19 @@ def _describe(deadline: float) -> str:
 class _Timer:
     """The heap of pending timers and the one thread that fires them."""
 
-    __slots__ = ("_lock", "_heap", "_sequence", "_bell", "_bell_rung", "_next", "_thread", "_closed", "_strong")
+    __slots__ = (
+        "_lock",
+        "_heap",
+        "_sequence",
+        "_bell",
+        "_bell_rung",
+        "_next",
+        "_thread",
+        "_closed",
+        "_strong",
+        "_dead",
+        "_on_collected",
+    )
 
     def __init__(self) -> None:
         self._lock = _thread.allocate_lock()
@@ -127,6 +139,10 @@ class _Timer:
         self._thread: Optional[threading.Thread] = None
         self._closed = False
         self._strong: Set[Till] = set()
+        # entries whose Till was collected before its deadline (roughly: the count is
+        # kept without a lock); when they outnumber the live ones the heap is rebuilt
+        self._dead = 0
+        self._on_collected = self._count_collected  # one bound method, shared by every entry
 
     def add(self, till: Till, deadline: float) -> None:
         with self._lock:
@@ -134,13 +150,28 @@ class _Timer:
                 till._go = True
                 return
             self._sequence += 1
-            heapq.heappush(self._heap, (deadline, self._sequence, ref(till)))
+            heap = self._heap
+            if self._dead > _PURGE_AT and self._dead * 2 > len(heap):
+                self._purge()
+            heapq.heappush(heap, (deadline, self._sequence, ref(till, self._on_collected)))
             if deadline < self._next:
                 self._next = deadline
                 if self._thread is None:
                     self._start()
                 else:
                     self._ring()
+
+    def _count_collected(self, _: Any) -> None:
+        # a weakref callback: it may run anywhere, even inside a garbage collection
+        # that started under self._lock, so it takes no lock
+        self._dead += 1
+
+    def _purge(self) -> None:
+        # caller holds self._lock: drop the entries of collected timers
+        heap = self._heap
+        heap[:] = [entry for entry in heap if entry[2]() is not None]
+        heapq.heapify(heap)
+        self._dead = 0
 
     def keep_alive(self, till: Till) -> None:
         """Hold `till` strongly until it fires."""
@@ -197,6 +228,9 @@ class _Timer:
 
     def _fire(self, till: Optional[Till]) -> None:
         if till is None:
+            # its entry leaves the heap: one dead entry fewer
+            if self._dead > 0:
+                self._dead -= 1
             return
         try:
             till.go()
@@ -211,6 +245,7 @@ class _Timer:
             self._closed = True
             pending = [entry[2] for entry in self._heap]
             self._heap.clear()
+            self._dead = 0
             self._next = math.inf
             self._ring()
             thread, self._thread = self._thread, None
@@ -230,6 +265,8 @@ class _Timer:
         """How many timers wait in the heap (dropped ones included until due)."""
         return len(self._heap)
 
+
+_PURGE_AT = 1000  # collected-but-pending entries tolerated before a purge is considered
 
 _TIMER = _Timer()
 

@@ -75,7 +75,7 @@ class TestTillFiring:
         tills = []
         now = time.time()
         for i in range(300):
-            deadline = now + 0.05 + random.uniform(0, 0.1)
+            deadline = now + 0.3 + random.uniform(0, 0.1)  # all made before the first is due
             deadlines.append(deadline)
             till = Till(till=deadline)
             till.then(lambda d=deadline: order.append(d))
@@ -211,6 +211,20 @@ class TestTillLifetime:
         del till
         gc.collect()
         assert gone() is None
+
+    def test_dropped_tills_do_not_pile_up_in_the_heap(self, fresh_timer):
+        # Till(seconds=60) made per call and dropped (a timeout per pop): the timer's
+        # books must not keep an entry for each until its deadline
+        kept = [Till(seconds=60) for _ in range(100)]
+        for _ in range(50_000):
+            Till(seconds=60)
+        pending = till_module.timer_statistics()["pending"]
+        assert pending < 5000, pending
+        assert not any(kept)
+        early = Till(seconds=0.02)
+        assert early.wait(timeout=10)
+        till_module.shutdown()
+        assert all(kept)  # the live ones were kept through every purge
 
     def test_fired_till_with_then_is_released(self):
         till = Till(seconds=0.01)
