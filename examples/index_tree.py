@@ -39,7 +39,7 @@ from mo_logs import logger
 from mo_logs.log_usingStream import StructuredLogger_usingStream
 
 from mo_threads import MAIN_THREAD, PLEASE_STOP, Lock, Signal, Thread, Till, current_thread, stop_main_thread
-from mo_threads.pools import ThreadPool
+from mo_threads.pools import PoolThread, ThreadPool
 from mo_threads.queues import Queue, ThreadedQueue
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -180,7 +180,7 @@ class Pipeline:
         self.lock = Lock("pipeline")
         self.rows: Optional[ThreadedQueue] = None
         self.pool: Optional[ThreadPool] = None
-        self.workers: List[Thread] = []
+        self.workers: List[PoolThread] = []
         self.walker: Optional[Thread] = None
         self.progress: Optional[ProgressBar] = None
         self.recorder = TreeRecorder()
