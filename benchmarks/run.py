@@ -295,7 +295,7 @@ def summarise(raw: Dict[str, Dict[str, List[Dict[str, Any]]]]) -> List[Dict[str,
 
 def _first_problem(runs: List[Dict[str, Any]], impl: str) -> Optional[str]:
     if not runs:
-        return "not run"
+        return "skipped: " + impl + " not run"
     for run in runs:
         if "skipped" in run:
             return "skipped: " + run["skipped"]
@@ -394,10 +394,10 @@ def chart(rows: List[Dict[str, Any]], path: str, meta: Dict[str, Any]) -> Option
     height = 0.38 * (len(ratio_rows) + len(diff_rows)) + 2.2
     if diff_rows:
         fig, (ax1, ax2) = plt.subplots(
-            2, 1, figsize=(10, height), gridspec_kw={"height_ratios": [max(1, len(ratio_rows)), len(diff_rows) + 1]}
+            2, 1, figsize=(11, height), gridspec_kw={"height_ratios": [max(1, len(ratio_rows)), len(diff_rows) + 1]}
         )
     else:
-        fig, ax1 = plt.subplots(1, 1, figsize=(10, height))
+        fig, ax1 = plt.subplots(1, 1, figsize=(11, height))
         ax2 = None
 
     def colour(row: Dict[str, Any]) -> str:
