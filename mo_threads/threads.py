@@ -9,8 +9,16 @@ stopped and been joined.
 `MAIN_THREAD` is the root. `stop_main_thread()` (also run at interpreter exit)
 asks every child to stop, newest first, joins them, then stops logging, then
 the timer thread. Nothing starts at import: the exit hook and the SIGINT /
-SIGTERM handlers are installed when the first `Thread` is made, or by
-`start_main_thread()` / `wait_for_shutdown_signal()`.
+SIGTERM handlers (with their watcher thread, see `_os_signals`) are installed
+when the first `Thread` is made, or by `start_main_thread()` /
+`wait_for_shutdown_signal()`.
+
+The OS threads are daemons at the `threading` level: the shutdown joins them
+itself, in order. It runs from `threading._register_atexit` when there is one
+(3.9+), before CPython joins the non-daemon threads, so that a registered
+foreign thread that is not a daemon gets its please_stop instead of hanging the
+exit; plain `atexit` is the fallback. Waits on the main thread go in short
+slices (`_watchdog.wait_in_main`) so that signal handlers run promptly.
 
 Failures are never lost: `join()` raises a thread's exception in the joiner; a
 released thread's failure is logged when it happens; a failure nobody joined is
@@ -136,10 +144,12 @@ class BaseThread:
         return "<" + type(self).__name__ + " " + repr(self.name) + ">"
 
     def add_child(self, child: BaseThread) -> None:
+        """Make `child` one of this thread's children (stopped and joined before this thread ends)."""
         with self.child_locker:
             self.children.append(child)
 
     def remove_child(self, child: BaseThread) -> None:
+        """Forget `child` (it ended, or was joined); does nothing if it is not a child."""
         with self.child_locker:
             try:
                 self.children.remove(child)
@@ -153,6 +163,7 @@ class BaseThread:
         self.please_stop.go()
 
     def is_alive(self) -> bool:
+        """True until the `stopped` Signal fires."""
         return not self.stopped
 
     def _children_newest_first(self) -> List[BaseThread]:
@@ -211,7 +222,12 @@ class Thread(BaseThread):
     """A named thread running `target(*args, please_stop=<Signal>, **kwargs)`.
 
     The target must accept a `please_stop` keyword: the Signal it should watch to
-    know when to return. Pass `please_stop=` to supply that Signal yourself.
+    know when to return. Pass `please_stop=` to supply that Signal yourself, and
+    `parent_thread=` to hang it under another thread than the one creating it.
+    Making one does not start it (`start()`, or `Thread.run` for both); an
+    unstarted thread is not in the tree. `daemon` is accepted for compatibility:
+    every OS thread of mo_threads is a `threading` daemon, and shutdown stops and
+    joins them in order.
     """
 
     def __init__(
@@ -363,6 +379,7 @@ class Thread(BaseThread):
         return self
 
     def is_alive(self) -> bool:
+        """True once started and until it (and its children) ended; False for an unstarted thread."""
         return self._thread is not None and not self.stopped
 
     @property
@@ -387,6 +404,7 @@ class AlienThread(BaseThread):
         self.registered = False
 
     def join(self, till: Optional[Signal] = None) -> None:
+        """Wait until the registered thread leaves `RegisterThread`; `THREAD_TIMEOUT` if `till` fires first."""
         if not wait_in_main(self.stopped, till):
             raise ThreadTimeout("Timeout on join of thread " + repr(self.name))
 
@@ -516,6 +534,8 @@ class RegisterThread:
     """
 
     def __init__(self, name: Optional[str] = None, thread: Any = None) -> None:
+        if name is not None and not isinstance(name, str):
+            raise TypeError("RegisterThread name must be a str, not " + type(name).__name__)
         self.name = name
         self.thread: Optional[AlienThread] = None
 
@@ -563,6 +583,12 @@ def join_all_threads(threads: Iterable[Thread], till: Optional[Signal] = None) -
     Raises one error listing every failure (each failure is its cause), after
     every thread has been joined. Raises `THREAD_TIMEOUT` if `till` fires first.
     """
+    if till is not None and not isinstance(till, Signal):
+        raise TypeError("till must be a Signal, not " + type(till).__name__)
+    threads = list(threads)
+    for thread in threads:
+        if not isinstance(thread, BaseThread) or not callable(getattr(thread, "join", None)):
+            raise TypeError("join_all_threads() expects mo_threads threads, not " + type(thread).__name__)
     results: List[Any] = []
     failures: List[BaseException] = []
     for thread in threads:

@@ -539,6 +539,14 @@ class TestJoinAllThreads:
         assert isinstance(info.value.__cause__, Exception)
         assert all(t.stopped for t in threads)
 
+    def test_bad_arguments_are_refused(self) -> None:
+        with pytest.raises(TypeError, match="int"):
+            join_all_threads([3])
+        with pytest.raises(TypeError, match="till"):
+            join_all_threads([], till=3)
+        with pytest.raises(TypeError, match="name"):
+            RegisterThread(name=3)
+
     def test_timeout(self) -> None:
         thread = Thread.run("slow", wait_for_stop)
         with pytest.raises(THREAD_TIMEOUT):
