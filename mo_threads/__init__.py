@@ -9,6 +9,8 @@ Layers, each importing only from those above it:
                  (_registry, _watchdog, _os_signals: its private machinery)
     queues       Queue, PriorityQueue, ThreadedQueue
     futures, pools     Future, ThreadPool
+    sync, channels, select, groups, supervise    structured concurrency: Semaphore,
+                 Barrier, Latch, Channel, wait_any, ThreadGroup, supervise
     processes, commands, python    child processes
     profiles, busy_lock, repeat    profiling and small tools
 
@@ -18,15 +20,20 @@ exit hook and SIGINT/SIGTERM handlers with the first Thread.
 
 from mo_threads._version import __version__
 from mo_threads.busy_lock import BusyLock
+from mo_threads.channels import Channel, ChannelClosed
 from mo_threads.commands import Command
 from mo_threads.futures import Future
+from mo_threads.groups import ThreadGroup, ThreadGroupError
 from mo_threads.lock import Lock, locked
 from mo_threads.pools import ThreadPool
 from mo_threads.processes import Process
 from mo_threads.python import Python
 from mo_threads.queues import PriorityQueue, Queue, ThreadedQueue
 from mo_threads.repeat import Repeat
+from mo_threads.select import wait_any
 from mo_threads.signals import DONE, NEVER, Signal
+from mo_threads.supervise import supervise
+from mo_threads.sync import Barrier, BoundedSemaphore, BrokenBarrierError, Latch, Semaphore
 from mo_threads.threads import (
     MAIN_THREAD,
     PLEASE_STOP,
@@ -83,4 +90,15 @@ __all__ = (
     "Process",
     "Command",
     "Python",
+    "ThreadGroup",
+    "ThreadGroupError",
+    "Channel",
+    "ChannelClosed",
+    "Semaphore",
+    "BoundedSemaphore",
+    "Barrier",
+    "BrokenBarrierError",
+    "Latch",
+    "wait_any",
+    "supervise",
 )
