@@ -262,7 +262,12 @@ class ThreadGroup:
             self._members.append(thread)
         if node.please_stop:
             thread.please_stop.go()
-        thread.start()
+        try:
+            thread.start()
+        except BaseException:
+            with self._lock:
+                self._members.remove(thread)
+            raise
         if node.please_stop:
             # stopped while it started: it may have missed the cascade
             thread.stop()

@@ -10,6 +10,7 @@ from typing import Any, List
 import pytest
 
 from mo_threads import MAIN_THREAD, Signal, Thread, Till, current_thread
+from mo_threads import groups as groups_module
 from mo_threads.groups import ThreadGroup, ThreadGroupError
 from tests.helpers import run_python, wait_true
 
@@ -87,6 +88,22 @@ class TestThreadGroup:
             assert isinstance(error, ExceptionGroup)  # noqa: F821
         else:
             assert error.__cause__ is error.exceptions[0]
+
+    def test_error_before_python_3_11(self, monkeypatch: Any) -> None:
+        # load the module as an older Python would: ThreadGroupError is then a plain Exception
+        import importlib.util
+
+        monkeypatch.setattr(sys, "version_info", (3, 9, 0))
+        spec = importlib.util.spec_from_file_location("groups_before_3_11", groups_module.__file__)
+        module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+        spec.loader.exec_module(module)  # type: ignore[union-attr]
+        monkeypatch.undo()
+        first = ValueError("a")
+        error = module._group_error("Thread group 'g': 2 of 3 members failed", [first, SystemExit(3)])
+        assert type(error).__mro__[1] is Exception
+        assert error.exceptions[0] is first and error.__cause__ is first
+        assert isinstance(error.exceptions[1], RuntimeError) and isinstance(error.exceptions[1].__cause__, SystemExit)
+        assert str(error) == "Thread group 'g': 2 of 3 members failed (2 sub-exceptions)"
 
     def test_except_star_matches_members(self) -> None:
         if sys.version_info < (3, 11):
