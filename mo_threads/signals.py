@@ -264,15 +264,32 @@ class Signal:
         asks the timer to hold it.
         """
         name = self._name
-        if name.__class__ is tuple and not self._go:
+        if name.__class__ is tuple:
             feed = name[3]
-            feed.strong = self
-            if self._go:
-                # fired meanwhile: the feed may have let go already
-                feed.strong = None
-                return
+            with _STATE_LOCK:
+                if feed.remaining <= 0:
+                    return  # fired, or firing now: nothing to keep
+                feed.holds += 1
+                if feed.holds > 1:
+                    return  # held already, and so are its sources
+                feed.strong = self
             name[1]._hold()
             name[2]._hold()
+
+    def _unhold(self) -> None:
+        """Undo one `_hold()`: a combination that relied on this one has fired."""
+        name = self._name
+        if name.__class__ is tuple:
+            feed = name[3]
+            with _STATE_LOCK:
+                if feed.holds <= 0:
+                    return  # fired meanwhile, and let go of its sources then
+                feed.holds -= 1
+                if feed.holds:
+                    return
+                feed.strong = None
+            name[1]._unhold()
+            name[2]._unhold()
 
 
 def _release(waiter: Any) -> None:
@@ -298,16 +315,19 @@ class _Feed:
     """The callback that feeds a combination; holds it weakly.
 
     `remaining` counts the sources still to fire (1 for `|`, 2 for `&`).
-    `strong` holds the combination while it has `then()` callbacks (see
-    `Signal._hold`), so that they run even if nobody else keeps it.
+    `strong` holds the combination while someone relies on its callbacks:
+    `holds` counts them (its own `then()`, and combinations built on it that
+    have callbacks; see `Signal._hold`), so that they run even if nobody else
+    keeps it. The combination holds its sources the same way meanwhile.
     """
 
-    __slots__ = ("target", "remaining", "strong")
+    __slots__ = ("target", "remaining", "strong", "holds")
 
     def __init__(self, target: ref, remaining: int) -> None:
         self.target = target
         self.remaining = remaining
         self.strong: Optional[Signal] = None
+        self.holds = 0
 
     def __call__(self) -> None:
         with _STATE_LOCK:
@@ -317,6 +337,8 @@ class _Feed:
                 return
             combined = self.strong
             self.strong = None
+            held = self.holds
+            self.holds = 0
         if combined is None:
             combined = self.target()
             if combined is None:
@@ -326,6 +348,10 @@ class _Feed:
         # the source that did not fire (for `|`) should not keep this feed
         a.remove_then(self)
         b.remove_then(self)
+        if held:
+            # and no longer needs to be held for our callbacks
+            a._unhold()
+            b._unhold()
 
 
 # feeds of collected combinations, still registered on their sources: see _forget

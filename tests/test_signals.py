@@ -9,6 +9,8 @@ import tracemalloc
 from typing import Any, List
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from mo_logs import logger as mo_logger
 
 from mo_threads import DONE, NEVER, Signal
@@ -414,6 +416,33 @@ class TestCombinations:
         assert all(kept)
         assert len(main._jobs or ()) < 5
 
+    def test_fired_combination_stops_holding_its_parts(self):
+        # the outer combination had a callback, so its parts were held; once it fired
+        # an unfired part must not stay registered on a long-lived signal
+        main = Signal("main")
+        for _ in range(100):
+            x = Signal()
+            (x | (main & Signal())).then(lambda: None)
+            x.go()
+        gc.collect()
+        assert len(main._jobs or ()) < 5
+
+    def test_part_held_by_two_combinations(self):
+        # a part shared by two held combinations stays held until both fired
+        a, b, c = Signal("a"), Signal("b"), Signal("c")
+        shared = a & b
+        calls = []
+        (shared | c).then(lambda: calls.append("c"))
+        # only `shared` can fire this one, and only a and b can fire `shared`
+        (shared | Signal("dropped")).then(lambda: calls.append("d"))
+        del shared
+        c.go()
+        gc.collect()
+        assert calls == ["c"]
+        a.go()
+        b.go()
+        assert calls == ["c", "d"]
+
     def test_bad_operand(self):
         a = Signal("a")
         with pytest.raises(TypeError):
@@ -424,6 +453,66 @@ class TestCombinations:
             3 | a
         with pytest.raises(TypeError):
             a | 0
+
+
+_LEAVES = st.one_of(st.integers(0, 3), st.sampled_from(["True", "False", "DONE", "NEVER"]))
+_EXPRESSIONS = st.recursive(
+    _LEAVES, lambda inner: st.tuples(st.sampled_from(["|", "&"]), inner, inner), max_leaves=8
+)
+
+
+def _build(expr, signals):
+    if isinstance(expr, tuple):
+        op, left, right = expr
+        a, b = _build(left, signals), _build(right, signals)
+        return (a | b) if op == "|" else (a & b)
+    if isinstance(expr, int):
+        return signals[expr]
+    return {"True": True, "False": False, "DONE": DONE, "NEVER": NEVER}[expr]
+
+
+def _truth(expr, fired):
+    if isinstance(expr, tuple):
+        op, left, right = expr
+        a, b = _truth(left, fired), _truth(right, fired)
+        return (a or b) if op == "|" else (a and b)
+    if isinstance(expr, int):
+        return expr in fired
+    return expr in ("True", "DONE")
+
+
+class TestCombinationAlgebra:
+    @settings(max_examples=300, deadline=None)
+    @given(_EXPRESSIONS, st.permutations(range(4)))
+    def test_combination_is_true_exactly_when_its_formula_is(self, expr, order):
+        signals = [Signal("s" + str(i)) for i in range(4)]
+        combined = _build(expr, signals)
+        fired = set()
+        assert bool(combined) == _truth(expr, fired)
+        for i in order:
+            signals[i].go()
+            fired.add(i)
+            assert bool(combined) == _truth(expr, fired), (expr, fired)
+
+    @settings(max_examples=200, deadline=None)
+    @given(_EXPRESSIONS, st.permutations(range(4)))
+    def test_dropped_combination_calls_back_once_when_its_formula_turns_true(self, expr, order):
+        signals = [Signal("s" + str(i)) for i in range(4)]
+        combined = _build(expr, signals)
+        if not isinstance(combined, Signal):
+            return  # plain bools: nothing to call back
+        calls = []
+        combined.then(lambda: calls.append(1))
+        del combined
+        gc.collect()
+        fired = set()
+        assert len(calls) == int(_truth(expr, fired))
+        for i in order:
+            signals[i].go()
+            fired.add(i)
+            assert len(calls) == int(_truth(expr, fired)), (expr, fired)
+        # nothing is left registered on the sources once everything fired
+        assert all(not s._jobs for s in signals)
 
 
 class TestMemory:
