@@ -20,7 +20,7 @@ comes first wakes it; `timeout=` is a timed acquire of that raw lock, honoured
 to within the OS wake-up latency. No `Till` is made per item or per wait.
 
 The storage is reached only through hooks that `_init()` binds: `_put`,
-`_put_front`, `_get`, `_get_all`, `_qsize`, `_contains` (as in the stdlib
+`_put_front`, `_put_all`, `_get`, `_get_all`, `_qsize`, `_contains` (as in the stdlib
 `queue.Queue` template). `PriorityQueue` rebinds them to its lanes; everything
 else (closing, blocking, waking, timeouts) is shared.
 
@@ -155,6 +155,7 @@ class Queue:
         "_items",
         "_put",
         "_put_front",
+        "_put_all",
         "_get",
         "_get_all",
         "_qsize",
@@ -205,6 +206,7 @@ class Queue:
         self._items = items
         self._put = items.append
         self._put_front = items.appendleft
+        self._put_all = items.extend
         self._get = items.popleft  # raises IndexError when empty
         self._qsize = items.__len__
         self._contains = self._contains_item
@@ -284,9 +286,7 @@ class Queue:
         if before:
             with self._lock:
                 if self._fast:
-                    put = self._put
-                    for value in before:
-                        put(value)
+                    self._put_all(before)
                     self._unfinished += len(before)
                     self._wake_getters(len(before))
                 else:
@@ -731,6 +731,7 @@ class PriorityQueue(Queue):
         self._lanes: List[Deque[Any]] = [deque() for _ in range(self.numpriorities)]
         self._put = self._put_entry
         self._put_front = self._put_entry_front
+        self._put_all = self._put_entries
         self._get = self._get_most_urgent
         self._qsize = self._count
         self._contains = self._contains_entry
@@ -738,6 +739,10 @@ class PriorityQueue(Queue):
 
     def _put_entry(self, entry: Tuple[int, Any]) -> None:
         self._lanes[entry[0]].append(entry[1])
+
+    def _put_entries(self, entries: Iterable[Tuple[int, Any]]) -> None:
+        for entry in entries:
+            self._lanes[entry[0]].append(entry[1])
 
     def _put_entry_front(self, entry: Tuple[int, Any]) -> None:
         self._lanes[entry[0]].appendleft(entry[1])
