@@ -16,7 +16,14 @@ releases.
 `a | b` and `a & b` make a new signal fed by callbacks on `a` and `b`. The
 callbacks hold the new signal through a weak reference, and a weakref callback
 removes them from `a` and `b` when the combination is dropped, so a long-lived
-signal (a thread's `please_stop`) does not collect dead callbacks.
+signal (a thread's `please_stop`) does not collect dead callbacks. A fired `|`
+takes its callback off the source that did not fire. A combination given
+`then()` callbacks is held by its sources (and holds its own parts) until it
+fires, so `(a | b).then(fn)` runs `fn` even if nobody keeps the combination.
+
+The weakref callback may run inside a garbage collection that started while its
+thread held `_STATE_LOCK`, so it never blocks on that lock: when the lock is
+busy, the clean-up waits for the next combination to be made.
 """
 
 from __future__ import annotations
