@@ -136,6 +136,7 @@ def walk(
     finally:
         tally.finished = True
         paths.close()
+        logger.info("Walker done: {count} files queued", count=tally.queued)
 
 
 def work(paths: Queue, rows: ThreadedQueue, tally: Tally, stop: Signal, please_stop: Signal) -> None:
@@ -189,6 +190,7 @@ class Pipeline:
         self.started_at = time.perf_counter()
 
     def start(self) -> None:
+        """Start the writer, the workers, the walker and the progress bar (in that order: consumers first)."""
         self.started_at = time.perf_counter()
         self.rows = ThreadedQueue("rows", self.sink, batch_size=BATCH_SIZE, period=BATCH_PERIOD, silent=True)
         self.pool = ThreadPool(self.args.workers, name="pool")
@@ -319,11 +321,13 @@ def report(pipeline: Pipeline, reason: str, elapsed: float, out: TextIO) -> bool
 def start_logging(path: str) -> Any:
     """Send mo-logs output to `path`, written by mo-logs' logging thread; returns the open file."""
     log_file = open(path, "wb")
-    logger.start(logs=[StructuredLogger_usingStream(log_file)])
+    # trace=True: each line says when, and which thread, logged it
+    logger.start(trace=True, logs=[StructuredLogger_usingStream(log_file)])
     return log_file
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Run the demo; return the exit status (0 when reconciled, 1 when not)."""
     args = parse_args(argv)
     out = sys.stdout
     log_file = start_logging(args.log)
