@@ -25,9 +25,12 @@ Either of them seeing a second signal forces the exit at once, with the
 conventional status 128 + signal number, after a last report of the threads
 still running (`on_force_exit`).
 
-When another party owns the wakeup fd (an asyncio loop, say), there is no
-watcher: the handler fires please_stop from a short-lived helper thread (firing
-a Signal takes a lock the interrupted main thread may be holding).
+The handler fires please_stop too, from a short-lived helper thread (firing a
+Signal takes a lock the interrupted main thread may be holding): the watcher
+may be gone, when another party took the wakeup fd (an asyncio loop, say), or
+in a forked child, where the wakeup fd is dropped so that the child's signals
+never reach the parent's watcher through the inherited pipe. Firing twice does
+nothing more.
 """
 
 from __future__ import annotations
@@ -105,6 +108,26 @@ def install(
     if STATE.previous:
         _start_watcher()
     return True
+
+
+def _after_fork_in_child() -> None:
+    # the pipe is shared with the parent: a child's signal must not wake the parent's watcher
+    pipe, STATE.pipe = STATE.pipe, None
+    if pipe is None:
+        return
+    try:
+        signal.set_wakeup_fd(-1)
+    except (ValueError, OSError):
+        pass
+    for fd in pipe:
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def reset() -> None:
@@ -236,14 +259,13 @@ def _handler(signum: int, frame: Any) -> None:
         _force_exit(signum)
         return
     SETTINGS.give_up_after_report = True
-    if STATE.pipe is None:
-        request_stop = STATE.request_stop
-        if request_stop is not None:
-            try:
-                _thread.start_new_thread(request_stop, (signum,))
-            except RuntimeError:
-                # no new threads (interpreter finalizing): shutdown is under way already
-                pass
+    request_stop = STATE.request_stop
+    if request_stop is not None:
+        try:
+            _thread.start_new_thread(request_stop, (signum,))
+        except RuntimeError:
+            # no new threads (interpreter finalizing): shutdown is under way already
+            pass
     previous = STATE.previous.get(signum)
     if callable(previous) and previous is not signal.default_int_handler:
         previous(signum, frame)

@@ -65,6 +65,20 @@ def leave(thread: Any) -> None:
         del _local.thread
 
 
+def after_fork_in_child() -> None:
+    """In a forked child only the calling thread exists: forget the others.
+
+    A lock held by another thread at the fork stays locked for ever in the
+    child, so the lock is made anew.
+    """
+    global LIVE_LOCK
+    LIVE_LOCK = _thread.allocate_lock()
+    current = getattr(_local, "thread", None)
+    LIVE.clear()
+    if current is not None:
+        LIVE[_thread.get_ident()] = current
+
+
 def live_threads() -> List[Any]:
     """A snapshot of the registered threads running now."""
     with LIVE_LOCK:

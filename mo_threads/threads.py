@@ -31,6 +31,7 @@ import _thread
 import atexit
 import functools
 import inspect
+import os
 import sys
 import threading
 from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
@@ -461,7 +462,27 @@ def _ensure_started() -> None:
             return
         MACHINERY.started = True
         _register_exit_hook()
+        if hasattr(os, "register_at_fork"):
+            os.register_at_fork(after_in_child=_after_fork_in_child)
     _os_signals.install(_request_stop, _force_exit_report, _stop_for_stuck_main)
+
+
+def _after_fork_in_child() -> None:
+    # Only the forking thread exists in a child: the parent's threads must not be
+    # waited for at the child's exit (multiprocessing runs threading._shutdown,
+    # hence our exit hook, in its children). Locks held by other threads at the
+    # fork stay locked: make them anew.
+    MACHINERY.lock = _thread.allocate_lock()
+    MACHINERY.stopping = False
+    _registry.after_fork_in_child()
+    current = _registry.get_current()
+    for thread in (MAIN_THREAD, current):
+        if thread is not None:
+            thread.child_locker = Lock("children of " + thread.name)
+            thread.children = []
+    MAIN_THREAD.ident = threading.main_thread().ident
+    SHUTDOWN_SETTINGS.give_up_after_report = False
+    _os_signals.reset()
 
 
 def _register_exit_hook() -> None:

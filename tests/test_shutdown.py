@@ -483,3 +483,36 @@ class TestDemo:
         assert result.returncode == 0, result.stderr
         self.assert_tree_stopped_in_order(result.stdout)
         assert "main: stopped by a signal" in result.stdout
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="os.fork needed")
+class TestFork:
+    def test_a_forked_child_does_not_wait_for_the_parents_threads(self) -> None:
+        code = """
+        import os, time
+        from mo_threads import MAIN_THREAD, Thread
+
+        def worker(please_stop):
+            please_stop.wait()
+            print("worker stopped in", "parent" if os.getpid() == PARENT else "child", flush=True)
+
+        PARENT = os.getpid()
+        Thread.run("worker", worker)
+        pid = os.fork()
+        if pid == 0:
+            print("child sees", [c.name for c in MAIN_THREAD.children], flush=True)
+            Thread.run("child worker", worker)
+            time.sleep(0.2)
+        else:
+            _, status = os.waitpid(pid, 0)
+            print("child exit status", os.WEXITSTATUS(status), flush=True)
+        """
+        result = run_python(code, timeout=20)
+        assert result.returncode == 0, result.stdout + result.stderr
+        lines = lines_of(result.stdout)
+        assert lines == [
+            "child sees []",
+            "worker stopped in child",
+            "child exit status 0",
+            "worker stopped in parent",
+        ], result.stdout + result.stderr
