@@ -1,0 +1,477 @@
+"""Fault injection: failing sinks and callbacks, child processes that die or hang, threads that
+ignore please_stop, and SIGINT/SIGTERM at random moments in a running pipeline.
+
+Whatever fails, the program ends, the failure is reported, and no queued item is lost. Anything
+about exit or OS signals runs in a child interpreter with a hard timeout (tests/helpers.py).
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import sys
+import tempfile
+import threading
+import time
+from typing import Any, List, Tuple
+
+import pytest
+from mo_logs import logger as mo_logger
+from mo_logs.strings import expand_template
+
+from mo_threads import PLEASE_STOP, Process, Signal, Thread, ThreadedQueue, Till
+from tests.helpers import finish, run_python, send, start_python, wait_for_line
+
+POSIX = pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="POSIX signals needed")
+
+
+class CapturedLog:
+    """Stands in for `mo_logs.logger.main_log`: keeps every line written, expanded."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.lines: List[str] = []
+
+    def write(self, template: str, params: Any) -> None:
+        try:
+            text = expand_template(template, params)
+        except Exception:
+            text = template
+        cause = params.get("cause") if hasattr(params, "get") else None
+        if cause is not None:
+            text += " CAUSE: " + str(cause)
+        with self.lock:
+            self.lines.append(text)
+
+    def stop(self) -> None:
+        pass
+
+    def text(self) -> str:
+        with self.lock:
+            return "\n".join(self.lines)
+
+
+@pytest.fixture
+def log() -> Any:
+    captured = CapturedLog()
+    old, mo_logger.main_log = mo_logger.main_log, captured
+    try:
+        yield captured
+    finally:
+        mo_logger.main_log = old
+
+
+def wait_for(predicate: Any, seconds: float = 20) -> bool:
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.01)
+    return bool(predicate())
+
+
+# --- sinks that raise ------------------------------------------------------------------
+class FlakySink:
+    """A sink whose `extend` raises on the calls `fails(call_number)` says."""
+
+    def __init__(self, fails: Any) -> None:
+        self.fails = fails
+        self.calls = 0
+        self.items: List[Any] = []
+        self.stopped = False
+
+    def extend(self, batch: List[Any]) -> None:
+        self.calls += 1
+        if self.fails(self.calls):
+            raise IOError("sink refused call " + str(self.calls))
+        self.items.extend(batch)
+
+    def add(self, value: Any) -> None:
+        assert value is PLEASE_STOP
+        self.stopped = True
+
+
+class TestSinkFaults:
+    @pytest.mark.parametrize("seed", [1, 2, 3])
+    def test_a_flaky_sink_loses_nothing(self, seed: int) -> None:
+        rng = random.Random(seed)
+        sink = FlakySink(lambda call: rng.random() < 0.4)
+        errors: List[Tuple[BaseException, List[Any]]] = []
+        threaded = ThreadedQueue(
+            "flaky", sink, batch_size=7, period=0.01, error_target=lambda e, batch: errors.append((e, list(batch)))
+        )
+        for i in range(300):
+            threaded.add(i)
+            if i % 50 == 0:
+                time.sleep(0.01)  # let partial batches go out too
+        threaded.stop()
+        assert sink.items == list(range(300))  # every item, exactly once, in order
+        assert sink.stopped
+        assert errors, "the sink never failed: the test proved nothing"
+        assert len(errors) == sum(1 for _ in errors)
+        for error, batch in errors:
+            assert isinstance(error, IOError) and "sink refused" in str(error)
+            assert batch and all(item in sink.items for item in batch)  # each refused batch was retried
+
+    def test_a_failing_sink_without_error_target_is_logged(self, log: CapturedLog) -> None:
+        sink = FlakySink(lambda call: call <= 2)
+        threaded = ThreadedQueue("logged", sink, batch_size=10, period=0.01)
+        threaded.extend(range(25))
+        threaded.stop()
+        assert sink.items == list(range(25))
+        text = log.text()
+        assert "'logged'" in text or "logged" in text
+        assert "failed to deliver" in text and "sink refused call 1" in text
+
+    def test_a_failing_error_target_is_logged_and_the_batch_still_retried(self, log: CapturedLog) -> None:
+        def broken_target(error: BaseException, batch: List[Any]) -> None:
+            raise ValueError("error target broke")
+
+        sink = FlakySink(lambda call: call == 1)
+        threaded = ThreadedQueue("broken target", sink, batch_size=5, period=0.01, error_target=broken_target)
+        threaded.extend(range(12))
+        threaded.stop()
+        assert sink.items == list(range(12))
+        assert "error target broke" in log.text()
+
+    def test_a_dead_sink_does_not_hang_shutdown(self) -> None:
+        code = """
+        from mo_threads import ThreadedQueue
+        class Dead:
+            def extend(self, batch):
+                raise IOError("disk gone")
+        rows = ThreadedQueue("doomed", Dead(), batch_size=10, period=0.05)
+        rows.extend(range(25))
+        print("main done", flush=True)
+        """
+        result = run_python(code, timeout=45)
+        output = result.stdout + result.stderr
+        assert result.returncode == 0, output
+        assert "main done" in output
+        assert "disk gone" in output  # each failure reported
+        assert "lost" in output and "doomed" in output  # and the loss, by name, once it gave up
+
+
+# --- then() callbacks that raise -------------------------------------------------------
+class TestCallbackFaults:
+    def test_failing_callbacks_are_reported_and_the_others_still_run(self, log: CapturedLog) -> None:
+        signal_ = Signal("busy")
+        ran: List[int] = []
+        reported: List[BaseException] = []
+
+        def ok(i: int) -> Any:
+            return lambda: ran.append(i)
+
+        def bad(i: int) -> Any:
+            def fail() -> None:
+                ran.append(i)
+                raise ValueError("callback " + str(i) + " broke")
+
+            return fail
+
+        for i in range(10):
+            if i % 3 == 0:
+                signal_.then(bad(i), error=reported.append)
+            elif i % 3 == 1:
+                signal_.then(bad(i))  # default: the log
+            else:
+                signal_.then(ok(i))
+        signal_.go()  # never raises
+        assert ran == list(range(10))  # every callback ran once, in order
+        assert [str(e) for e in reported] == ["callback 0 broke", "callback 3 broke", "callback 6 broke", "callback 9 broke"]
+        text = log.text()
+        for i in (1, 4, 7):
+            assert "callback " + str(i) + " broke" in text
+        signal_.go()
+        assert len(ran) == 10  # exactly once
+
+    def test_a_failing_error_handler_is_logged(self, log: CapturedLog) -> None:
+        def handler(error: BaseException) -> None:
+            raise RuntimeError("the handler broke too")
+
+        s = Signal("double fault")
+        s.then(lambda: 1 / 0, error=handler)
+        s.then(lambda: None)
+        s.go()
+        assert "the handler broke too" in log.text()
+
+    def test_the_timer_survives_failing_till_callbacks(self, log: CapturedLog) -> None:
+        fired: List[int] = []
+        for i in range(20):
+            till = Till(seconds=0.01 + i * 0.002)
+            if i % 2:
+                till.then(lambda: 1 / 0)
+            till.then(lambda i=i: fired.append(i))
+        last = Till(seconds=0.2)
+        assert last.wait(timeout=20)  # the timer thread is still firing
+        assert wait_for(lambda: len(fired) == 20)
+        assert sorted(fired) == list(range(20))
+        assert "division by zero" in log.text()
+
+    def test_a_failing_callback_on_a_combination(self, log: CapturedLog) -> None:
+        a, b = Signal("a"), Signal("b")
+        ran: List[str] = []
+        both = a & b
+        both.then(lambda: 1 / 0)
+        both.then(lambda: ran.append("both"))
+        (a | b).then(lambda: ran.append("either"))
+        a.go()
+        b.go()
+        assert ran == ["either", "both"]
+        assert "division by zero" in log.text()
+
+
+# --- child processes that die or hang --------------------------------------------------
+PY = sys.executable
+
+
+@POSIX
+class TestProcessFaults:
+    def test_a_child_that_exits_non_zero(self) -> None:
+        process = Process("dies", [PY, "-c", "import sys; print('last words'); sys.stderr.write('oops\\n'); sys.exit(3)"])
+        with pytest.raises(RuntimeError) as caught:
+            process.join(till=Till(seconds=30))
+        message = str(caught.value)
+        assert "'dies'" in message and "code 3" in message and "oops" in message
+        assert process.returncode == 3
+        assert process.stdout.pop_all() == ["last words"]  # its output is kept
+        assert process.stdout.pop() is PLEASE_STOP
+
+    def test_a_child_killed_by_a_signal(self) -> None:
+        process = Process("shot", [PY, "-c", "import os, signal; os.kill(os.getpid(), signal.SIGKILL)"])
+        with pytest.raises(RuntimeError, match="'shot'.*code -9"):
+            process.join(till=Till(seconds=30))
+        assert process.returncode == -signal.SIGKILL
+
+    def test_a_silent_child_is_killed_and_reported(self, log: CapturedLog) -> None:
+        start = time.time()
+        process = Process("hangs", ["sleep", "60"], timeout=0.3, startup_timeout=0.3)
+        with pytest.raises(RuntimeError, match="killed after"):
+            process.join(till=Till(seconds=30))
+        assert time.time() - start < 20
+        assert process.returncode == -signal.SIGKILL
+        assert wait_for(lambda: "silent" in log.text() and "hangs" in log.text())
+
+    def test_a_child_that_ignores_sigterm_is_killed_on_stop(self) -> None:
+        code = "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); print('ready', flush=True); time.sleep(60)"
+        process = Process("stubborn", [PY, "-c", code], timeout=None)
+        process.grace_period = 0.3
+        assert process.stdout.pop(till=Till(seconds=30)) == "ready"
+        process.stop()
+        process.join(till=Till(seconds=30))  # asked to stop: not a failure
+        assert process.returncode == -signal.SIGKILL
+
+    def test_a_dead_child_nobody_joined_is_reported_by_its_parent(self, log: CapturedLog) -> None:
+        made: List[Process] = []
+
+        def owner(please_stop: Signal) -> None:
+            made.append(Process("orphan", [PY, "-c", "import sys; sys.exit(7)"]))
+            made[0].exited.wait(timeout=30)  # it fails; this thread ends without joining it
+
+        Thread.run("owner", owner).join(till=Till(seconds=30))
+        assert made[0].returncode == 7
+        assert wait_for(lambda: "orphan" in log.text())
+        assert "code 7" in log.text()
+
+
+# --- threads that ignore please_stop ---------------------------------------------------
+class TestStuckThreads:
+    def test_a_slow_thread_is_reported_and_still_waited_for(self) -> None:
+        code = """
+        import time, mo_threads
+        from mo_threads import Thread
+        mo_threads.set_grace_period(0.5)
+        def stubborn(please_stop):
+            time.sleep(1.6)  # ignores please_stop
+            print("stubborn finished", flush=True)
+        Thread.run("stubborn worker", stubborn)
+        time.sleep(0.1)
+        print("main done", flush=True)
+        """
+        result = run_python(code, timeout=30)
+        output = result.stdout + result.stderr
+        assert result.returncode == 0, output
+        assert "still running" in output and "stubborn worker" in output
+        assert "in stubborn" in output  # with its stack
+        assert output.index("main done") < output.index("stubborn finished")  # shutdown waited for it
+
+    @POSIX
+    def test_a_deadlocked_thread_is_reported_and_sigterm_still_ends_the_program(self) -> None:
+        code = """
+        import threading, mo_threads
+        from mo_threads import Thread
+        mo_threads.set_grace_period(0.5)
+        def deadlocked(please_stop):
+            threading.Event().wait()
+        Thread.run("deadlocked worker", deadlocked)
+        print("main done", flush=True)
+        """
+        proc = start_python(code)
+        lines = wait_for_line(proc, "still running", timeout=30)  # reported, over and over
+        send(proc, signal.SIGTERM)
+        result = finish(proc, timeout=30)
+        output = "".join(lines) + result.stdout + result.stderr
+        assert result.returncode != 0 or "deadlocked worker" in output
+        assert "deadlocked worker" in output
+
+
+# --- SIGINT / SIGTERM at a random moment in a running pipeline -------------------------
+# producer -> Queue(max=50) -> 3 consumers -> ThreadedQueue -> a sink writing a file.
+# ORDERED follows examples/index_tree.py: on the signal, stop the producer, let the consumers
+# drain the queue, then stop the ThreadedQueue: every item the producer queued is written.
+PIPELINE = """
+import sys, threading, time
+from mo_threads import MAIN_THREAD, PLEASE_STOP, Queue, Thread, ThreadedQueue, stop_main_thread, wait_for_shutdown_signal
+from mo_threads.queues import QueueClosed, QueueFull
+
+mode, out_path, record_path = sys.argv[1], sys.argv[2], sys.argv[3]
+
+class FileSink:
+    def __init__(self, path):
+        self.file = open(path, "w")
+    def extend(self, batch):
+        self.file.write("".join("%d %d\\n" % pair for pair in batch))
+        self.file.flush()
+    def add(self, value):
+        if value is PLEASE_STOP:
+            self.file.write("END\\n")
+            self.file.close()
+
+record = open(record_path, "w")
+record_lock = threading.Lock()
+work = Queue("work", max=50, silent=True)
+sink = ThreadedQueue("sink", FileSink(out_path), batch_size=100, period=0.02, silent=True)
+
+def produce(please_stop):
+    n = 0
+    try:
+        while not please_stop:
+            try:
+                work.add(n, till=please_stop)
+            except QueueFull:
+                return  # asked to stop while the queue was full: n was not queued
+            if mode == "ordered":
+                record.write("%d\\n" % n)  # queued
+            n += 1
+    finally:
+        work.close()
+
+def consume(c, please_stop):
+    if mode == "ordered":
+        for n in work:  # until closed and drained
+            sink.add((c, n))
+            time.sleep(0.0002)
+        return
+    while not please_stop:  # "shutdown": stop when asked
+        n = work.pop(till=please_stop)
+        if n is None or n is PLEASE_STOP:
+            return
+        try:
+            sink.add((c, n))
+        except QueueClosed:
+            return  # the sink is stopping: it takes nothing more
+        with record_lock:  # a text file is not thread-safe
+            record.write("%d %d\\n" % (c, n))  # in the sink's queue
+        time.sleep(0.0002)
+
+producer = Thread.run("producer", produce)
+consumers = [Thread.run("consumer %d" % c, consume, c) for c in range(3)]
+
+if mode == "shutdown":
+    from mo_threads import _os_signals
+    def announce():
+        while not _os_signals.STATE.parked:
+            time.sleep(0.005)
+        print("ready", flush=True)
+    threading.Thread(target=announce, daemon=True).start()
+    wait_for_shutdown_signal()  # stops and joins every thread, the sink's last
+    record.close()
+    print("stopped", flush=True)
+    sys.exit(0)
+
+def stop_in_order():
+    producer.stop()
+    producer.join()
+    for consumer in consumers:
+        consumer.join()
+    sink.stop()
+
+reason = "none"
+try:
+    print("ready", flush=True)
+    MAIN_THREAD.please_stop.wait()
+    reason = "please_stop"
+except KeyboardInterrupt:
+    reason = "SIGINT"
+except SystemExit:
+    reason = "SIGTERM"
+while True:
+    try:  # the first signal may land here instead; a second one would force the exit
+        stop_in_order()
+        break
+    except (KeyboardInterrupt, SystemExit):
+        continue
+record.close()
+print("stopped by", reason, flush=True)
+stop_main_thread()
+"""
+
+
+def run_pipeline(mode: str, signum: int, delay: float) -> Tuple[Any, List[str], List[str]]:
+    with tempfile.TemporaryDirectory() as folder:
+        out_path, record_path = os.path.join(folder, "out.txt"), os.path.join(folder, "record.txt")
+        proc = start_python(PIPELINE, mode, out_path, record_path)
+        wait_for_line(proc, "ready", timeout=30)
+        time.sleep(delay)
+        send(proc, signum)
+        result = finish(proc, timeout=45)
+        with open(out_path) as file:
+            out = file.read().splitlines()
+        with open(record_path) as file:
+            record = file.read().splitlines()
+    return result, out, record
+
+
+def check_sink_output(out: List[str]) -> List[Tuple[int, int]]:
+    assert out and out[-1] == "END", "the sink was not stopped: " + repr(out[-3:])
+    pairs = [tuple(int(x) for x in line.split()) for line in out[:-1]]
+    numbers = [n for _, n in pairs]
+    assert len(numbers) == len(set(numbers)), "an item was written twice"
+    for consumer in {c for c, _ in pairs}:
+        mine = [n for c, n in pairs if c == consumer]
+        assert mine == sorted(mine), "consumer %d: out of order" % consumer
+    return pairs  # type: ignore[return-value]
+
+
+DELAYS = random.Random(int(os.environ.get("FAULT_SEED", "13"))).sample([0.0, 0.01, 0.03, 0.07, 0.15, 0.3, 0.6], 4)
+
+
+@POSIX
+class TestSignalsInAPipeline:
+    @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+    @pytest.mark.parametrize("delay", DELAYS[:2])
+    def test_ordered_stop_loses_nothing_queued(self, signum: int, delay: float) -> None:
+        result, out, record = run_pipeline("ordered", signum, delay)
+        output = result.stdout + result.stderr
+        assert result.returncode == 0, output  # it caught the signal and stopped in order
+        assert "stopped by " + signal.Signals(signum).name in output or "stopped by please_stop" in output, output
+        pairs = check_sink_output(out)
+        written = {n for _, n in pairs}
+        queued = [int(n) for n in record]
+        assert queued == list(range(len(queued)))
+        missing = [n for n in queued if n not in written]
+        assert not missing, "%d queued items never reached the sink, e.g. %r" % (len(missing), missing[:5])
+        assert written <= set(range(len(queued) + 1))  # at most the one being added when the stop came
+
+    @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+    @pytest.mark.parametrize("delay", DELAYS[2:])
+    def test_shutdown_delivers_everything_the_sink_took(self, signum: int, delay: float) -> None:
+        result, out, record = run_pipeline("shutdown", signum, delay)
+        output = result.stdout + result.stderr
+        assert result.returncode == 0, output  # wait_for_shutdown_signal returned: stopped in order
+        assert "stopped" in result.stdout
+        pairs = set(check_sink_output(out))
+        taken = [tuple(int(x) for x in line.split()) for line in record]
+        missing = [pair for pair in taken if pair not in pairs]
+        assert not missing, "%d items the sink took were lost, e.g. %r" % (len(missing), missing[:5])
