@@ -124,8 +124,11 @@ class Signal:
                 timeout = _TIMEOUT_MAX  # "for ever": longer than a raw lock accepts
         if self._go:
             return True
-        if till is not None and till._go:
-            return False
+        if till is not None:
+            if till._go:
+                return False
+            if till is NEVER:
+                till = None  # can not cut the wait short: no need to park on it
         if till is None and timeout is None and self is NEVER:
             raise RuntimeError("NEVER.wait() without till= or timeout= would block for ever")
 

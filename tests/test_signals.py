@@ -139,6 +139,10 @@ class TestSignalState:
     def test_never_wait_forever_is_refused(self):
         with pytest.raises(RuntimeError, match="NEVER"):
             NEVER.wait()
+        with pytest.raises(RuntimeError, match="NEVER"):
+            NEVER.wait(till=NEVER)
+        assert Signal().wait(till=NEVER, timeout=0.01) is False
+        assert not NEVER._waiters
         assert NEVER.wait(timeout=0.01) is False
         assert NEVER.wait(till=DONE) is False
 
