@@ -100,6 +100,8 @@ def install(
     STATE.on_stuck_main = on_stuck_main
     for signum in HANDLED:
         try:
+            if signal.getsignal(signum) == signal.SIG_IGN:
+                continue  # ignored on purpose (nohup, a background job): leave it so
             STATE.previous[signum] = signal.signal(signum, _handler)
         except (ValueError, OSError):
             # not the main interpreter, or the platform refuses
@@ -207,8 +209,8 @@ def _watch(read_end: int) -> None:
             if ready and not data:
                 return  # the write end was closed: uninstalled
             for signum in data:
-                if signum not in HANDLED:
-                    continue
+                if signum not in HANDLED or signal.getsignal(signum) is not _handler:
+                    continue  # not ours, or the application handles it itself now
                 STATE.seen += 1
                 if STATE.seen > 1:
                     _force_exit(signum)
@@ -219,7 +221,7 @@ def _watch(read_end: int) -> None:
                     STATE.request_stop(signum)
             if deadline is not None and time.monotonic() >= deadline:
                 deadline = None
-                if STATE.received == 0:
+                if STATE.received == 0 and signal.getsignal(first) is _handler:
                     _act_for_stuck_main(first)
     finally:
         try:

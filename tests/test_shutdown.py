@@ -331,6 +331,54 @@ say("cleanup done, tree stopped: " + str(all(t.stopped for t in watched)))
 
 
 class TestSignalsOutsideWait:
+    def test_a_handler_installed_after_mo_threads_takes_over(self) -> None:
+        code = """
+        import signal, time
+        import mo_threads
+        from mo_threads import MAIN_THREAD, Thread
+        mo_threads.set_grace_period(0.3)
+        def worker(please_stop):
+            please_stop.wait()
+            print("worker stopped")
+        Thread.run("worker", worker)
+        got = []
+        signal.signal(signal.SIGINT, lambda signum, frame: got.append(signum))
+        print("ready")
+        while not got:
+            time.sleep(0.01)
+        time.sleep(1)  # past the grace period: nobody acts for the main thread
+        print("application handled it; please_stop:", bool(MAIN_THREAD.please_stop))
+        """
+        proc = start_python(code)
+        wait_for_line(proc, "ready")
+        send(proc, signal.SIGINT)
+        result = finish(proc, timeout=30)
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert lines_of(result.stdout) == [
+            "application handled it; please_stop: False",
+            "worker stopped",
+        ], result.stdout + result.stderr
+
+    def test_an_ignored_signal_stays_ignored(self) -> None:
+        code = """
+        import signal, time
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # as for a background job
+        from mo_threads import MAIN_THREAD, Thread
+        def worker(please_stop):
+            please_stop.wait()
+            print("worker stopped")
+        Thread.run("worker", worker)
+        print("ready")
+        time.sleep(1)
+        print("still running; please_stop:", bool(MAIN_THREAD.please_stop))
+        """
+        proc = start_python(code)
+        wait_for_line(proc, "ready")
+        send(proc, signal.SIGINT)
+        result = finish(proc, timeout=30)
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert lines_of(result.stdout) == ["still running; please_stop: False", "worker stopped"], result.stdout
+
     def test_keyboard_interrupt_in_a_main_thread_not_parked(self) -> None:
         code = """
         import time
