@@ -70,9 +70,11 @@ class Lock:
         self._lock.release()
 
     def acquire(self, till: Optional[Signal] = None, *, timeout: Optional[float] = None) -> bool:
-        """Take the lock; with `till=` or `timeout=`, give up when it fires.
+        """Take the lock; with `till=` and/or `timeout=`, give up when the first fires.
 
         Returns True when the lock is held, False when the wait was cut short.
+        Raises RuntimeError when this thread holds the lock already, TypeError
+        for a `till` that is not a Signal, ValueError for a negative timeout.
         """
         ident = _get_ident()
         if self._owner == ident:
@@ -83,9 +85,6 @@ class Lock:
             raise TypeError("till must be a Signal (for example Till(seconds=1)), not " + type(till).__name__)
         if timeout is not None:
             timeout = min(check_timeout(timeout), _TIMEOUT_MAX)
-            if till is not None:
-                # both given: whichever comes first
-                till = till | Till(seconds=timeout)
         if till is None:
             if timeout is None:
                 self._lock.acquire()
@@ -97,7 +96,11 @@ class Lock:
         if not lock.acquire(False):
             # wait in short slices: a raw lock can not be woken by a Signal; a Till's
             # deadline is known, so the last slice ends on it
-            remaining = till.remaining if isinstance(till, Till) else None
+            if timeout is not None:
+                limit: Optional[Till] = Till(seconds=timeout)  # both given: whichever comes first
+            else:
+                limit = till if isinstance(till, Till) else None
+            remaining = limit.remaining if limit is not None else None
             while True:
                 if till._go:
                     return False
@@ -130,9 +133,12 @@ class Lock:
     ) -> bool:
         """Release the lock until another thread leaves it, or `till` fires.
 
-        Must be called holding the lock; always returns holding it. Returns True
-        when woken by another thread leaving the lock, False when `till` fired
-        (or `seconds`/`timeout` passed) first.
+        Must be called holding the lock; always returns holding it, even when
+        interrupted (KeyboardInterrupt). Returns True when woken by another thread
+        leaving the lock, False when `till` fired (or `seconds`, also spelt
+        `timeout`, passed) first. Raises RuntimeError when this thread does not
+        hold the lock, TypeError for a bad `till` or both `seconds` and `timeout`,
+        ValueError for a negative number of seconds.
         """
         ident = _get_ident()
         if self._owner != ident:

@@ -386,6 +386,12 @@ class TestAcquireRelease:
             started = time.time()
             assert lock.acquire(till=Signal("never fired"), timeout=0.05) is False
             assert 0.05 <= time.time() - started < 5
+            started = time.time()
+            assert lock.acquire(till=Till(seconds=60), timeout=0.05) is False
+            assert 0.05 <= time.time() - started < 5
+            started = time.time()
+            assert lock.acquire(till=Till(seconds=0.05), timeout=60) is False
+            assert 0.05 <= time.time() - started < 5
             with pytest.raises(ValueError):
                 lock.acquire(till=Signal(), timeout=-1)
         finally:
