@@ -169,6 +169,43 @@ class TestNormalExit:
         assert "time.sleep(0.01)" in report or "line" in report, out
 
 
+class TestStopAndStartMainThread:
+    def test_stop_then_start_again(self) -> None:
+        code = """
+        from mo_threads import MAIN_THREAD, Thread, Till, start_main_thread, stop_main_thread
+
+        def fail(please_stop):
+            raise ValueError("unjoined boom")
+
+        def worker(please_stop):
+            please_stop.wait()
+
+        worker_thread = Thread.run("worker", worker)
+        Thread.run("failing", fail).stopped.wait()
+        failures = stop_main_thread()
+        print("worker stopped:", bool(worker_thread.stopped))
+        print("failures:", [str(f.__cause__) for f in failures], "failing" in str(failures[0]))
+        print("main stopped:", bool(MAIN_THREAD.stopped))
+        start_main_thread()
+        print("restarted:", bool(MAIN_THREAD.stopped), bool(MAIN_THREAD.please_stop), MAIN_THREAD.children)
+        timer = Till(seconds=0.2)
+        print("timers wait again:", not timer, timer.wait())
+        print("threads run again:", Thread.run("again", lambda please_stop: 42).join())
+        """
+        result = run_python(code, timeout=30)
+        assert result.returncode == 0, result.stdout + result.stderr
+        lines = [line for line in lines_of(result.stdout) if ":" in line and not line.startswith(("ERROR", "File"))]
+        assert lines[-6:] == [
+            "worker stopped: True",
+            "failures: ['unjoined boom'] True",
+            "main stopped: True",
+            "restarted: False False []",
+            "timers wait again: True True",
+            "threads run again: 42",
+        ], result.stdout
+        assert 'Thread "failing" failed' in result.stdout  # logged too
+
+
 class TestWaitForShutdownSignal:
     CODE = TREE + ANNOUNCE_WHEN_PARKED + """
 announce_when_parked()
