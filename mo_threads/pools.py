@@ -2,14 +2,15 @@
 
 `run()` queues a job and returns a `PoolThread`, a Thread-like handle whose
 `join()` returns the job's result or raises its failure. Worker threads (real
-mo_threads `Thread`s, children of the thread that made them) start on demand,
-up to `num_threads`, and take jobs from one `Queue` in order.
+mo_threads `Thread`s, children of the thread that made the pool) start on
+demand, up to `num_threads`, and take jobs from one `Queue` in order.
 
 `join()` (or leaving the `with` block) closes the pool to new jobs, runs every
-job already queued, and joins the workers. When the workers are asked to stop
-(program shutdown, or `stop()`), every job not yet finished has its
-`please_stop` fired; queued jobs still run (with `please_stop` already set), so
-nothing queued is silently skipped.
+job already queued, and joins the workers. `stop()` — called by shutdown when
+it stops the workers, and by a `with` block that raised — also closes the pool
+and fires the `please_stop` of every job not yet finished; queued jobs still
+run (with `please_stop` already set), so nothing queued is silently skipped,
+and the workers end once the queue is drained.
 
 A failure nobody joins is never lost: a `release()`d job's failure is logged at
 once; any other failure not joined by the time the pool is joined is logged then.
@@ -172,7 +173,6 @@ class ThreadPool:
         self._workers: List[Thread] = []
         self._unfinished: Set[PoolThread] = set()
         self._failures: List[PoolThread] = []
-        self._stopping = False
         # the workers are children of the thread that made the pool (not of whichever
         # thread calls run(): a job may run more jobs, and a worker must not own another)
         parent: BaseThread = current_thread()
@@ -204,8 +204,6 @@ class ThreadPool:
         with self._lock:
             if self._jobs.closed:
                 raise RuntimeError("ThreadPool " + repr(self.name) + " is closed: it takes no more jobs")
-            if self._stopping:
-                job.please_stop.go()
             self._unfinished.add(job)
             self._jobs.add(job)
             if len(self._workers) < self.num_threads:
@@ -236,9 +234,13 @@ class ThreadPool:
                 self._failures.append(job)
 
     def stop(self) -> None:
-        """Ask every job not yet finished to stop; queued jobs still run, with please_stop set. Never blocks."""
+        """Close the pool to new jobs and ask every job not yet finished to stop. Never blocks.
+
+        Queued jobs still run, with please_stop already set; the workers end
+        once the queue is drained. Shutdown calls this when it stops the workers.
+        """
         with self._lock:
-            self._stopping = True
+            self._jobs.close()
             jobs = list(self._unfinished)
         for job in jobs:
             job.please_stop.go()

@@ -12,6 +12,7 @@ from mo_threads.pools import PoolThread, ThreadPool
 from mo_threads.signals import Signal
 from mo_threads.threads import THREAD_TIMEOUT
 from mo_threads.till import Till
+from tests.helpers import run_python
 
 
 class TestThreadPool:
@@ -93,6 +94,18 @@ class TestThreadPool:
                 raise KeyError("leave")
         assert job.please_stop and job.stopped
 
+    def test_stop_closes_and_stops_every_job(self) -> None:
+        pool = ThreadPool(1, name="stopping")
+        running = pool.run("running", lambda please_stop: please_stop.wait(till=Till(seconds=10)))
+        queued = pool.run("queued", lambda please_stop: bool(please_stop))
+        running.started.wait(till=Till(seconds=5))
+        pool.stop()
+        with pytest.raises(RuntimeError):
+            pool.run("late", lambda please_stop: None)
+        pool.join(till=Till(seconds=10))
+        assert running.join() is True  # woken by its please_stop, not the till
+        assert queued.join() is True  # still ran, already asked to stop
+
     def test_run_after_join_raises(self) -> None:
         pool = ThreadPool(1, name="closed pool")
         pool.join()
@@ -155,3 +168,25 @@ class TestThreadPool:
         # runs out of jobs must not stop the others (no worker owns another)
         results = [h.join() for h in handles]
         assert results == [(x, False) for x in range(4)]
+
+    def test_program_exit_stops_running_jobs(self) -> None:
+        # nobody joins the pool: shutdown asks the workers to stop, which stops their jobs
+        result = run_python(
+            """
+            from mo_threads import ThreadPool
+
+            def wait_for_stop(i, please_stop):
+                please_stop.wait()
+                print("job", i, "stopped", flush=True)
+
+            pool = ThreadPool(2)
+            for i in range(2):
+                pool.run("waiter", wait_for_stop, i)
+            print("main ends", flush=True)
+            """,
+            timeout=60,
+        )
+        assert result.returncode == 0, result.stderr
+        lines = result.stdout.splitlines()
+        assert lines[0] == "main ends"
+        assert sorted(lines[1:]) == ["job 0 stopped", "job 1 stopped"]

@@ -11,6 +11,7 @@ from typing import Any, List
 import pytest
 
 from mo_threads import queues as queues_module
+from tests.helpers import run_python
 from mo_threads.queues import PriorityQueue, Queue, QueueClosed, QueueFull, ThreadedQueue
 from mo_threads.signals import Signal
 from mo_threads.threads import PLEASE_STOP, THREAD_STOP, THREAD_TIMEOUT
@@ -556,6 +557,33 @@ class TestThreadedQueue:
         q.stop()
         with pytest.raises(QueueClosed):
             q.add(1)
+
+    def test_program_exit_delivers_everything(self) -> None:
+        # the main thread just ends: shutdown stops the worker, which delivers every item first
+        result = run_python(
+            """
+            from mo_threads import ThreadedQueue
+
+            class Sink:
+                def __init__(self):
+                    self.count, self.last, self.in_order = 0, -1, True
+                def extend(self, batch):
+                    for v in batch:
+                        self.in_order = self.in_order and v == self.last + 1
+                        self.last = v
+                    self.count += len(batch)
+                def add(self, marker):
+                    print("delivered", self.count, "in order", self.in_order, flush=True)
+
+            rows = ThreadedQueue("rows", Sink(), batch_size=100, period=10)
+            for i in range(5000):
+                rows.add(i)
+            print("main ends", flush=True)
+            """,
+            timeout=60,
+        )
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.splitlines() == ["main ends", "delivered 5000 in order True"]
 
     def test_bad_input(self) -> None:
         with pytest.raises(TypeError):
