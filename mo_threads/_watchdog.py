@@ -28,18 +28,27 @@ from mo_logs import logger
 from mo_threads.signals import Signal, check_timeout
 
 MAIN_THREAD_SLICE = 0.1
+# after a signal, once one thread was given up on, how long the next ones get
+LAST_CHANCE = 0.5
 _MAIN_IDENT = threading.main_thread().ident
 
 
 class WatchdogSettings:
     """Shutdown tuning, one shared object: `SETTINGS.grace_period` in seconds."""
 
-    __slots__ = ("grace_period", "give_up_after_report")
+    __slots__ = ("grace_period", "give_up_after_report", "gave_up")
 
     def __init__(self) -> None:
         self.grace_period = 30.0
         # set when an OS signal started the shutdown: do not wait for ever
         self.give_up_after_report = False
+        # set once a thread was given up on: the next ones had their grace period already
+        self.gave_up = False
+
+    def reset(self) -> None:
+        """Back to waiting patiently (a fresh start of the machinery)."""
+        self.give_up_after_report = False
+        self.gave_up = False
 
 
 SETTINGS = WatchdogSettings()
@@ -92,16 +101,22 @@ def wait_stopped(thread: Any, waiting_for: str = "shutdown") -> bool:
     Returns True when it stopped, False when we gave up on it.
     """
     stopped = thread.stopped
-    while not wait_in_main(stopped, timeout=SETTINGS.grace_period):
+    timeout = SETTINGS.grace_period
+    if SETTINGS.give_up_after_report and SETTINGS.gave_up:
+        # asked to stop as long ago as the one given up on: a short last chance
+        timeout = min(timeout, LAST_CHANCE)
+    while not wait_in_main(stopped, timeout=timeout):
         logger.warning(
-            "Thread {name|quote} ({path}) is still running {seconds} seconds after it was asked to"
-            " stop, blocking {waiting_for}. Its stack:\n{stack}",
+            "Thread {name|quote} ({path}) is still running, {seconds} seconds after the wait for it"
+            " began, blocking {waiting_for}. Its stack:\n{stack}",
             name=thread.name,
             path=tree_path(thread),
-            seconds=SETTINGS.grace_period,
+            seconds=timeout,
             waiting_for=waiting_for,
             stack=describe_stack(thread.ident),
         )
         if SETTINGS.give_up_after_report:
+            SETTINGS.gave_up = True
             return False
+        timeout = SETTINGS.grace_period
     return True

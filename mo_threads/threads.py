@@ -481,7 +481,7 @@ def _after_fork_in_child() -> None:
             thread.child_locker = Lock("children of " + thread.name)
             thread.children = []
     MAIN_THREAD.ident = threading.main_thread().ident
-    SHUTDOWN_SETTINGS.give_up_after_report = False
+    SHUTDOWN_SETTINGS.reset()
     _os_signals.reset()
 
 
@@ -639,7 +639,7 @@ def start_main_thread() -> None:
     BaseThread.__init__(MAIN_THREAD, "Main Thread", threading.main_thread().ident, None)
     MAIN_THREAD.failures = []
     _os_signals.reset()
-    SHUTDOWN_SETTINGS.give_up_after_report = False
+    SHUTDOWN_SETTINGS.reset()
     _ensure_started()
 
 

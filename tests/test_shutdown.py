@@ -325,10 +325,11 @@ say("cleanup done, tree stopped: " + str(all(t.stopped for t in watched)))
         import threading
         import mo_threads
         from mo_threads import Thread, wait_for_shutdown_signal
-        mo_threads.set_grace_period(0.5)
+        mo_threads.set_grace_period(2)
         def stuck(please_stop):
             threading.Event().wait()  # deadlocked for ever
-        Thread.run("stuck thread", stuck)
+        for i in range(4):
+            Thread.run("stuck thread " + str(i), stuck)
         announce_when_parked()
         wait_for_shutdown_signal()
         print("gave up waiting")
@@ -336,9 +337,12 @@ say("cleanup done, tree stopped: " + str(all(t.stopped for t in watched)))
         proc = start_python(parked_program(code))
         wait_for_line(proc, "ready")
         send(proc, signal.SIGTERM)
-        result = finish(proc, timeout=20)
+        # one grace period for the first, a short last chance for the others
+        # (not a grace period each: that would be 8 s)
+        result = finish(proc, timeout=6.5)
         assert result.returncode == 0, result.stdout + result.stderr
-        assert '"stuck thread"' in result.stdout
+        for i in range(4):
+            assert '"stuck thread ' + str(i) + '"' in result.stdout
         assert "in stuck" in result.stdout  # its stack
         assert "gave up waiting" in result.stdout
 
