@@ -887,9 +887,10 @@ class ThreadedQueue(Queue):
 
     When `slow_queue.extend` raises, the error and the batch go to
     `error_target(error, batch)` (on the worker thread), or to the log, and the
-    same batch is retried after a short backoff — nothing is dropped. Once the
-    worker is asked to stop (shutdown), a batch that still fails after a few
-    more tries is logged as lost, so shutdown can not hang on a dead sink.
+    same batch is retried after a short backoff — nothing is dropped, so a sink
+    that keeps failing keeps `stop()` waiting. Once the worker itself is asked
+    to stop (`queue.thread.stop()`, or shutdown), a batch that still fails after
+    a few more tries is logged as lost, so shutdown can not hang on a dead sink.
     """
 
     __slots__ = ("slow_queue", "batch_size", "period", "error_target", "thread")
@@ -997,10 +998,14 @@ class ThreadedQueue(Queue):
             except Exception as cause:
                 logger.warning("ThreadedQueue {name|quote}: a callback failed", name=self.name, cause=cause)
 
-    def stop(self) -> None:
-        """Close, wait until every item is delivered and the worker has ended."""
+    def stop(self, till: Optional[Signal] = None) -> None:
+        """Close, then wait until every item is delivered and the worker has ended.
+
+        Raises `THREAD_TIMEOUT` if `till` fires first (the worker carries on).
+        """
+        _check_till(till)
         self.close()
-        self.thread.join()
+        self.thread.join(till=till)
 
     def __exit__(self, *exc_info: Any) -> None:
         self.stop()

@@ -629,3 +629,24 @@ class TestWaiterHooks:
         q._remove_waiter(parked)  # `parked` took nothing: the wake-up goes on
         join_all([consumer])
         assert got == ["y"]
+
+
+class TestThreadedQueueDeadSink:
+    def test_dead_sink_keeps_stop_waiting_until_the_worker_is_stopped(self, monkeypatch: Any) -> None:
+        logged: List[Any] = []
+
+        class FakeLogger:
+            def warning(self, template: str, **params: Any) -> None:
+                logged.append(template)
+
+        monkeypatch.setattr(queues_module, "logger", FakeLogger())
+        sink = Sink(failures=10 ** 9)
+        q = ThreadedQueue("dead sink", sink, batch_size=2, period=0.01)
+        q.extend([1, 2, 3])
+        with pytest.raises(THREAD_TIMEOUT):
+            q.stop(till=Till(seconds=0.3))  # nothing is dropped: it keeps retrying
+        assert sink.attempts >= 2
+        q.thread.stop()  # give up
+        q.thread.join(till=Till(seconds=10))
+        assert sink.items == []
+        assert any("lost" in t for t in logged)
