@@ -185,7 +185,13 @@ class Lock:
 
 
 def locked(func: F) -> F:
-    """Decorate `func` so that one thread at a time runs it (one Lock per function)."""
+    """Decorate `func` so that one thread at a time runs it (one Lock per function).
+
+    Calling it again from inside (recursion) raises RuntimeError: the Lock is not
+    reentrant. Raises TypeError at once for a `func` that is not callable.
+    """
+    if not callable(func):
+        raise TypeError("locked expects a callable, not " + type(func).__name__)
     lock = Lock("locked " + getattr(func, "__qualname__", repr(func)))
 
     @functools.wraps(func)

@@ -63,6 +63,9 @@ class Signal:
     __slots__ = ("_name", "_go", "_waiters", "_jobs", "__weakref__")
 
     def __init__(self, name: Optional[str] = None) -> None:
+        """Make a pending signal; `name` (a str) shows in its repr and in messages."""
+        if name is not None and name.__class__ is not str and not isinstance(name, str):
+            raise TypeError("Signal name must be a str, not " + type(name).__name__)
         self._name: Any = name
         self._go = False
         self._waiters: Optional[List[Any]] = None

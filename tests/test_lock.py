@@ -484,6 +484,10 @@ class TestLockedDecorator:
         assert most[0] == 1
         assert sorted(results) == [i * 2 for i in range(20)]
 
+    def test_refuses_a_non_callable(self):
+        with pytest.raises(TypeError, match="callable"):
+            locked(3)
+
     def test_keeps_name_and_doc(self):
         @locked
         def documented():

@@ -176,6 +176,12 @@ class TestSignalName:
         assert (a & b).name == "(a & b)"
         assert "(a | b)" in repr(a | b)
 
+    def test_name_must_be_a_str(self):
+        with pytest.raises(TypeError, match="name"):
+            Signal(1)
+        with pytest.raises(TypeError, match="name"):
+            Signal(b"bytes")
+
     def test_constants_named(self):
         assert DONE.name == "DONE"
         assert NEVER.name == "NEVER"
