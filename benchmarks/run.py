@@ -60,8 +60,8 @@ PARAMS: Dict[str, Dict[str, Any]] = {
     "logging_program": {"n": 20000, "io_every": 10, "io_wait": 0.001},
     "logging_burst": {"n": 5000},
 }
-QUICK_SCALE = 0.4
-QUICK_MIN_N = {"till_lateness": 100, "stop_join": 300, "memory_thread": 50, "logging_program": 8000}
+QUICK_SCALE = 0.3
+QUICK_MIN_N = {"till_lateness": 60, "stop_join": 300, "memory_thread": 50, "logging_program": 6000}
 
 # which implementations each workload runs (ours first; the rest are references)
 IMPLS: Dict[str, List[str]] = {
@@ -222,7 +222,7 @@ def params_for(workload: str, impl: str, quick: bool, sink: str) -> Dict[str, An
             minimum = 10
         base["n"] = max(minimum, int(base["n"] * QUICK_SCALE))
         if "reps" in base:
-            base["reps"] = min(base["reps"], 3)
+            base["reps"] = min(base["reps"], 2)
     if workload.startswith("logging"):
         base["sink"] = sink
     return base
