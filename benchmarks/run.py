@@ -524,9 +524,18 @@ def main(argv: Optional[List[str]] = None) -> int:
         json.dump({"meta": meta, "rows": rows, "raw": raw}, f, indent=1, sort_keys=True)
         f.write("\n")
     with open(os.path.join(args.output, "results.md"), "w") as f:
+        load = meta["load_average_at_end"]
         f.write(
-            "Measured %s, %s, Python %s, %s CPUs, %d rounds%s.\n\n"
-            % (meta["date"], meta["ours"], meta["python"], meta["cpus"], rounds, " (quick)" if args.quick else "")
+            "Measured %s, %s, Python %s, %s CPUs (load average %s at the end), %d rounds%s.\n\n"
+            % (
+                meta["date"],
+                meta["ours"],
+                meta["python"],
+                meta["cpus"],
+                "%.1f" % load[0] if load else "unknown",
+                rounds,
+                " (quick)" if args.quick else "",
+            )
         )
         f.write(markdown_table(rows))
     problem = chart(rows, os.path.join(args.output, "results.png"), meta)
