@@ -9,7 +9,7 @@ Layers, each importing only from those above it:
                  (_registry, _watchdog, _os_signals: its private machinery)
     queues       Queue, PriorityQueue, ThreadedQueue
     futures, pools     Future, ThreadPool
-    sync, channels, select, groups, supervise    structured concurrency: Semaphore,
+    sync, channels, waiting, groups, supervise    structured concurrency: Semaphore,
                  Barrier, Latch, Channel, wait_any, ThreadGroup, supervise
     processes, commands, python    child processes
     profiles, busy_lock, repeat    profiling and small tools
@@ -30,7 +30,7 @@ from mo_threads.processes import Process
 from mo_threads.python import Python
 from mo_threads.queues import PriorityQueue, Queue, ThreadedQueue
 from mo_threads.repeat import Repeat
-from mo_threads.select import wait_any
+from mo_threads.waiting import wait_any
 from mo_threads.signals import DONE, NEVER, Signal
 from mo_threads.supervise import supervise
 from mo_threads.sync import Barrier, BoundedSemaphore, BrokenBarrierError, Latch, Semaphore

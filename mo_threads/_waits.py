@@ -1,6 +1,6 @@
 """How the structured-concurrency primitives wait (internal).
 
-`groups`, `channels`, `sync`, `select` and `supervise` share one rule for a
+`groups`, `channels`, `sync`, `waiting` and `supervise` share one rule for a
 wait cut short: a call that hands something back (`Channel.receive`,
 `Barrier.wait`, `wait_any`) raises `ThreadTimeout` (a `TimeoutError`, the
 library's `THREAD_TIMEOUT`, also raised by `Thread.join` and `Future.wait`);

@@ -1,7 +1,8 @@
-"""Tests for mo_threads.select.wait_any over Signals, Queues, Channels, Futures and Threads."""
+"""Tests for mo_threads.waiting.wait_any over Signals, Queues, Channels, Futures and Threads."""
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 from typing import Any, List
@@ -10,7 +11,7 @@ import pytest
 
 from mo_threads import PLEASE_STOP, THREAD_TIMEOUT, Future, Queue, Signal, Thread, Till
 from mo_threads.channels import Channel
-from mo_threads.select import Fired, wait_any
+from mo_threads.waiting import Fired, wait_any
 from tests.helpers import wait_true
 
 
@@ -114,3 +115,19 @@ class TestWaitAny:
             wait_any("not a source")
         with pytest.raises(TypeError):
             wait_any(Signal(), till=0.5)  # type: ignore[arg-type]
+
+
+class TestModuleNames:
+    def test_no_module_shadows_the_stdlib(self) -> None:
+        # python_worker.py runs as a script, so mo_threads/ is first on its sys.path: a module
+        # named like a stdlib one (select.py) would replace it for everything the worker imports
+        import os
+
+        import mo_threads
+
+        names = getattr(sys, "stdlib_module_names", None)
+        if names is None:
+            pytest.skip("sys.stdlib_module_names needs Python 3.10")
+        folder = os.path.dirname(mo_threads.__file__)
+        modules = {name[:-3] for name in os.listdir(folder) if name.endswith(".py")}
+        assert not modules & set(names)
