@@ -27,7 +27,7 @@ import heapq
 import math
 import threading
 from time import time as _time
-from typing import Any, Callable, List, Optional, Set, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 from weakref import ref
 
 from mo_logs import logger
@@ -97,6 +97,10 @@ class Till(Signal):
         if not self._go:
             _TIMER.keep_alive(self)
 
+    def _unhold(self) -> None:
+        # a combination that held this one fired: it no longer needs us
+        _TIMER.let_go(self)
+
 
 def _number(value: Any, what: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -138,7 +142,9 @@ class _Timer:
         self._next = math.inf  # the deadline the timer thread sleeps towards
         self._thread: Optional[threading.Thread] = None
         self._closed = False
-        self._strong: Set[Till] = set()
+        # timers held until they fire, with how many reasons: their own then()
+        # callbacks, and combinations with callbacks that rely on them
+        self._strong: Dict[Till, int] = {}
         # entries whose Till was collected before its deadline (roughly: the count is
         # kept without a lock); when they outnumber the live ones the heap is rebuilt
         self._dead = 0
@@ -174,13 +180,25 @@ class _Timer:
         self._dead = 0
 
     def keep_alive(self, till: Till) -> None:
-        """Hold `till` strongly until it fires."""
+        """Hold `till` strongly until it fires (or `let_go` undoes this)."""
+        strong = self._strong
         with self._lock:
             if not self._closed:
-                self._strong.add(till)
+                strong[till] = strong.get(till, 0) + 1
         if till._go:
-            # fired while we added it: the timer thread may have discarded it already
-            self._strong.discard(till)
+            # fired while we added it: the timer thread may have let go already
+            strong.pop(till, None)
+
+    def let_go(self, till: Till) -> None:
+        """Undo one `keep_alive(till)`."""
+        strong = self._strong
+        with self._lock:
+            count = strong.get(till)
+            if count is not None:
+                if count > 1:
+                    strong[till] = count - 1
+                else:
+                    strong.pop(till, None)
 
     def _ring(self) -> None:
         # caller holds self._lock
@@ -237,7 +255,7 @@ class _Timer:
         except BaseException as cause:
             logger.warning("Failed to fire {name}", name=till.name, cause=cause)
         finally:
-            self._strong.discard(till)
+            self._strong.pop(till, None)
 
     def shutdown(self) -> None:
         """Fire every pending timer now and stop the thread (last step of shutdown)."""

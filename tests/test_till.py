@@ -205,6 +205,27 @@ class TestTillLifetime:
         gc.collect()
         assert fired.wait(10)
 
+    def test_fired_combination_lets_go_of_its_till(self, fresh_timer):
+        # (x | Till(seconds=60)).then(...) in a loop, x firing first: the timers must
+        # not stay held for their whole minute
+        for _ in range(200):
+            x = Signal("x")
+            (x | Till(seconds=60)).then(lambda: None)
+            x.go()
+        gc.collect()
+        assert len(till_module._TIMER._strong) == 0
+
+    def test_till_with_own_callback_stays_held(self, fresh_timer):
+        fired = threading.Event()
+        x = Signal("x")
+        till = Till(seconds=0.05)
+        till.then(fired.set)  # its own callback
+        (x | till).then(lambda: None)  # and a combination's
+        del till
+        x.go()  # the combination lets go, the Till's own callback still holds it
+        gc.collect()
+        assert fired.wait(10)
+
     def test_dropped_till_is_collectable(self):
         till = Till(seconds=60)
         gone = weakref.ref(till)
