@@ -12,7 +12,7 @@ import pytest
 from mo_threads import MAIN_THREAD, Signal, Thread, Till, current_thread
 from mo_threads import groups as groups_module
 from mo_threads.groups import ThreadGroup, ThreadGroupError
-from tests.helpers import run_python, wait_true
+from tests.helpers import finish, run_python, send, start_python, wait_for_line, wait_true
 
 
 @pytest.fixture(autouse=True)
@@ -258,3 +258,27 @@ class TestThreadGroup:
         )
         assert result.returncode == 0, result.stderr
         assert result.stdout.splitlines() == ["member stopped", "member stopped", "group ended", "shut down"]
+
+    def test_ctrl_c_in_the_block_stops_members(self) -> None:
+        proc = start_python(
+            """
+            import sys
+            from mo_threads.groups import ThreadGroup
+
+            def member(please_stop):
+                please_stop.wait()
+                sys.stdout.write("member stopped\\n")
+
+            try:
+                with ThreadGroup("g") as group:
+                    group.run("m", member)
+                    print("ready", flush=True)
+                    group.please_stop.wait()  # parked in the block (never fires by itself)
+            except KeyboardInterrupt:
+                print("interrupted", flush=True)
+            """
+        )
+        wait_for_line(proc, "ready")
+        send(proc)
+        result = finish(proc, timeout=30)
+        assert result.stdout.splitlines() == ["member stopped", "interrupted"], result.stderr
