@@ -368,7 +368,10 @@ class Queue:
             self._putters.append(waiter)
             # look again: a lock-free pop() may have made room before it saw this waiter
             if self._qsize() < limit or (till is not None and not till._add_waiter(waiter)):  # type: ignore[operator]
-                self._putters.remove(waiter)
+                try:
+                    self._putters.remove(waiter)
+                except ValueError:
+                    pass  # a pop() took it to wake us: the loop looks at the room first
                 continue
             lock.release()
             try:
@@ -445,9 +448,13 @@ class Queue:
         return value
 
     def _wake_putter(self) -> None:
-        with self._lock:
-            if self._putters:
-                _release(self._putters.popleft())
+        # no lock: taking from a deque is atomic, and a parked producer looks at
+        # the queue again after it registers (see _wait_for_room)
+        try:
+            waiter = self._putters.popleft()
+        except IndexError:
+            return
+        _release(waiter)
 
     def _wait_for_item(self, till: Optional[Signal], deadline: Optional[float], empty: Optional[str]) -> Any:
         """Block (lock held, released while parked) until an item, close, or give-up.
