@@ -151,6 +151,13 @@ class _Timer:
         self._on_collected = self._count_collected  # one bound method, shared by every entry
 
     def add(self, till: Till, deadline: float) -> None:
+        """Fire `till` at `deadline`; starts the timer thread on first use.
+
+        Raises RuntimeError when the thread can not start (and nothing is left
+        half-done); while the interpreter exits, fires every pending timer at
+        once instead, as `shutdown()` does.
+        """
+        failure = None
         with self._lock:
             if self._closed:
                 till._go = True
@@ -163,9 +170,15 @@ class _Timer:
             if deadline < self._next:
                 self._next = deadline
                 if self._thread is None:
-                    self._start()
+                    failure = self._start()
                 else:
                     self._ring()
+        if failure is not None:
+            if threading.main_thread().is_alive():
+                raise RuntimeError("Till: the timer thread can not start: " + str(failure)) from failure
+            # the interpreter is exiting and refuses new threads: nothing would ever
+            # fire these timers, so fire them all now
+            self.shutdown()
 
     def _count_collected(self, _: Any) -> None:
         # a weakref callback: it may run anywhere, even inside a garbage collection
@@ -206,8 +219,9 @@ class _Timer:
             self._bell_rung = True
             self._bell.release()
 
-    def _start(self) -> None:
-        # each thread gets its own bell, so a thread left over from before a
+    def _start(self) -> Optional[BaseException]:
+        # caller holds self._lock; returns why the thread could not start, if it could not.
+        # Each thread gets its own bell, so a thread left over from before a
         # reset can never swallow a wake-up meant for its successor
         bell = _thread.allocate_lock()
         bell.acquire()
@@ -215,7 +229,14 @@ class _Timer:
         self._bell_rung = False
         thread = threading.Thread(target=self._run, args=(bell,), name="mo-threads timer", daemon=True)
         self._thread = thread
-        thread.start()
+        try:
+            thread.start()
+        except RuntimeError as cause:
+            # no thread: the next timer tries again
+            self._thread = None
+            self._next = math.inf
+            return cause
+        return None
 
     def _run(self, bell: Any) -> None:
         lock, heap = self._lock, self._heap

@@ -298,6 +298,48 @@ class TestTillShutdown:
         till_module.shutdown()
         assert not [t for t in threading.enumerate() if t.name == "mo-threads timer"]
 
+    def test_thread_that_can_not_start(self, monkeypatch):
+        # out of threads: the Till is refused with a clear error, and the timer is
+        # left able to start on the next Till
+        timer = till_module._Timer()
+
+        def refuse(self):
+            raise RuntimeError("can't start new thread")
+
+        first, second = Signal("first"), Signal("second")
+        try:
+            with monkeypatch.context() as patch:
+                patch.setattr(threading.Thread, "start", refuse)
+                with pytest.raises(RuntimeError, match="timer thread"):
+                    timer.add(first, time.time() + 0.05)
+            assert timer._thread is None
+            timer.add(second, time.time() + 0.05)
+            assert second.wait(timeout=10)
+            assert first.wait(timeout=10)  # was queued all along
+        finally:
+            timer.shutdown()
+
+    def test_thread_that_can_not_start_at_exit(self, monkeypatch):
+        # the interpreter is exiting and refuses new threads: fire at once, as at shutdown
+        timer = till_module._Timer()
+
+        def refuse(self):
+            raise RuntimeError("can't create new thread at interpreter shutdown")
+
+        class Ended:
+            def is_alive(self):
+                return False
+
+        pending = Signal("pending")
+        with monkeypatch.context() as patch:
+            patch.setattr(threading.Thread, "start", refuse)
+            patch.setattr(till_module.threading, "main_thread", lambda: Ended())
+            timer.add(pending, time.time() + 60)
+        assert pending
+        late = Signal("late")
+        timer.add(late, time.time() + 60)
+        assert late  # closed: done at once
+
     def test_lazy_start_in_a_fresh_process(self):
         result = run_python(
             """
