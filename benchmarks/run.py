@@ -273,6 +273,15 @@ def summarise(raw: Dict[str, Dict[str, List[Dict[str, Any]]]]) -> List[Dict[str,
             rows.append(row)
             continue
         median = statistics.median(ratios)
+        if kind == "higher":
+            # the same comparison in CPU time per run: steadier than wall time on a busy machine
+            cpu_ratios = [
+                (b["cpu_seconds"] / b["ops"]) / (a["cpu_seconds"] / a["ops"])
+                for a, b in zip(ours_runs, ref_runs)
+                if a.get("cpu_seconds") and b.get("cpu_seconds") and a.get("ops") and b.get("ops")
+            ]
+            if cpu_ratios:
+                row["cpu_ratio_median"] = statistics.median(cpu_ratios)
         row.update(
             unit=unit,
             ours=statistics.median(ours_values),
@@ -341,13 +350,15 @@ def table_lines(rows: List[Dict[str, Any]]) -> List[List[str]]:
         workload = row["label"]
         reference = row["reference_name"]
         if "status" in row:
-            lines.append([workload, "-", reference, row["status"], _target_text(row), _met_text(row)])
+            lines.append([workload, "-", reference, row["status"], "-", _target_text(row), _met_text(row)])
             continue
+        cpu = row.get("cpu_ratio_median")
         lines.append([
             workload,
             _fmt(row["ours"], row["unit"]),
             reference + " " + _fmt(row["ref"], row["unit"]),
             _ratio_text(row),
+            "-" if cpu is None else "%.2fx" % cpu,
             _target_text(row),
             _met_text(row),
         ])
@@ -361,7 +372,7 @@ def _met_text(row: Dict[str, Any]) -> str:
     return "-" if met is None else ("yes" if met else "NO")
 
 
-HEADER = ["workload", "ours", "reference", "ratio: median [min..max]", "target", "met?"]
+HEADER = ["workload", "ours", "reference", "ratio: median [min..max]", "CPU ratio", "target", "met?"]
 
 
 def print_table(rows: List[Dict[str, Any]]) -> None:
