@@ -141,7 +141,6 @@ class ThreadGroup:
         self._members: List[Thread] = []
         self._failures: List[Tuple[Thread, BaseException]] = []
         self._node: Optional[_GroupNode] = None
-        self._enclosing: Optional[ThreadGroup] = None
         self._ended = False
 
     # --- the block -------------------------------------------------------------------
@@ -150,7 +149,6 @@ class ThreadGroup:
             raise RuntimeError("ThreadGroup " + repr(self.name) + " was entered already; make a new one")
         stack = _open_groups()
         if stack:
-            self._enclosing = stack[-1]
             parent: BaseThread = stack[-1]._node  # type: ignore[assignment]
         else:
             parent = current_thread()
@@ -164,6 +162,8 @@ class ThreadGroup:
         if spec is not None:
             self._deadline = spec if isinstance(spec, Signal) else Till(seconds=spec)
             self._deadline.then(self._on_deadline)
+        # members inherit the tighter of the group's deadline and the one around it
+        node.deadline = _tighter(self._deadline, getattr(parent, "deadline", None))
         return self
 
     def __exit__(self, exc_type: Any, exc: Optional[BaseException], traceback: Any) -> bool:
@@ -324,19 +324,18 @@ class ThreadGroup:
         return self._deadline
 
     def remaining(self) -> Optional[float]:
-        """Seconds left before the tightest deadline of this group and the groups around it; None when unbounded."""
-        left: Optional[float] = None
-        group: Optional[ThreadGroup] = self
-        while group is not None:
-            deadline = group._deadline
-            if deadline is not None:
-                if deadline:
-                    return 0.0
-                if isinstance(deadline, Till):
-                    mine = deadline.remaining()
-                    left = mine if left is None else min(left, mine)
-            group = group._enclosing
-        return left
+        """Seconds left before the tightest deadline of this group and those around it (enclosing
+        groups, the thread that opened it); 0 once passed; None when unbounded or not known (a
+        deadline Signal that is not a `Till`)."""
+        node = self._node
+        deadline = self._deadline if node is None else node.deadline
+        if deadline is None:
+            return None
+        if deadline:
+            return 0.0
+        if isinstance(deadline, Till):
+            return deadline.remaining()
+        return None
 
     @property
     def members(self) -> List[Thread]:
@@ -353,6 +352,17 @@ class ThreadGroup:
     def __repr__(self) -> str:
         state = "ended" if self._ended else ("open" if self._node is not None else "new")
         return "<ThreadGroup " + repr(self.name) + " " + state + " " + str(len(self._members)) + " members>"
+
+
+def _tighter(own: Optional[Signal], inherited: Optional[Signal]) -> Optional[Signal]:
+    """The earlier of two deadlines (either may be None)."""
+    if own is None:
+        return inherited
+    if inherited is None:
+        return own
+    if isinstance(own, Till) and isinstance(inherited, Till):
+        return own if own.deadline <= inherited.deadline else inherited
+    return own | inherited
 
 
 def _count(failures: List[BaseException], total: int) -> str:
