@@ -440,12 +440,13 @@ MAIN_THREAD = MainThread()
 class _Machinery:
     """Whether the exit hook and OS signal handlers are installed."""
 
-    __slots__ = ("lock", "started", "stopping")
+    __slots__ = ("lock", "started", "stopping", "exit_watcher")
 
     def __init__(self) -> None:
         self.lock = _thread.allocate_lock()
         self.started = False
         self.stopping = False
+        self.exit_watcher = False
 
 
 MACHINERY = _Machinery()
@@ -474,6 +475,7 @@ def _after_fork_in_child() -> None:
     # fork stay locked: make them anew.
     MACHINERY.lock = _thread.allocate_lock()
     MACHINERY.stopping = False
+    MACHINERY.exit_watcher = False
     _registry.after_fork_in_child()
     current = _registry.get_current()
     for thread in (MAIN_THREAD, current):
@@ -573,6 +575,8 @@ class RegisterThread:
             self.thread = current
             _registry.make_live(current)
             MAIN_THREAD.add_child(current)
+            if not threading.current_thread().daemon:
+                _ensure_exit_watcher()
         return current
 
     def __exit__(self, *exc_info: Any) -> None:
@@ -680,8 +684,32 @@ def _shutdown(log_unjoined: bool) -> List[BaseException]:
 
 
 def _stop_at_exit() -> None:
-    if not MAIN_THREAD.stopped:
-        stop_main_thread()
+    if MAIN_THREAD.stopped:
+        return
+    if MACHINERY.stopping:
+        # another thread runs the shutdown (the exit watcher, the signal watcher): let it finish
+        wait_in_main(MAIN_THREAD.stopped)
+        return
+    stop_main_thread()
+
+
+def _watch_for_exit() -> None:
+    # Python 3.8 has no threading._register_atexit: the main thread's end
+    # (threading._shutdown marks it stopped before joining non-daemon threads)
+    # starts the shutdown from here, so registered non-daemon threads get
+    # their please_stop instead of hanging the exit.
+    threading.main_thread().join()
+    _stop_at_exit()
+
+
+def _ensure_exit_watcher() -> None:
+    if hasattr(threading, "_register_atexit"):
+        return  # the exit hook runs before the non-daemon threads are joined
+    with MACHINERY.lock:
+        if MACHINERY.exit_watcher:
+            return
+        MACHINERY.exit_watcher = True
+    threading.Thread(target=_watch_for_exit, name="mo-threads exit watcher", daemon=True).start()
 
 
 def wait_for_shutdown_signal(

@@ -76,7 +76,7 @@ def no_leaked_threads() -> Any:
         return [
             t
             for t in threading.enumerate()
-            if t not in before and t.is_alive() and t.name not in ("mo-threads timer", "mo-threads signal watcher")
+            if t not in before and t.is_alive() and t.name not in ("mo-threads timer", "mo-threads signal watcher", "mo-threads exit watcher")
         ]
 
     assert wait_true(lambda: not leaked(), timeout=10), "threads left running: " + repr(leaked())
