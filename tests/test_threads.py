@@ -67,6 +67,10 @@ def log() -> Any:
         logger.main_log = old
 
 
+# helper threads of mo_threads itself, started once on first use
+LONG_LIVED = ("mo-threads timer", "mo-threads signal watcher", "mo-threads exit watcher")
+
+
 @pytest.fixture(autouse=True)
 def no_leaked_threads() -> Any:
     before = set(threading.enumerate())
@@ -76,7 +80,7 @@ def no_leaked_threads() -> Any:
         return [
             t
             for t in threading.enumerate()
-            if t not in before and t.is_alive() and t.name not in ("mo-threads timer", "mo-threads signal watcher", "mo-threads exit watcher")
+            if t not in before and t.is_alive() and t.name not in LONG_LIVED
         ]
 
     assert wait_true(lambda: not leaked(), timeout=10), "threads left running: " + repr(leaked())
