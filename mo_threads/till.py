@@ -92,6 +92,17 @@ class Till(Signal):
         self._hold()
         return self
 
+    def remove_then(self, target: Callable[[], Any]) -> bool:
+        """Forget a callback added with `then()`; True when it was registered.
+
+        A Till whose callbacks were all removed is no longer kept alive by the
+        timer: cancelling its callbacks releases it (and what they reference).
+        """
+        if Signal.remove_then(self, target):
+            _TIMER.let_go(self)
+            return True
+        return False
+
     def _hold(self) -> None:
         # a timer with callbacks (its own, or a combination's) must fire even if nobody else holds it
         if not self._go:

@@ -226,6 +226,26 @@ class TestTillLifetime:
         gc.collect()
         assert fired.wait(10)
 
+    def test_remove_then_releases_the_till(self, fresh_timer):
+        # a cancelled callback (and what it references) is not kept until the deadline
+        class Owner:
+            def kill(self):
+                pass
+
+        owner = Owner()
+        gone = weakref.ref(owner)
+        till = Till(seconds=60)
+        till.then(owner.kill)
+        till.then(owner.kill)
+        assert till.remove_then(owner.kill)
+        assert till in till_module._TIMER._strong  # one callback left: still held
+        assert till.remove_then(owner.kill)
+        assert not till.remove_then(owner.kill)
+        assert till not in till_module._TIMER._strong
+        del owner, till
+        gc.collect()
+        assert gone() is None
+
     def test_dropped_till_is_collectable(self):
         till = Till(seconds=60)
         gone = weakref.ref(till)
