@@ -176,7 +176,6 @@ class ThreadGroup:
         if exc is not None:
             self.stop()
         interrupt = self._join_members()
-        self._ended = True
         if self._deadline is not None:
             self._deadline.remove_then(self._on_deadline)
         node.stopped.go()
@@ -210,8 +209,9 @@ class ThreadGroup:
         while True:
             with self._lock:
                 pending = self._members[joined:]
-            if not pending:
-                return interrupt
+                if not pending:
+                    self._ended = True  # under the lock: run() can not add a member nobody joins
+                    return interrupt
             for member in pending:
                 while True:
                     try:
