@@ -359,8 +359,9 @@ class _Feed:
         combined.go()
         _, a, b, _ = combined._name
         # the source that did not fire (for `|`) should not keep this feed
-        a.remove_then(self)
-        b.remove_then(self)
+        with _STATE_LOCK:
+            a._remove_job(self)
+            b._remove_job(self)
         if held:
             # and no longer needs to be held for our callbacks
             a._unhold()
@@ -395,8 +396,9 @@ def _remove_orphans() -> None:
             a, b, feed = _ORPHANS.popleft()
         except IndexError:
             return
-        a.remove_then(feed)
-        b.remove_then(feed)
+        with _STATE_LOCK:
+            a._remove_job(feed)
+            b._remove_job(feed)
 
 
 def _combine(a: Signal, b: Signal, op: str, needed: int) -> Signal:
