@@ -106,9 +106,13 @@ class Channel:
 
         Raises `ChannelClosed` when the channel is (or gets) closed before the
         value was accepted, and `ThreadTimeout` when `till` fires or `timeout`
-        passes first; in both cases the value was not delivered.
+        passes first; in both cases the value was not delivered. Sending
+        `PLEASE_STOP` closes the channel instead (as adding it to a Queue does).
         """
         timeout = check_wait(till, timeout)
+        if value is PLEASE_STOP:
+            self.close()
+            return
         with self._lock:
             if self.closed._go:
                 raise ChannelClosed("Can not send on channel " + repr(self.name) + ": it is closed")
@@ -145,8 +149,11 @@ class Channel:
     def try_send(self, value: Any) -> bool:
         """Send without blocking: True when a receiver took `value` or it was buffered, False otherwise.
 
-        Raises `ChannelClosed` when the channel is closed.
+        Raises `ChannelClosed` when the channel is closed. `PLEASE_STOP` closes it.
         """
+        if value is PLEASE_STOP:
+            self.close()
+            return True
         with self._lock:
             if self.closed._go:
                 raise ChannelClosed("Can not send on channel " + repr(self.name) + ": it is closed")

@@ -102,6 +102,13 @@ class TestChannel:
         assert channel.receive() is PLEASE_STOP
         assert channel.receive() is PLEASE_STOP
 
+    def test_sending_please_stop_closes(self) -> None:
+        channel = Channel("marker", capacity=1)
+        channel.send("a")
+        channel.send(PLEASE_STOP)  # does not block on the full buffer: it closes
+        assert channel.closed
+        assert list(channel) == ["a"]
+
     def test_close_with_error_is_seen_by_every_receiver(self) -> None:
         channel = Channel("failing")
         problem = ConnectionError("producer lost the database")
