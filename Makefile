@@ -4,10 +4,13 @@ VENV := .venv
 VPY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 BENCH_STAMP := $(VENV)/.installed-bench
+DEV_STAMP := $(VENV)/.installed-dev
+DOCS_STAMP := $(VENV)/.installed-docs
+NOX_ARGS ?=
 PYTEST_ARGS ?=
 DEMO_ARGS ?=
 
-.PHONY: .venv test demo bench clean
+.PHONY: .venv test test-all test-deps dist docs demo bench clean
 
 # `make .venv` (re)installs whenever pyproject.toml or setup.py changed
 .venv: $(STAMP)
@@ -39,6 +42,32 @@ $(BENCH_STAMP): $(STAMP)
 bench: $(BENCH_STAMP)
 	$(VPY) benchmarks/run.py
 
+# every CPython 3.8-3.13 (and PyPy 3) found here, then the dependency range's ends; see noxfile.py
+# NOX_ARGS, e.g. make test-all NOX_ARGS="-s tests-3.12 -- -k queue"
+$(DEV_STAMP): $(STAMP)
+	$(VPY) -m pip install --quiet --disable-pip-version-check -e ".[dev]"
+	touch $@
+
+test-all: $(DEV_STAMP)
+	$(VENV)/bin/nox $(NOX_ARGS)
+
+test-deps: $(DEV_STAMP)
+	$(VENV)/bin/nox -s deps-oldest deps-newest $(NOX_ARGS)
+
+# sdist + wheel into dist/, checked by twine
+dist: $(DEV_STAMP)
+	rm -rf dist
+	$(VPY) -m build --outdir dist .
+	$(VENV)/bin/twine check --strict dist/*
+
+# the docs site into site/ (mkdocs.yml); warnings are errors
+$(DOCS_STAMP): $(STAMP)
+	$(VPY) -m pip install --quiet --disable-pip-version-check -e ".[docs]"
+	touch $@
+
+docs: $(DOCS_STAMP)
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --site-dir site
+
 clean:
-	rm -rf $(VENV) build dist *.egg-info .pytest_cache .hypothesis
+	rm -rf $(VENV) build dist site .nox *.egg-info .pytest_cache .hypothesis
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

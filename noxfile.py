@@ -1,0 +1,206 @@
+"""Nox sessions: the test suite on every Python found here, and on the dependency range's ends.
+
+    make test-all             every session below (installs nox into .venv first)
+    make test-deps            only deps-oldest and deps-newest
+    .venv/bin/nox -l          list the sessions
+    .venv/bin/nox -s tests-3.12 -- -k queue     one interpreter, extra pytest arguments
+
+Sessions:
+
+    tests-3.8 ... tests-3.13, tests-pypy3
+        `.[tests]` installed into a fresh virtualenv of that interpreter, then the whole suite.
+        An interpreter that is not on this machine is SKIPPED, said so at the start and in
+        nox's summary at the end; it never counts as a pass. CPython comes from pyenv
+        ($PYENV_ROOT/versions/3.X.Y) or from `python3.X` on PATH; PyPy from `pypy3` on PATH
+        (Debian: `apt-get install pypy3 pypy3-venv`).
+    deps-oldest
+        the oldest Python found, with every `mo-*` dependency pinned to the lower bound of
+        its range in pyproject.toml.
+    deps-newest
+        the newest Python found, with every dependency upgraded to the newest that resolves.
+
+mo-logs pins exact versions of mo-dots and mo-future, so the lower bounds of those two must
+be the versions that the oldest allowed mo-logs pins: deps-oldest fails to resolve otherwise.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import re
+import shutil
+import subprocess
+import sys
+from typing import Dict, List, Optional
+
+import nox
+
+ROOT = os.path.dirname(os.path.abspath(__file__))
+CPYTHONS = ["3.8", "3.9", "3.10", "3.11", "3.12", "3.13"]
+PYPY = "pypy3"
+PYTEST = ["-m", "pytest", "-q", "-p", "no:cacheprovider"]
+
+nox.options.sessions = ["tests", "deps-oldest", "deps-newest"]
+nox.options.error_on_missing_interpreters = False  # reported as SKIPPED instead (see _report)
+nox.options.reuse_venv = "yes"  # `pip install` still runs and upgrades what changed
+try:
+    nox.options.download_python = "never"  # only interpreters that are on this machine
+except AttributeError:  # a nox that never downloads
+    pass
+
+
+def _works(python: str) -> Optional[str]:
+    """Return the real executable behind `python`, or None when it does not run (a pyenv shim
+    of a version that is not selected, a broken link)."""
+    try:
+        out = subprocess.run(
+            [python, "-c", "import sys; print(sys.executable)"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            universal_newlines=True,
+            timeout=30,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return (out.stdout.strip() or None) if out.returncode == 0 else None
+
+
+def _version_key(path: str) -> List[int]:
+    name = path.split(os.sep + "versions" + os.sep)[-1].split(os.sep)[0]
+    return [int(n) for n in re.findall(r"\d+", name)]
+
+
+def _find_cpython(version: str) -> Optional[str]:
+    """The newest patch release of CPython `version` here: pyenv's first, then PATH."""
+    pyenv_root = os.environ.get("PYENV_ROOT") or os.path.expanduser("~/.pyenv")
+    pattern = os.path.join(pyenv_root, "versions", version + ".*", "bin", "python" + version)
+    found = [
+        p for p in glob.glob(pattern) if re.search(r"versions.%s\.\d+%s" % (re.escape(version), re.escape(os.sep)), p)
+    ]
+    for candidate in sorted(found, key=_version_key, reverse=True):
+        real = _works(candidate)
+        if real:
+            return real
+    on_path = shutil.which("python" + version)
+    return _works(on_path) if on_path else None
+
+
+def _find_interpreters() -> Dict[str, Optional[str]]:
+    found: Dict[str, Optional[str]] = {v: _find_cpython(v) for v in CPYTHONS}
+    pypy = shutil.which(PYPY)
+    found[PYPY] = _works(pypy) if pypy else None
+    return found
+
+
+def _expose(found: Dict[str, Optional[str]]) -> None:
+    """Put a `python3.X` launcher for each interpreter found first on PATH, where nox looks.
+
+    Launchers (not symlinks) keep each interpreter's own sys.executable, and a directory of
+    only these names does not change what plain `python3` means for anything else."""
+    bin_dir = os.path.join(ROOT, ".nox", "_interpreters")
+    os.makedirs(bin_dir, exist_ok=True)
+    for version, real in found.items():
+        if real is None or version == PYPY:
+            continue
+        launcher = os.path.join(bin_dir, "python" + version)
+        with open(launcher, "w") as f:
+            f.write('#!/bin/sh\nexec "%s" "$@"\n' % real)
+        os.chmod(launcher, 0o755)
+    os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
+
+
+def _report(found: Dict[str, Optional[str]]) -> None:
+    for version, real in found.items():
+        if real:
+            line = "nox > interpreter %-6s %s" % (version, real)
+        elif version == PYPY:
+            line = "nox > SKIPPED: tests-%s: no pypy3 on PATH (Debian: apt-get install pypy3 pypy3-venv)" % version
+        else:
+            line = "nox > SKIPPED: tests-%s: no CPython %s here (pyenv install %s)" % (version, version, version)
+        print(line, file=sys.stderr, flush=True)
+
+
+FOUND = _find_interpreters()
+_expose(FOUND)
+_report(FOUND)
+_AVAILABLE = [v for v in CPYTHONS if FOUND[v]]
+OLDEST = _AVAILABLE[0] if _AVAILABLE else CPYTHONS[0]
+NEWEST = _AVAILABLE[-1] if _AVAILABLE else CPYTHONS[-1]
+
+
+# Releases of mo-* packages that pin the oldest allowed mo-logs (8.665.25029), installed by
+# deps-oldest in place of the tests extra's mo-* packages. mo-json comes with mo-files in the
+# other sessions; mo-logs' `{x|json}` template formatter needs it.
+OLDEST_COMPANIONS = {"mo-times": "5.665.25029", "mo-json": "6.665.25029"}
+
+
+def _lower_bounds() -> Dict[str, str]:
+    """`name -> version` for every `name>=version` in pyproject.toml's dependencies."""
+    with open(os.path.join(ROOT, "pyproject.toml")) as f:
+        text = f.read()
+    block = re.search(r"^dependencies\s*=\s*\[(.*?)\]", text, re.S | re.M)
+    if not block:
+        raise RuntimeError("pyproject.toml has no dependencies list")
+    return dict(re.findall(r'"([A-Za-z0-9_.\-]+)\s*>=\s*([0-9][0-9.]*)', block.group(1)))
+
+
+def _extra(name: str) -> List[str]:
+    """The requirements of the optional-dependencies extra `name` in pyproject.toml."""
+    with open(os.path.join(ROOT, "pyproject.toml")) as f:
+        text = f.read()
+    line = re.search(r"^%s\s*=\s*\[(.*?)\]" % re.escape(name), text, re.S | re.M)
+    if not line:
+        raise RuntimeError("pyproject.toml has no extra " + repr(name))
+    return re.findall(r'"([^"]+)"', line.group(1))
+
+
+def _show_versions(session: nox.Session) -> None:
+    session.run(
+        "python",
+        "-c",
+        "import importlib.metadata as m, sys; "
+        "print('installed:', sys.version.split()[0], "
+        "', '.join(n + ' ' + m.version(n) for n in ('mo-logs', 'mo-dots', 'mo-future', 'mo-threads')))",
+    )
+
+
+@nox.session(python=CPYTHONS + [PYPY], venv_backend="venv")
+def tests(session: nox.Session) -> None:
+    """The whole test suite on one interpreter."""
+    session.install(".[tests]")
+    _show_versions(session)
+    session.run("python", *PYTEST, *session.posargs)
+
+
+@nox.session(name="deps-oldest", python=OLDEST, venv_backend="venv")
+def deps_oldest(session: nox.Session) -> None:
+    """The suite on the oldest Python with every dependency at its lower bound."""
+    pins = _lower_bounds()
+    constraints = os.path.join(session.create_tmp(), "oldest.txt")
+    with open(constraints, "w") as f:
+        f.write("".join("%s==%s\n" % (name, version) for name, version in sorted(pins.items())))
+    session.log("pinned: " + ", ".join("%s==%s" % p for p in sorted(pins.items())))
+    # The tests extra's mo-* packages (optional integrations) pin an exact mo-logs each; left
+    # as ranges, pip backtracks through years of releases. Use the release made for the oldest
+    # mo-logs where there is one (OLDEST_COMPANIONS), and leave the others out: their tests skip.
+    tools = [name + "==" + version for name, version in sorted(OLDEST_COMPANIONS.items())]
+    left_out = []
+    for requirement in _extra("tests"):
+        name = re.split(r"[<>=!~ \[;]", requirement, 1)[0]
+        if not name.lower().startswith("mo-"):
+            tools.append(requirement)
+        elif name not in OLDEST_COMPANIONS:
+            left_out.append(name)
+    if left_out:
+        session.log("left out (their tests skip): " + ", ".join(left_out))
+    session.install("-c", constraints, ".", *tools)
+    _show_versions(session)
+    session.run("python", *PYTEST, *session.posargs)
+
+
+@nox.session(name="deps-newest", python=NEWEST, venv_backend="venv")
+def deps_newest(session: nox.Session) -> None:
+    """The suite on the newest Python with every dependency at the newest version that resolves."""
+    session.install("--upgrade", "--upgrade-strategy", "eager", ".[tests]")
+    _show_versions(session)
+    session.run("python", *PYTEST, *session.posargs)
