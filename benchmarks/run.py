@@ -222,7 +222,7 @@ def params_for(workload: str, impl: str, quick: bool, sink: str) -> Dict[str, An
             minimum = 10
         base["n"] = max(minimum, int(base["n"] * QUICK_SCALE))
         if "reps" in base:
-            base["reps"] = min(base["reps"], 2)
+            base["reps"] = max(2, base["reps"] // 3)
     if workload.startswith("logging"):
         base["sink"] = sink
     return base
