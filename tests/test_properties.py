@@ -448,3 +448,175 @@ class TestLockHandOffs:
         assert len(results) == len(timeouts)
         assert all(held for _, held in results)
         assert not lock._waiters
+
+
+# --- concurrency: many threads at once -------------------------------------------------
+class TestConcurrentQueue:
+    @THREADED
+    @given(
+        producers=st.integers(min_value=1, max_value=4),
+        consumers=st.integers(min_value=1, max_value=4),
+        per_producer=st.integers(min_value=0, max_value=300),
+        max=st.one_of(st.none(), st.integers(min_value=1, max_value=8)),
+        close_early=st.booleans(),
+    )
+    def test_every_accepted_item_is_popped_exactly_once_in_order(
+        self, producers: int, consumers: int, per_producer: int, max: Optional[int], close_early: bool
+    ) -> None:
+        """Producers add until done (or the queue closes under them); consumers pop with tills until
+        the queue is closed and drained. Every add that returned is popped once, in order per producer."""
+        q = Queue("concurrent", max=max, silent=True)
+        accepted: List[List[int]] = [[] for _ in range(producers)]
+        popped: List[List[Tuple[int, int]]] = [[] for _ in range(consumers)]
+
+        def produce(p: int) -> None:
+            for n in range(per_producer):
+                try:
+                    q.add((p, n), timeout=30)
+                except QueueClosed:
+                    return
+                accepted[p].append(n)
+
+        def consume(c: int) -> None:
+            while True:
+                item = q.pop(till=Till(seconds=0.01))
+                if item is PLEASE_STOP:
+                    return
+                if item is not None:
+                    popped[c].append(item)
+
+        threads = [threading.Thread(target=consume, args=(c,), daemon=True) for c in range(consumers)]
+        threads += [threading.Thread(target=produce, args=(p,), daemon=True) for p in range(producers)]
+        for thread in threads:
+            thread.start()
+        if close_early:
+            time.sleep(0.002)
+        else:
+            for thread in threads[consumers:]:
+                thread.join(30)
+        q.close()
+        for thread in threads:
+            thread.join(30)
+            assert not thread.is_alive()
+        everything = [pair for got in popped for pair in got]
+        assert len(everything) == len(set(everything))  # nothing twice
+        assert sorted(everything) == sorted((p, n) for p in range(producers) for n in accepted[p])  # nothing lost
+        for got in popped:
+            for p in range(producers):
+                mine = [n for q_, n in got if q_ == p]
+                assert mine == sorted(mine)
+        if not close_early:
+            assert all(len(a) == per_producer for a in accepted)
+
+
+class TestConcurrentSignals:
+    @THREADED
+    @given(firers=st.integers(min_value=1, max_value=6), callbacks=st.integers(min_value=0, max_value=20))
+    def test_go_from_many_threads_runs_each_callback_once(self, firers: int, callbacks: int) -> None:
+        s = Signal("raced")
+        counts = [0] * callbacks
+        for i in range(callbacks):
+            s.then(lambda i=i: counts.__setitem__(i, counts[i] + 1))
+        waiters = [threading.Thread(target=s.wait, daemon=True) for _ in range(3)]
+        for thread in waiters:
+            thread.start()
+        start = threading.Event()
+
+        def fire() -> None:
+            start.wait()
+            s.go()
+
+        threads = [threading.Thread(target=fire, daemon=True) for _ in range(firers)]
+        for thread in threads:
+            thread.start()
+        start.set()
+        for thread in threads + waiters:
+            thread.join(10)
+            assert not thread.is_alive()
+        assert counts == [1] * callbacks
+        late: List[int] = []
+        s.then(lambda: late.append(1))  # already fired: runs now, once
+        assert late == [1]
+
+
+class PriorityQueueMachine(RuleBasedStateMachine):
+    """`PriorityQueue` against one deque per priority: the most urgent (lowest) lane pops first."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        from mo_threads import PriorityQueue
+
+        self.queue = PriorityQueue("lanes", 3, silent=True)
+        self.lanes: List[Deque[int]] = [deque(), deque(), deque()]
+        self.closed = False
+
+    @rule(value=values, priority=st.integers(min_value=0, max_value=2))
+    def add(self, value: int, priority: int) -> None:
+        if self.closed:
+            with pytest.raises(QueueClosed):
+                self.queue.add(value, priority=priority)
+            return
+        self.queue.add(value, priority=priority)
+        self.lanes[priority].append(value)
+
+    @rule(value=values, priority=st.integers(min_value=0, max_value=2))
+    def push(self, value: int, priority: int) -> None:
+        if self.closed:
+            with pytest.raises(QueueClosed):
+                self.queue.push(value, priority=priority)
+            return
+        self.queue.push(value, priority=priority)
+        self.lanes[priority].appendleft(value)
+
+    @rule()
+    def pop(self) -> None:
+        got = self.queue.pop(till=DONE)
+        for lane in self.lanes:
+            if lane:
+                assert got == lane.popleft()
+                return
+        assert got is (PLEASE_STOP if self.closed else None)
+
+    @rule()
+    def pop_all(self) -> None:
+        assert self.queue.pop_all() == [v for lane in self.lanes for v in lane]
+        for lane in self.lanes:
+            lane.clear()
+
+    @rule()
+    def close(self) -> None:
+        self.queue.close()
+        self.closed = True
+
+    @invariant()
+    def sizes_agree(self) -> None:
+        assert len(self.queue) == sum(len(lane) for lane in self.lanes)
+
+
+PriorityQueueMachine.TestCase.settings = settings(
+    deadline=None, max_examples=40, stateful_step_count=25, suppress_health_check=[HealthCheck.too_slow]
+)
+TestPriorityQueueModel = PriorityQueueMachine.TestCase
+
+
+class TestTillOrder:
+    @THREADED
+    @given(offsets=st.lists(st.floats(min_value=-0.05, max_value=0.08, allow_nan=False), min_size=1, max_size=25))
+    def test_tills_fire_in_deadline_order_and_never_early(self, offsets: List[float]) -> None:
+        fired: List[Tuple[int, float]] = []
+        now = time.time()
+        tills = []
+        for i, offset in enumerate(offsets):
+            till = Till(till=now + 0.03 + offset) if offset + 0.03 >= 0 else Till(seconds=offset)
+            till.then(lambda i=i: fired.append((i, time.time())))
+            tills.append(till)
+        assert Till(seconds=0.2).wait(timeout=20)
+        deadline = time.time() + 10
+        while len(fired) < len(offsets) and time.time() < deadline:
+            time.sleep(0.002)
+        assert sorted(i for i, _ in fired) == list(range(len(offsets)))
+        for i, at in fired:
+            assert at >= tills[i].deadline  # never early
+        # the ones the timer fired (pending when made) fire in deadline order
+        timed = [tills[i].deadline for i, _ in fired if tills[i].deadline > now + 0.01]
+        assert timed == sorted(timed)
