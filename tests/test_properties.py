@@ -620,3 +620,173 @@ class TestTillOrder:
         # the ones the timer fired (pending when made) fire in deadline order
         timed = [tills[i].deadline for i, _ in fired if tills[i].deadline > now + 0.01]
         assert timed == sorted(timed)
+
+
+# --- ThreadedQueue callbacks, the thread tree, Future races ----------------------------
+class TestThreadedQueueCallbacks:
+    @THREADED
+    @given(
+        script=st.lists(st.one_of(st.integers(min_value=0, max_value=1000), st.just("callback")), max_size=60),
+        batch_size=st.integers(min_value=1, max_value=7),
+    )
+    def test_a_callback_runs_after_the_items_before_it_are_delivered(self, script: List[Any], batch_size: int) -> None:
+        from mo_threads import ThreadedQueue
+
+        delivered: List[int] = []
+        seen: List[Tuple[int, int]] = []  # (callback number, items delivered when it ran)
+
+        class Sink:
+            def extend(self, batch: List[int]) -> None:
+                delivered.extend(batch)
+
+        threaded = ThreadedQueue("callbacks", Sink(), batch_size=batch_size, period=0.005)
+        count = 0
+        for step in script:
+            if step == "callback":
+                number = count
+                threaded.add(lambda number=number: seen.append((number, len(delivered))))
+                count += 1
+            else:
+                threaded.add(step)
+        threaded.stop()
+        items = [s for s in script if s != "callback"]
+        assert delivered == items  # callbacks are not forwarded
+        assert [n for n, _ in seen] == list(range(count))  # each once, in order
+        # callback k ran after every item added before it was delivered
+        position = 0
+        k = 0
+        for step in script:
+            if step == "callback":
+                assert seen[k][1] >= position, (k, seen[k], position)
+                k += 1
+            else:
+                position += 1
+
+
+# a tree shape: a list of children, each a tree
+trees = st.recursive(st.just([]), lambda kids: st.lists(kids, max_size=3), max_leaves=12)
+
+
+class TestThreadTree:
+    @THREADED
+    @given(shape=st.lists(trees, min_size=1, max_size=3))
+    def test_children_stop_before_their_parents(self, shape: List[Any]) -> None:
+        from mo_threads import Thread
+
+        order: List[str] = []
+        lock = threading.Lock()
+        started: List[Any] = []
+
+        def node(name: str, kids: List[Any], please_stop: Signal) -> None:
+            for i, kid in enumerate(kids):
+                Thread.run(name + "." + str(i), node, name + "." + str(i), kid)
+            with lock:
+                started.append(name)
+            please_stop.wait()
+            with lock:
+                order.append(name)  # this thread's function returned (its children may still run)
+
+        def names(prefix: str, kids: List[Any]) -> List[str]:
+            out = [prefix]
+            for i, kid in enumerate(kids):
+                out += names(prefix + "." + str(i), kid)
+            return out
+
+        everyone = [n for i, kid in enumerate(shape) for n in names("t" + str(i), kid)]
+        roots = [Thread.run("t" + str(i), node, "t" + str(i), kid) for i, kid in enumerate(shape)]
+        deadline = time.time() + 20
+        while len(started) < len(everyone):
+            assert time.time() < deadline, "not every thread started"
+            time.sleep(0.001)
+        stopped_at: Dict[str, int] = {}
+        counter = [0]
+
+        def watch(thread: Any) -> None:
+            def mark(name: str = thread.name) -> None:
+                with lock:
+                    counter[0] += 1
+                    stopped_at[name] = counter[0]
+
+            thread.stopped.then(mark)
+            for child in list(thread.children):
+                watch(child)
+
+        for root in roots:
+            watch(root)
+        for root in roots:
+            root.stop()
+        for root in roots:
+            root.join(till=Till(seconds=30))
+        assert sorted(order) == sorted(everyone)
+        assert sorted(stopped_at) == sorted(everyone)
+        for name in everyone:
+            parent = name.rpartition(".")[0]
+            if parent:
+                assert stopped_at[name] < stopped_at[parent], (name, parent)  # a child ends before its parent
+
+
+class TestFutureRace:
+    @THREADED
+    @given(assigners=st.integers(min_value=2, max_value=6), failers=st.integers(min_value=0, max_value=3))
+    def test_exactly_one_settles(self, assigners: int, failers: int) -> None:
+        from mo_threads import Future
+
+        future = Future()
+        winners: List[Any] = []
+        losers: List[BaseException] = []
+        go = threading.Event()
+
+        def settle(i: int) -> None:
+            go.wait()
+            try:
+                if i < assigners:
+                    future.assign(i)
+                else:
+                    future.fail(ValueError(str(i)))
+                winners.append(i)
+            except RuntimeError as error:
+                losers.append(error)
+
+        threads = [threading.Thread(target=settle, args=(i,), daemon=True) for i in range(assigners + failers)]
+        for thread in threads:
+            thread.start()
+        go.set()
+        for thread in threads:
+            thread.join(10)
+        assert len(winners) == 1 and len(losers) == assigners + failers - 1
+        assert all("already settled" in str(e) for e in losers)
+        if winners[0] < assigners:
+            assert future.wait(timeout=1) == winners[0]
+        else:
+            with pytest.raises(ValueError, match=str(winners[0])):
+                future.wait(timeout=1)
+
+
+class TestQueueJoin:
+    @THREADED
+    @given(items=st.integers(min_value=0, max_value=40), workers=st.integers(min_value=1, max_value=4))
+    def test_join_returns_once_every_item_is_done(self, items: int, workers: int) -> None:
+        q = Queue("joined")
+        done: List[int] = []
+
+        def work() -> None:
+            while True:
+                item = q.get(timeout=10)
+                if item is PLEASE_STOP:
+                    return
+                done.append(item)
+                q.task_done()
+
+        threads = [threading.Thread(target=work, daemon=True) for _ in range(workers)]
+        for thread in threads:
+            thread.start()
+        for i in range(items):
+            q.put(i)
+        q.join(till=Till(seconds=20))
+        assert sorted(done) == list(range(items))  # join() returned only when every item was done
+        with pytest.raises(ValueError, match="too many"):
+            q.task_done()
+        q.close()
+        for thread in threads:
+            thread.join(10)
+            assert not thread.is_alive()
