@@ -12,7 +12,7 @@ Sessions:
         An interpreter that is not on this machine is SKIPPED, said so at the start and in
         nox's summary at the end; it never counts as a pass. CPython comes from pyenv
         ($PYENV_ROOT/versions/3.X.Y) or from `python3.X` on PATH; PyPy from `pypy3` on PATH
-        (Debian: `apt-get install pypy3 pypy3-venv`).
+        (Debian: `apt-get install pypy3`).
     deps-oldest
         the oldest Python found, with every `mo-*` dependency pinned to the lower bound of
         its range in pyproject.toml.
@@ -40,7 +40,7 @@ CPYTHONS = ["3.8", "3.9", "3.10", "3.11", "3.12", "3.13"]
 PYPY = "pypy3"
 PYTEST = ["-m", "pytest", "-q", "-p", "no:cacheprovider"]
 
-nox.options.sessions = ["tests", "deps-oldest", "deps-newest"]
+nox.options.sessions = ["tests", "tests-" + PYPY, "deps-oldest", "deps-newest"]
 nox.options.error_on_missing_interpreters = False  # reported as SKIPPED instead (see _report)
 nox.options.reuse_venv = "yes"  # `pip install` still runs and upgrades what changed
 try:
@@ -49,12 +49,13 @@ except AttributeError:  # a nox that never downloads
     pass
 
 
-def _works(python: str) -> Optional[str]:
+def _works(python: str, check: str = "import ensurepip, venv") -> Optional[str]:
     """Return the real executable behind `python`, or None when it does not run (a pyenv shim
-    of a version that is not selected, a broken link)."""
+    of a version that is not selected, a broken link) or fails `check` (by default: can it
+    make a venv? Debian's python3.X without python3.X-venv can not)."""
     try:
         out = subprocess.run(
-            [python, "-c", "import sys; print(sys.executable)"],
+            [python, "-c", check + "; import sys; print(sys.executable)"],
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
             universal_newlines=True,
@@ -88,7 +89,7 @@ def _find_cpython(version: str) -> Optional[str]:
 def _find_interpreters() -> Dict[str, Optional[str]]:
     found: Dict[str, Optional[str]] = {v: _find_cpython(v) for v in CPYTHONS}
     pypy = shutil.which(PYPY)
-    found[PYPY] = _works(pypy) if pypy else None
+    found[PYPY] = _works(pypy, check="pass") if pypy else None  # virtualenv seeds its venv
     return found
 
 
@@ -114,7 +115,7 @@ def _report(found: Dict[str, Optional[str]]) -> None:
         if real:
             line = "nox > interpreter %-6s %s" % (version, real)
         elif version == PYPY:
-            line = "nox > SKIPPED: tests-%s: no pypy3 on PATH (Debian: apt-get install pypy3 pypy3-venv)" % version
+            line = "nox > SKIPPED: tests-%s: no pypy3 on PATH (Debian: apt-get install pypy3)" % version
         else:
             line = "nox > SKIPPED: tests-%s: no CPython %s here (pyenv install %s)" % (version, version, version)
         print(line, file=sys.stderr, flush=True)
@@ -164,12 +165,22 @@ def _show_versions(session: nox.Session) -> None:
     )
 
 
-@nox.session(python=CPYTHONS + [PYPY], venv_backend="venv")
-def tests(session: nox.Session) -> None:
-    """The whole test suite on one interpreter."""
+def _tests(session: nox.Session) -> None:
     session.install(".[tests]")
     _show_versions(session)
     session.run("python", *PYTEST, *session.posargs)
+
+
+@nox.session(python=CPYTHONS, venv_backend="venv")  # the stdlib venv of each: virtualenv 21 can not seed 3.8
+def tests(session: nox.Session) -> None:
+    """The whole test suite on one CPython."""
+    _tests(session)
+
+
+@nox.session(name="tests-" + PYPY, python=PYPY, venv_backend="virtualenv")  # Debian's pypy3 has no ensurepip
+def tests_pypy(session: nox.Session) -> None:
+    """The whole test suite on PyPy 3."""
+    _tests(session)
 
 
 @nox.session(name="deps-oldest", python=OLDEST, venv_backend="venv")
