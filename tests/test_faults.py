@@ -475,3 +475,113 @@ class TestSignalsInAPipeline:
         taken = [tuple(int(x) for x in line.split()) for line in record]
         missing = [pair for pair in taken if pair not in pairs]
         assert not missing, "%d items the sink took were lost, e.g. %r" % (len(missing), missing[:5])
+
+
+# --- more process faults: floods, broken pipes, a worker that dies mid-call ------------
+@POSIX
+class TestMoreProcessFaults:
+    def test_a_flood_then_exit_keeps_every_line(self) -> None:
+        code = "import sys; sys.stdout.write(''.join('line %d\\n' % i for i in range(50000))); sys.stdout.write('\\xff no newline')"
+        process = Process("flood", [PY, "-c", code], timeout=None)
+        process.join(till=Till(seconds=60))
+        lines = process.stdout.pop_all()
+        assert lines[:-1] == ["line %d" % i for i in range(50000)]
+        assert lines[-1].endswith("no newline")  # the last, unterminated, line too; bad bytes replaced
+
+    def test_bad_bytes_are_replaced_not_fatal(self) -> None:
+        code = "import sys; sys.stdout.buffer.write(b'ok \\xff\\xfe end\\n'); sys.stdout.flush()"
+        process = Process("bytes", [PY, "-c", code], timeout=None)
+        process.join(till=Till(seconds=30))
+        assert process.stdout.pop_all() == ["ok \ufffd\ufffd end"]
+
+    def test_writing_to_a_child_that_already_exited(self) -> None:
+        process = Process("gone", [PY, "-c", "pass"], timeout=None)
+        assert process.exited.wait(timeout=30)
+        for i in range(1000):
+            process.stdin.add("line %d" % i)  # nobody reads: no error here, nor a hang
+        process.join(till=Till(seconds=30))
+        assert process.returncode == 0
+
+    def test_a_child_that_closes_its_stdin_early(self) -> None:
+        code = "import os, sys, time; os.close(0); print('closed', flush=True); time.sleep(0.3)"
+        process = Process("deaf", [PY, "-c", code], timeout=None)
+        assert process.stdout.pop(till=Till(seconds=30)) == "closed"
+        for i in range(2000):
+            process.stdin.add("x" * 100)  # the pipe breaks under the writer: swallowed, not raised
+        process.join(till=Till(seconds=30))
+        assert process.returncode == 0
+
+    def test_a_python_worker_that_dies_mid_call(self) -> None:
+        code = """
+        from mo_threads import Python
+        worker = Python("doomed")
+        worker.import_module("math", ["sqrt"])
+        print("sqrt", worker.sqrt(16.0), flush=True)
+        try:
+            worker.execute_script("import os\\nos._exit(3)")
+        except RuntimeError as error:
+            print("call raised:", "not running" in str(error), "exit code 3" in str(error), flush=True)
+        try:
+            worker.sqrt(4.0)
+        except RuntimeError as error:
+            print("later call raised:", "not running" in str(error), flush=True)
+        worker.stop()
+        """
+        result = run_python(code, timeout=45)
+        output = result.stdout + result.stderr
+        assert "sqrt 4.0" in output, output
+        assert "call raised: True True" in output, output
+        assert "later call raised: True" in output, output
+        assert result.returncode == 0, output
+
+
+class TestPoolFaults:
+    def test_failing_jobs_do_not_stop_the_pool(self, log: CapturedLog) -> None:
+        from mo_threads import ThreadPool
+
+        def job(i: int, please_stop: Signal) -> int:
+            if i % 4 == 0:
+                raise ValueError("job " + str(i) + " broke")
+            return i
+
+        with ThreadPool(3, name="faulty") as pool:
+            handles = [pool.run("job " + str(i), job, i) for i in range(40)]
+        for i, handle in enumerate(handles):
+            if i % 4 == 0:
+                with pytest.raises(Exception, match="job " + str(i) + " broke"):
+                    handle.join()
+            else:
+                assert handle.join() == i
+
+    def test_an_unjoined_failing_job_is_reported(self, log: CapturedLog) -> None:
+        from mo_threads import ThreadPool
+
+        def broken(please_stop: Signal) -> None:
+            raise ValueError("nobody looked at me")
+
+        with ThreadPool(2, name="careless") as pool:
+            pool.run("ignored job", broken)
+        assert wait_for(lambda: "nobody looked at me" in log.text())
+        assert "ignored job" in log.text()
+
+
+class TestCallbackChains:
+    def test_callbacks_that_fire_other_signals_and_raise(self, log: CapturedLog) -> None:
+        chain = [Signal("link " + str(i)) for i in range(50)]
+        ran: List[int] = []
+        for i in range(49):
+            chain[i].then(lambda i=i: 1 / 0 if i % 7 == 0 else None)
+            chain[i].then(chain[i + 1].go)  # fires the next link, on this thread
+            chain[i].then(lambda i=i: ran.append(i))
+        chain[0].go()
+        assert all(chain)
+        assert sorted(ran) == list(range(49))  # each once (nested: link i+1 fires inside link i's callbacks)
+        assert log.text().count("division by zero") == 7
+
+    def test_a_callback_that_waits_on_the_signal_it_is_run_by(self) -> None:
+        s = Signal("self-waiting")
+        seen: List[bool] = []
+        s.then(lambda: seen.append(s.wait(timeout=5)))  # already true when callbacks run: no deadlock
+        start = time.time()
+        s.go()
+        assert seen == [True] and time.time() - start < 4
