@@ -576,7 +576,7 @@ class TestCallbackChains:
         chain[0].go()
         assert all(chain)
         assert sorted(ran) == list(range(49))  # each once (nested: link i+1 fires inside link i's callbacks)
-        assert log.text().count("division by zero") == 7
+        assert sum("A Signal callback failed" in line for line in log.lines) == 7  # each failure reported once
 
     def test_a_callback_that_waits_on_the_signal_it_is_run_by(self) -> None:
         s = Signal("self-waiting")
