@@ -11,13 +11,17 @@ so there is no polling interval and a timer is never late by more than the OS
 wake-up latency.
 
 The heap holds a `Till` weakly, so a timer nobody references (a dropped
-`Till(seconds=60) | please_stop`) costs nothing once collected. A `Till` given
-`then()` callbacks is held strongly until it fires, so its callbacks run even
-when the caller keeps no reference.
+`Till(seconds=60) | please_stop`) costs nothing once collected: a weakref
+callback counts such entries, and the heap is rebuilt without them when they
+outnumber the live ones. A `Till` given `then()` callbacks, or a part of a
+combination given some, is held strongly until it fires (or until they are
+removed, or the combination fired), so its callbacks run even when the caller
+keeps no reference.
 
-The thread starts on the first `Till`. `shutdown()` (called last by
-`stop_main_thread`) fires every pending `Till` at once, so every wait returns,
-and stops the thread; later timers fire at once until `reset()`.
+The thread starts on the first `Till` (if it can not, that Till raises, and the
+next one tries again). `shutdown()` (called last by `stop_main_thread`) fires
+every pending `Till` at once, so every wait returns, and stops the thread;
+later timers fire at once until `reset()`.
 """
 
 from __future__ import annotations
@@ -68,7 +72,7 @@ class Till(Signal):
     @property
     def name(self) -> str:
         if self._name is None:
-            return "Till(" + _describe(self._deadline) + ")"
+            return "Till(" + ("done" if self._go else _describe(self._deadline)) + ")"
         return Signal.name.fget(self)  # type: ignore[attr-defined,no-any-return]
 
     @property
@@ -124,7 +128,7 @@ def _number(value: Any, what: str) -> float:
 
 def _describe(deadline: float) -> str:
     left = deadline - _time()
-    return "in %.3fs" % left if left > 0 else "done"
+    return "in %.3fs" % left if left > 0 else "due now"
 
 
 class _Timer:
