@@ -180,9 +180,16 @@ class Signal:
         return self
 
     def remove_then(self, target: Callable[[], Any]) -> bool:
-        """Forget a callback added with `then()`; True when it was registered."""
+        """Forget a callback added with `then()`; True when it was registered.
+
+        A combination whose callbacks were removed is no longer held by its
+        sources: dropping it then leaves nothing behind on them.
+        """
         with _STATE_LOCK:
-            return self._remove_job(target)
+            removed = self._remove_job(target)
+        if removed and self._name.__class__ is tuple:
+            self._unhold()
+        return removed
 
     def _remove_job(self, target: Callable[[], Any]) -> bool:
         # caller holds _STATE_LOCK

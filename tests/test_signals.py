@@ -453,6 +453,22 @@ class TestCombinations:
         b.go()
         assert calls == ["c", "d"]
 
+    def test_removed_callback_lets_go_of_the_combination(self):
+        main = Signal("main")
+
+        def job():
+            pass
+
+        for _ in range(100):
+            combo = main | Signal()
+            combo.then(job)
+            combo.then(job)
+            assert combo.remove_then(job)
+            assert combo.remove_then(job)
+            del combo
+        gc.collect()
+        assert len(main._jobs or ()) < 5
+
     def test_bad_operand(self):
         a = Signal("a")
         with pytest.raises(TypeError):
