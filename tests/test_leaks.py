@@ -177,6 +177,32 @@ class TestLeaks:
         growth, total, memory = measure(cycle)
         assert_flat(growth, total, memory, 10)
 
+    def test_waits_on_a_long_lived_signal(self) -> None:
+        """Every kind of wait that gives up leaves nothing parked on the long-lived `till` it was given."""
+        from mo_threads import Future
+
+        long_lived = Signal("long-lived please_stop")
+        lock = Lock("waited")
+        q = Queue("waited on", max=1, silent=True)
+
+        def cycle() -> None:
+            for _ in range(50):
+                assert not Signal("never fired").wait(till=long_lived, timeout=0.0001)
+                assert q.pop(till=long_lived, timeout=0.0001) is None
+                with lock:
+                    assert not lock.wait(till=long_lived, seconds=0.0001)
+                q.add(1)
+                with pytest.raises(Exception):
+                    q.add(2, till=long_lived, timeout=0.0001)  # full
+                assert q.pop(till=long_lived) == 1
+                with pytest.raises(Exception):
+                    Future().wait(till=long_lived, timeout=0.0001)
+                assert not (long_lived | Signal()).wait(timeout=0.0001)
+            assert not long_lived._waiters and not long_lived._jobs
+
+        growth, total, memory = measure(cycle)
+        assert_flat(growth, total, memory, 10)
+
     def test_process_start_and_stop(self) -> None:
         def cycle() -> None:
             done = Process("quick", [sys.executable, "-c", "print('hello')"], timeout=None)
