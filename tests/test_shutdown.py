@@ -206,6 +206,36 @@ class TestStopAndStartMainThread:
         assert 'Thread "failing" failed' in result.stdout  # logged too
 
 
+    def test_order_children_then_logging_then_timers(self) -> None:
+        code = """
+        from mo_logs import logger
+        from mo_threads import Thread, Till, stop_main_thread
+        from mo_threads.till import timer_statistics
+
+        def worker(please_stop):
+            please_stop.wait()
+
+        class Log:
+            def write(self, template, params):
+                pass
+            def stop(self):
+                print("logging stops; worker stopped:", bool(worker_thread.stopped),
+                      "timer running:", timer_statistics()["running"], "pending till fired:", bool(pending))
+
+        worker_thread = Thread.run("worker", worker)
+        pending = Till(seconds=60)
+        logger.main_log = Log()
+        stop_main_thread()
+        print("after: timer running:", timer_statistics()["running"], "pending till fired:", bool(pending))
+        """
+        result = run_python(code, timeout=30)
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert lines_of(result.stdout) == [
+            "logging stops; worker stopped: True timer running: True pending till fired: False",
+            "after: timer running: False pending till fired: True",
+        ], result.stdout + result.stderr
+
+
 class TestWaitForShutdownSignal:
     CODE = TREE + ANNOUNCE_WHEN_PARKED + """
 announce_when_parked()
