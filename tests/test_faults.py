@@ -312,7 +312,7 @@ class TestStuckThreads:
         send(proc, signal.SIGTERM)
         result = finish(proc, timeout=30)
         output = "".join(lines) + result.stdout + result.stderr
-        assert result.returncode != 0 or "deadlocked worker" in output
+        assert result.returncode == 0, output  # the shutdown gave up on it after the report, as documented
         assert "deadlocked worker" in output
 
 
