@@ -296,6 +296,9 @@ class Thread(BaseThread):
         thread = threading.Thread(target=self._run, name=self.name, daemon=True)
         self._thread = thread
         # joined into the tree only once started: an unstarted thread must not block its parent's end
+        if self.parent is not MAIN_THREAD and self.parent.stopped:  # type: ignore[union-attr]
+            # nobody would join it under a parent that has ended
+            self.parent = MAIN_THREAD
         self.parent.add_child(self)  # type: ignore[union-attr]
         try:
             thread.start()
@@ -307,11 +310,11 @@ class Thread(BaseThread):
 
     def _run(self) -> None:
         self.ident = _thread.get_ident()
-        if self._log_extras is not None:
-            setattr(threading.current_thread(), MO_LOGS_EXTRAS, [self._log_extras])
-        _registry.enter(self)
-        self.started.go()
         try:
+            if self._log_extras is not None:
+                setattr(threading.current_thread(), MO_LOGS_EXTRAS, [self._log_extras])
+            _registry.enter(self)  # runs the start hooks (profiling): a failure there is the thread's
+            self.started.go()
             self._result = self.target(*self.args, **self.kwargs)
         except BaseException as failure:
             self._failure = failure

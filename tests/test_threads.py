@@ -313,6 +313,30 @@ class TestThreadTree:
         assert thread.join(till=Till(seconds=10)) == "parent done"
         assert order == ["child stopped", "parent stopped"]
 
+    def test_a_thread_started_under_an_ended_parent_goes_to_the_main_thread(self) -> None:
+        ended = Thread.run("ended", wait_for_stop)
+        late = Thread("late child", wait_for_stop, parent_thread=ended)
+        ended.stop()
+        ended.join()
+        late.start()
+        assert late.parent is MAIN_THREAD
+        assert late in MAIN_THREAD.children
+        late.stop()
+        late.join()
+
+    def test_a_failing_start_hook_fails_the_thread(self) -> None:
+        def hook(thread: Any) -> None:
+            if thread.name == "hooked":
+                raise RuntimeError("hook failed")
+
+        _registry.ON_START.append(hook)
+        try:
+            thread = Thread.run("hooked", wait_for_stop)
+            with pytest.raises(Exception, match="hook failed"):
+                thread.join(till=Till(seconds=10))
+        finally:
+            _registry.ON_START.remove(hook)
+
     def test_children_of_the_main_thread_are_tracked_until_they_end(self) -> None:
         thread = Thread.run("tracked", wait_for_stop)
         assert thread in MAIN_THREAD.children
