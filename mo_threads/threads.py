@@ -723,7 +723,12 @@ def wait_for_shutdown_signal(
     Returns after SIGINT, SIGTERM, `please_stop` firing, the line `exit` on
     stdin (when `allow_exit`), or, when `wait_forever` is False, once every
     child thread has ended. Then runs `stop_main_thread()` and raises the
-    failure of any child nobody joined.
+    failure of any child nobody joined (wrapped with its name; one error
+    listing them when several failed); otherwise it returns normally, a
+    signal included: a program that then ends exits with status 0. A signal
+    arriving while parked here does not raise KeyboardInterrupt/SystemExit;
+    a second one forces the exit (status 128 + signal number).
+    Raises RuntimeError when called from another thread than the main one.
     """
     if _thread.get_ident() != MAIN_THREAD.ident:
         raise RuntimeError("wait_for_shutdown_signal() must be called from the main thread")
