@@ -479,3 +479,101 @@ class TestRepeat:
             refused(RuntimeError, repeat.start, "already started")
         finally:
             repeat.stop()
+
+
+# --- groups, channels, semaphores, barriers, latches, wait_any, supervise ---------------
+class TestThreadGroup:
+    def test_wrong_arguments(self, tree_unchanged: Any) -> None:
+        from mo_threads import ThreadGroup
+
+        refused(TypeError, lambda: ThreadGroup(3), "name", "int")  # type: ignore[arg-type]
+        refused(ValueError, lambda: ThreadGroup("g", mode="most"), "'g'", "mode", "'most'")
+        refused(ValueError, lambda: ThreadGroup("g", deadline=-1), "deadline", "-1")
+        refused(TypeError, lambda: ThreadGroup("g", deadline="soon"), "deadline", "str")
+        group = ThreadGroup("outside")
+        refused(RuntimeError, lambda: group.run("x", nothing), "'outside'", "with block")
+
+    def test_misuse(self, tree_unchanged: Any) -> None:
+        from mo_threads import ThreadGroup
+
+        group = ThreadGroup("used")
+        with group:
+            refused(TypeError, lambda: group.run("x", no_please_stop), "no_please_stop", "please_stop")
+            assert not group.members  # nothing started
+        refused(RuntimeError, group.__enter__, "'used'", "already")
+
+
+class TestChannel:
+    def test_wrong_arguments(self) -> None:
+        from mo_threads import Channel
+
+        refused(TypeError, lambda: Channel(3), "name", "int")  # type: ignore[arg-type]
+        refused(ValueError, lambda: Channel("c", -1), "'c'", "capacity", "-1")
+        refused(TypeError, lambda: Channel("c", 1.5), "capacity", "float")  # type: ignore[arg-type]
+        channel = Channel("buffered", 2)
+        refused(ValueError, lambda: channel.send(1, timeout=-1), "timeout")
+        refused(TypeError, lambda: channel.send(1, till=3), "till", "int")  # type: ignore[arg-type]
+        refused(ValueError, lambda: channel.receive(timeout=-1), "timeout")
+        refused(TypeError, lambda: channel.receive(till="x"), "till", "str")  # type: ignore[arg-type]
+        refused(TypeError, lambda: channel.close(error="boom"), "error", "exception", "str")  # type: ignore[arg-type]
+        assert not channel._buffer and not channel.closed  # none of that did anything
+
+    def test_closed(self) -> None:
+        from mo_threads import Channel, ChannelClosed
+
+        channel = Channel("shut", 1)
+        channel.send("kept")
+        channel.close()
+        error = refused(ChannelClosed, lambda: channel.send(1), "'shut'", "closed")
+        assert isinstance(error, QueueClosed)
+        refused(ChannelClosed, lambda: channel.try_send(1), "closed")
+        assert channel.receive() == "kept" and channel.receive() is PLEASE_STOP
+
+
+class TestSync:
+    def test_semaphore(self) -> None:
+        from mo_threads import BoundedSemaphore, Semaphore
+
+        refused(ValueError, lambda: Semaphore(-1), "value", "-1")
+        refused(TypeError, lambda: Semaphore("2"), "value", "str")  # type: ignore[arg-type]
+        semaphore = Semaphore(1, "permits")
+        refused(ValueError, lambda: semaphore.acquire(timeout=-1), "timeout")
+        refused(TypeError, lambda: semaphore.acquire(till=3), "till")  # type: ignore[arg-type]
+        refused(ValueError, lambda: semaphore.release(0), "'permits'", "release", "0")
+        assert semaphore.value == 1  # unchanged
+        bounded = BoundedSemaphore(1, "bounded")
+        refused(ValueError, bounded.release, "'bounded'", "released more")
+        assert bounded.value == 1
+
+    def test_barrier_and_latch(self) -> None:
+        from mo_threads import Barrier, Latch
+
+        refused(ValueError, lambda: Barrier(0), "parties", "0")
+        refused(TypeError, lambda: Barrier("2"), "parties", "str")  # type: ignore[arg-type]
+        barrier = Barrier(2, "meet")
+        refused(ValueError, lambda: barrier.wait(timeout=-1), "timeout")
+        assert barrier.n_waiting == 0 and not barrier.broken
+        refused(ValueError, lambda: Latch(-1), "count", "-1")
+        latch = Latch(2, "countdown")
+        refused(ValueError, lambda: latch.count_down(-1), "'countdown'", "count_down", "-1")
+        refused(TypeError, lambda: latch.wait(till=3), "till")  # type: ignore[arg-type]
+        refused(ValueError, lambda: latch.wait(timeout=-1), "timeout")
+        assert latch.count == 2 and not latch.done
+
+    def test_wait_any(self) -> None:
+        from mo_threads import wait_any
+
+        refused(ValueError, wait_any, "at least one")
+        refused(TypeError, lambda: wait_any(3), "Signals", "int")
+        refused(ValueError, lambda: wait_any(Signal(), timeout=-1), "timeout")
+        refused(TypeError, lambda: wait_any(Signal(), till=3), "till", "int")  # type: ignore[arg-type]
+
+    def test_supervise(self, tree_unchanged: Any) -> None:
+        from mo_threads import supervise
+
+        refused(TypeError, lambda: supervise("s", no_please_stop), "no_please_stop", "please_stop")
+        refused(TypeError, lambda: supervise("s", 3), "'s'", "callable")  # type: ignore[arg-type]
+        refused(TypeError, lambda: supervise(3, nothing), "name", "int")  # type: ignore[arg-type]
+        refused(ValueError, lambda: supervise("s", nothing, restart="sometimes"), "restart", "'sometimes'")
+        refused(ValueError, lambda: supervise("s", nothing, max_restarts=-1), "max_restarts", "-1")
+        refused(ValueError, lambda: supervise("s", nothing, backoff=-1), "backoff", "-1")
