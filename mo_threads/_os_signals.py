@@ -232,25 +232,51 @@ def _watch(read_end: int) -> None:
 
 def _act_for_stuck_main(signum: int) -> None:
     """The main thread never ran its handler: it is stuck in C code. Shut down and exit for it."""
-    sys.stderr.write(
-        "mo_threads: the main thread did not react to signal " + str(signum) + " within "
-        + str(SETTINGS.grace_period) + " seconds; shutting down for it. Its stack:\n"
-        + describe_stack(threading.main_thread().ident) + "\n"
-    )
-    sys.stderr.flush()
-    try:
+
+    def report_and_stop() -> None:
+        sys.stderr.write(
+            "mo_threads: the main thread did not react to signal " + str(signum) + " within "
+            + str(SETTINGS.grace_period) + " seconds; shutting down for it. Its stack:\n"
+            + describe_stack(threading.main_thread().ident) + "\n"
+        )
+        sys.stderr.flush()
         if STATE.on_stuck_main is not None:
             STATE.on_stuck_main()
+
+    try:
+        # bounded: the shutdown gives up on stuck threads after a signal, but a
+        # full stderr pipe or a lock held by the stuck main thread could block it
+        worker = threading.Thread(target=report_and_stop, name="mo-threads shutdown for main", daemon=True)
+        worker.start()
+        worker.join(SETTINGS.grace_period + 10)
     finally:
         os._exit(128 + signum)
+
+
+# how long a forced exit waits for its last report (stderr may be a full pipe)
+REPORT_TIMEOUT = 2.0
 
 
 def _force_exit(signum: int) -> None:
     if not STATE.forcing.acquire(False):
         return  # the other party is forcing the exit already
     try:
-        if STATE.on_force_exit is not None:
-            STATE.on_force_exit()
+        report = STATE.on_force_exit
+        if report is not None:
+            # on a helper thread, waited for a bounded time: a write to a full
+            # stderr pipe, or a stream lock held by the interrupted thread,
+            # must not keep the process alive
+            done = _thread.allocate_lock()
+            done.acquire()
+
+            def run_report() -> None:
+                try:
+                    report()  # type: ignore[misc]
+                finally:
+                    done.release()
+
+            _thread.start_new_thread(run_report, ())
+            done.acquire(True, REPORT_TIMEOUT)
     finally:
         os._exit(128 + signum)
 
