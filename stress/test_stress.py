@@ -3,7 +3,8 @@
 Sizes are the issue's figures times STRESS_SCALE (default 1): 10,000 threads started and
 joined in waves; 1,000,000 items through a bounded multi-producer/multi-consumer Queue and
 1,000,000 through a ThreadedQueue into a sink (exactly once, in order per producer);
-100,000 live Tills with random deadlines, all firing, none early, in deadline order.
+100,000 live Tills with random deadlines, all firing, none early, in deadline order. Beyond
+the issue: 100,000 ThreadPool jobs, and 150,000 values through rendezvous and buffered Channels.
 Each test prints what it held and how long it took (never asserted: speed is for benchmarks/).
 """
 
@@ -216,4 +217,60 @@ def test_live_tills_fire_on_time_and_in_order(capsys: Any) -> None:
         "%d live Tills (made in %.2f s, %d still pending once made) over %.0f s: none early, in deadline order;"
         " lateness median %.1f ms, p99 %.1f ms, max %.1f ms"
         % (count, made, sum(pending), spread, median * 1000, p99 * 1000, worst * 1000),
+    )
+
+
+@SLOW
+def test_thread_pool_jobs(capsys: Any) -> None:
+    from mo_threads import ThreadPool
+
+    jobs = size(100_000, 100)
+
+    def square(x: int, please_stop: Signal) -> int:
+        return x * x
+
+    start = time.time()
+    with ThreadPool(8, name="stress pool") as pool:
+        handles = [pool.run("job", square, i) for i in range(jobs)]
+    results = [handle.join() for handle in handles]
+    elapsed = time.time() - start
+    assert results == [i * i for i in range(jobs)]
+    report(capsys, "%d jobs through ThreadPool(8) in %.1f s, every result back" % (jobs, elapsed))
+
+
+@SLOW
+@pytest.mark.parametrize("capacity", [0, 16])
+def test_channel_mpmc(capsys: Any, capacity: int) -> None:
+    from mo_threads import Channel
+
+    values = size(150_000, 60)
+    senders, receivers = 3, 3
+    per_sender = values // senders
+    channel = Channel("stress channel", capacity)
+    received: List[List[Tuple[int, int]]] = [[] for _ in range(receivers)]
+
+    def send(s: int, please_stop: Signal) -> None:
+        for n in range(per_sender):
+            channel.send((s, n), timeout=120)
+
+    def receive(r: int, please_stop: Signal) -> None:
+        received[r].extend(channel)  # until closed and drained
+
+    start = time.time()
+    receiving = [Thread.run("receiver " + str(r), receive, r) for r in range(receivers)]
+    sending = [Thread.run("sender " + str(s), send, s) for s in range(senders)]
+    for thread in sending:
+        thread.join(till=Till(seconds=600))
+    channel.close()
+    for thread in receiving:
+        thread.join(till=Till(seconds=600))
+    elapsed = time.time() - start
+    everything = [pair for got in received for pair in got]
+    assert len(everything) == len(set(everything)) == per_sender * senders
+    for got in received:
+        check_per_producer_order(got, senders)
+    report(
+        capsys,
+        "%d values, %d senders -> Channel(capacity=%d) -> %d receivers in %.1f s, exactly once, in order per sender"
+        % (len(everything), senders, capacity, receivers, elapsed),
     )
