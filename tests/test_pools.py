@@ -173,11 +173,14 @@ class TestThreadPool:
         # nobody joins the pool: shutdown asks the workers to stop, which stops their jobs
         result = run_python(
             """
+            import sys
             from mo_threads import ThreadPool
 
             def wait_for_stop(i, please_stop):
                 please_stop.wait()
-                print("job", i, "stopped", flush=True)
+                # one write per line: two threads printing at once must not interleave words
+                sys.stdout.write("job %d stopped\n" % i)
+                sys.stdout.flush()
 
             pool = ThreadPool(2)
             for i in range(2):
