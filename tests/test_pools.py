@@ -179,7 +179,7 @@ class TestThreadPool:
             def wait_for_stop(i, please_stop):
                 please_stop.wait()
                 # one write per line: two threads printing at once must not interleave words
-                sys.stdout.write("job %d stopped\n" % i)
+                sys.stdout.write("job %d stopped\\n" % i)
                 sys.stdout.flush()
 
             pool = ThreadPool(2)
