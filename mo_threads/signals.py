@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import _thread
 import math
+import os
 from collections import deque
 from typing import Any, Callable, Deque, List, Optional, Tuple, Union
 from weakref import ref
@@ -455,6 +456,15 @@ def check_timeout(seconds: Any, what: str = "timeout") -> float:
         raise ValueError(what + " must be a non-negative number of seconds, not " + repr(seconds))
     return seconds
 
+
+def _after_fork_in_child() -> None:
+    # the lock may have been held by a thread that does not exist in the child
+    global _STATE_LOCK
+    _STATE_LOCK = _allocate_lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 DONE = Signal("DONE")
 DONE.go()

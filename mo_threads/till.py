@@ -29,6 +29,7 @@ from __future__ import annotations
 import _thread
 import heapq
 import math
+import os
 import threading
 from time import time as _time
 from typing import Any, Callable, Dict, List, Optional, Tuple
@@ -310,6 +311,17 @@ class _Timer:
         if thread is not None and thread is not threading.current_thread():
             thread.join(5)
 
+    def after_fork(self) -> None:
+        """In a forked child: only the forking thread survives, the timer thread
+        does not, and the lock may have been held by a thread that is gone."""
+        self._lock = _thread.allocate_lock()
+        self._thread = None
+        self._bell_rung = False
+        self._next = math.inf
+        if self._heap and not self._closed:
+            # timers made before the fork still fire in the child
+            self._start()
+
     def reopen(self) -> None:
         """Accept timers again after `shutdown()`."""
         with self._lock:
@@ -323,6 +335,9 @@ class _Timer:
 _PURGE_AT = 1000  # collected-but-pending entries tolerated before a purge is considered
 
 _TIMER = _Timer()
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_TIMER.after_fork)
 
 
 def shutdown() -> None:

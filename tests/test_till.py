@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import math
+import os
 import random
 import threading
 import time
@@ -380,6 +381,55 @@ class TestTillShutdown:
         assert "after import ['MainThread']" in result.stdout
         assert "timers 1" in result.stdout
         assert "threads 2" in result.stdout
+
+    @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+    def test_timers_work_in_a_forked_child(self):
+        # the child has no timer thread, and the locks may have been held at the fork
+        # by threads that do not exist there: Tills (old and new) and Signals still work
+        result = run_python(
+            """
+            import os, signal, threading, time, warnings
+            warnings.simplefilter("ignore", DeprecationWarning)  # fork with threads running
+            from mo_threads import Signal, Till
+            from mo_threads import signals, till
+
+            Till(seconds=0.01).wait()  # the timer thread runs in the parent
+            before = Till(seconds=0.3)  # pending across the fork
+            held, release = threading.Event(), threading.Event()
+
+            def hold():
+                with signals._STATE_LOCK, till._TIMER._lock:
+                    held.set()
+                    release.wait(10)
+
+            holder = threading.Thread(target=hold)
+            holder.start()
+            held.wait(10)
+            pid = os.fork()
+            if pid == 0:
+                fired = []
+                sig = Signal("child")
+                sig.then(lambda: fired.append(1))
+                sig.go()
+                ok = fired == [1] and Till(seconds=0.05).wait(timeout=5) and before.wait(timeout=5)
+                os._exit(0 if ok else 3)
+            release.set()
+            holder.join()
+            deadline = time.time() + 15
+            while time.time() < deadline:
+                done, status = os.waitpid(pid, os.WNOHANG)
+                if done:
+                    print("child exit", os.waitstatus_to_exitcode(status) if hasattr(os, "waitstatus_to_exitcode") else status >> 8)
+                    break
+                time.sleep(0.01)
+            else:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+                print("child hung")
+            """,
+            timeout=40,
+        )
+        assert "child exit 0" in result.stdout, result.stdout + result.stderr
 
     def test_pending_till_does_not_block_exit(self):
         result = run_python(
