@@ -408,7 +408,10 @@ class AlienThread(BaseThread):
         self.registered = False
 
     def join(self, till: Optional[Signal] = None) -> None:
-        """Wait until the registered thread leaves `RegisterThread`; `THREAD_TIMEOUT` if `till` fires first."""
+        """Wait until the registered thread leaves `RegisterThread`.
+
+        Raises `THREAD_TIMEOUT` when `till` fires first.
+        """
         if not wait_in_main(self.stopped, till):
             raise ThreadTimeout("Timeout on join of thread " + repr(self.name))
 

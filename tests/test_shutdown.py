@@ -57,7 +57,8 @@ def watch(thread, children=()):
     watched.append(thread)
     thread.please_stop.then(lambda: say("asked " + thread.name))
     thread.stopped.then(lambda: say(
-        "ended " + thread.name + (", children stopped" if all(c.stopped for c in children) else ", CHILDREN RUNNING")
+        "ended " + thread.name
+        + (", children stopped" if all(c.stopped for c in children) else ", CHILDREN RUNNING")
     ))
     return thread
 
@@ -194,7 +195,9 @@ class TestStopAndStartMainThread:
         """
         result = run_python(code, timeout=30)
         assert result.returncode == 0, result.stdout + result.stderr
-        lines = [line for line in lines_of(result.stdout) if ":" in line and not line.startswith(("ERROR", "File"))]
+        lines = [
+            line for line in lines_of(result.stdout) if ":" in line and not line.startswith(("ERROR", "File"))
+        ]
         assert lines[-6:] == [
             "worker stopped: True",
             "failures: ['unjoined boom'] True",
@@ -448,7 +451,8 @@ class TestSignalsOutsideWait:
         send(proc, signal.SIGINT)
         result = finish(proc, timeout=30)
         assert result.returncode == 0, result.stdout + result.stderr
-        assert lines_of(result.stdout) == ["still running; please_stop: False", "worker stopped"], result.stdout
+        expected = ["still running; please_stop: False", "worker stopped"]
+        assert lines_of(result.stdout) == expected, result.stdout
 
     def test_keyboard_interrupt_in_a_main_thread_not_parked(self) -> None:
         code = """
