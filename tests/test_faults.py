@@ -585,3 +585,174 @@ class TestCallbackChains:
         start = time.time()
         s.go()
         assert seen == [True] and time.time() - start < 4
+
+
+# --- Ctrl-C in the middle of every blocking call ---------------------------------------
+# Each scenario: set up, block the main thread in one call, get SIGINT (KeyboardInterrupt in
+# the main thread) 0.1 s later, then check that the primitive still works for other threads:
+# an interrupted wait must leave no stale waiter behind to swallow the next wake-up.
+INTERRUPTED = r'''
+import os, signal, threading, time
+from mo_threads import *
+from mo_threads import _os_signals
+
+def say(*words):
+    print(*words, flush=True)
+
+def interrupt_soon():
+    time.sleep(0.1)
+    os.kill(os.getpid(), signal.SIGINT)
+
+def scenario(name, setup, block, check):
+    _os_signals.reset()  # each SIGINT counts as a first one (a second would force the exit)
+    state = setup()
+    threading.Thread(target=interrupt_soon, daemon=True).start()
+    try:
+        block(state)
+        say(name, "not interrupted")
+    except KeyboardInterrupt:
+        say(name, "interrupted")
+    say(name, *check(state))
+    deadline = time.time() + 5
+    while _os_signals.STATE.pipe is not None and _os_signals.STATE.seen < 1 and time.time() < deadline:
+        time.sleep(0.01)  # the watcher thread has seen this signal too, before the next reset
+
+def later(call, seconds=0.1):
+    out = []
+    thread = threading.Thread(target=lambda: out.append(call()), daemon=True)
+    thread.start()
+    time.sleep(seconds)
+    return thread, out
+
+def queue_pop(q):
+    thread, got = later(lambda: q.pop(till=Till(seconds=5)))
+    q.add(1)
+    thread.join(10)
+    return ["stale", len(q._getters), "got", got]
+scenario("queue-pop", lambda: Queue("q"), lambda q: q.pop(), queue_pop)
+
+def full_queue():
+    q = Queue("q", max=1, silent=True)
+    q.add(0)
+    return q
+def queue_add(q):
+    before = q.pop_all()
+    q.add(1)
+    thread, _ = later(lambda: q.add(2, timeout=5))
+    q.pop()
+    thread.join(10)
+    return ["before", before, "stale", len(q._putters), "after", q.pop_all()]
+scenario("queue-add-full", full_queue, lambda q: q.add(1), queue_add)
+
+def lock_wait(lock):
+    held = lock._owner == threading.get_ident()
+    lock.release()
+    def waiter():
+        with lock:
+            return lock.wait(seconds=5)
+    thread, woken = later(waiter)
+    with lock:
+        pass
+    thread.join(10)
+    return ["held", held, "stale", len(lock._waiters), "woken", woken]
+def enter_and_wait(lock):
+    lock.__enter__()
+    lock.wait()
+scenario("lock-wait", lambda: Lock("l"), enter_and_wait, lock_wait)
+
+def held_lock():
+    lock, hold = Lock("l"), threading.Event()
+    def holder():
+        with lock:
+            hold.wait(10)
+    threading.Thread(target=holder, daemon=True).start()
+    time.sleep(0.05)
+    return lock, hold
+def lock_acquire(state):
+    lock, hold = state
+    hold.set()
+    got = lock.acquire(timeout=5)
+    lock.release()
+    return ["acquired", got]
+scenario("lock-acquire", held_lock, lambda state: state[0].__enter__(), lock_acquire)
+
+scenario("signal-wait", lambda: Signal("s"), lambda s: s.wait(), lambda s: ["stale", len(s._waiters or [])])
+
+def thread_join(t):
+    t.stop()
+    t.join(till=Till(seconds=5))
+    return ["joined", bool(t.stopped), "stale", len(t.stopped._waiters or [])]
+scenario("thread-join", lambda: Thread.run("sleeper", lambda please_stop: please_stop.wait()), lambda t: t.join(), thread_join)
+
+def future_wait(f):
+    f.assign(1)
+    return ["value", f.wait(timeout=1), "stale", len(f.done._waiters or [])]
+scenario("future-wait", Future, lambda f: f.wait(), future_wait)
+
+def channel_receive(ch):
+    thread, got = later(lambda: ch.receive(timeout=5))
+    ch.send(42, timeout=5)
+    thread.join(10)
+    return ["received", got, "stale", len(ch._receivers)]
+scenario("channel-receive", lambda: Channel("c"), lambda ch: ch.receive(), channel_receive)
+
+def channel_send(ch):
+    try:
+        value = ch.receive(timeout=0.2)
+    except ThreadTimeout:
+        value = "nothing"
+    return ["stale", len(ch._senders), "then received", value]
+scenario("channel-send", lambda: Channel("c"), lambda ch: ch.send(1), channel_send)
+
+def semaphore(s):
+    thread, got = later(lambda: s.acquire(timeout=5))
+    s.release()
+    thread.join(10)
+    return ["other got", got, "stale", len(s._waiters)]
+scenario("semaphore", lambda: Semaphore(0, "s"), lambda s: s.acquire(), semaphore)
+
+def latch(l):
+    l.count_down()
+    return ["done", bool(l.done), "stale", len(l.done._waiters or [])]
+scenario("latch", lambda: Latch(1, "l"), lambda l: l.wait(), latch)
+
+scenario("barrier", lambda: Barrier(2, "b"), lambda b: b.wait(), lambda b: ["broken", b.broken, "waiting", b.n_waiting])
+
+def queues():
+    return Queue("q1"), Queue("q2")
+def wait_any_check(qs):
+    thread, got = later(lambda: qs[0].pop(till=Till(seconds=5)))
+    qs[0].add(7)
+    thread.join(10)
+    return ["got", got, "stale", len(qs[0]._getters) + len(qs[1]._getters)]
+scenario("wait-any", queues, lambda qs: wait_any(*qs), wait_any_check)
+say("all done")
+'''
+
+
+@POSIX
+class TestInterruptedCalls:
+    def test_ctrl_c_in_any_blocking_call_leaves_the_primitive_working(self) -> None:
+        result = run_python(INTERRUPTED, timeout=50)
+        output = result.stdout + result.stderr
+        assert result.returncode == 0, output
+        assert "all done" in result.stdout, output
+        expected = {
+            "queue-pop": "stale 0 got [1]",
+            "queue-add-full": "before [0] stale 0 after [2]",
+            "lock-wait": "held True stale 0 woken [True]",
+            "lock-acquire": "acquired True",
+            "signal-wait": "stale 0",
+            "thread-join": "joined True stale 0",
+            "future-wait": "value 1 stale 0",
+            "channel-receive": "received [42] stale 0",
+            "channel-send": "stale 0 then received nothing",  # an interrupted rendezvous send delivers nothing
+            "semaphore": "other got [True] stale 0",
+            "latch": "done True stale 0",
+            "barrier": "broken True waiting 0",
+            "wait-any": "got [7] stale 0",
+        }
+        lines = result.stdout.splitlines()
+        for name, checked in expected.items():
+            assert name + " interrupted" in lines, name + " was not interrupted:\n" + output
+            assert name + " " + checked in lines, name + ":\n" + output
