@@ -94,6 +94,46 @@ def assert_stopped_in_order(out: str) -> None:
     assert asked == ORDER, out
 
 
+class TestImportStartsNothing:
+    def test_import_then_first_thread(self) -> None:
+        code = """
+        import signal, threading
+        import mo_threads
+        default = signal.getsignal(signal.SIGINT) is signal.default_int_handler
+        print("after import:", threading.active_count(), default)
+        def nothing(please_stop):
+            pass
+        mo_threads.Thread.run("first", nothing).join()
+        print("after first thread:", signal.getsignal(signal.SIGINT) is signal.default_int_handler,
+              signal.getsignal(signal.SIGTERM) is signal.SIG_DFL)
+        """
+        result = run_python(code, timeout=30)
+        assert result.returncode == 0, result.stderr
+        expected = ["after import: 1 True", "after first thread: False False"]
+        assert lines_of(result.stdout) == expected, result.stdout
+
+    def test_handlers_installed_once_the_main_thread_makes_a_thread(self) -> None:
+        code = """
+        import signal, threading
+        from mo_threads import Thread
+        def nothing(please_stop):
+            pass
+        # the first Thread is made off the main thread, where handlers can not be installed
+        plain = threading.Thread(target=lambda: Thread.run("from plain", nothing).join())
+        plain.start()
+        plain.join()
+        print("after a thread made elsewhere:", signal.getsignal(signal.SIGTERM) is signal.SIG_DFL)
+        Thread.run("from main", nothing).join()
+        print("after a thread made by main:", signal.getsignal(signal.SIGTERM) is signal.SIG_DFL)
+        """
+        result = run_python(code, timeout=30)
+        assert result.returncode == 0, result.stderr
+        assert lines_of(result.stdout) == [
+            "after a thread made elsewhere: True",
+            "after a thread made by main: False",
+        ], result.stdout
+
+
 class TestNormalExit:
     def test_threads_stop_in_order_when_the_program_ends(self) -> None:
         result = run_python(TREE + "say('main done')\n", timeout=30)
