@@ -203,6 +203,40 @@ class TestLeaks:
         growth, total, memory = measure(cycle)
         assert_flat(growth, total, memory, 10)
 
+    def test_groups_channels_and_sync(self) -> None:
+        from mo_threads import Barrier, Channel, Latch, Semaphore, ThreadGroup, supervise, wait_any
+
+        def member(channel: Channel, please_stop: Signal) -> int:
+            return sum(channel)
+
+        flaky_calls = [0]
+
+        def flaky(please_stop: Signal) -> str:
+            flaky_calls[0] += 1
+            if flaky_calls[0] % 2:
+                raise ValueError("first try fails")
+            return "ok"
+
+        def cycle() -> None:
+            channel = Channel("values", 4)
+            with ThreadGroup("group") as group:
+                adders = [group.run("member", member, channel) for _ in range(3)]
+                for i in range(30):
+                    channel.send(i, timeout=10)
+                channel.close()
+            assert sum(a.join() for a in adders) == sum(range(30))
+            semaphore, latch, barrier = Semaphore(1, "s"), Latch(2, "l"), Barrier(1, "b")
+            with semaphore:
+                latch.count_down(2)
+            assert latch.wait(timeout=1) and barrier.wait(timeout=1) == 0
+            q = Queue("either")
+            q.add(1)
+            assert wait_any(q, Signal(), timeout=1).item == 1
+            assert supervise("supervised", flaky, backoff=0).join(till=Till(seconds=10)) == "ok"
+
+        growth, total, memory = measure(cycle)
+        assert_flat(growth, total, memory, 10)
+
     def test_process_start_and_stop(self) -> None:
         def cycle() -> None:
             done = Process("quick", [sys.executable, "-c", "print('hello')"], timeout=None)
