@@ -80,8 +80,7 @@ class Signal:
         if name is None:
             return "signal"
         if name.__class__ is tuple:
-            # a combination: (op, a, b, feed)
-            return "(" + name[1].name + name[0] + name[2].name + ")"
+            return _combination_name(self, 0)
         return name
 
     def __bool__(self) -> bool:
@@ -284,33 +283,55 @@ class Signal:
         combination is held by its sources (and they in turn by theirs); `Till`
         asks the timer to hold it.
         """
-        name = self._name
-        if name.__class__ is tuple:
+        # a loop, not recursion: combinations nest as deep as users make them
+        stack = [self]
+        while stack:
+            signal = stack.pop()
+            name = signal._name
+            if name.__class__ is not tuple:
+                if signal is not self:
+                    signal._hold()  # a leaf: a Till holds itself
+                continue
             feed = name[3]
             with _STATE_LOCK:
                 if feed.remaining <= 0:
-                    return  # fired, or firing now: nothing to keep
+                    continue  # fired, or firing now: nothing to keep
                 feed.holds += 1
                 if feed.holds > 1:
-                    return  # held already, and so are its sources
-                feed.strong = self
-            name[1]._hold()
-            name[2]._hold()
+                    continue  # held already, and so are its sources
+                feed.strong = signal
+            stack.append(name[1])
+            stack.append(name[2])
 
     def _unhold(self) -> None:
         """Undo one `_hold()`: a combination that relied on this one has fired."""
-        name = self._name
-        if name.__class__ is tuple:
+        stack = [self]
+        while stack:
+            signal = stack.pop()
+            name = signal._name
+            if name.__class__ is not tuple:
+                if signal is not self:
+                    signal._unhold()
+                continue
             feed = name[3]
             with _STATE_LOCK:
                 if feed.holds <= 0:
-                    return  # fired meanwhile, and let go of its sources then
+                    continue  # fired meanwhile, and let go of its sources then
                 feed.holds -= 1
                 if feed.holds:
-                    return
+                    continue
                 feed.strong = None
-            name[1]._unhold()
-            name[2]._unhold()
+            stack.append(name[1])
+            stack.append(name[2])
+
+
+def _combination_name(signal: Signal, depth: int) -> str:
+    name = signal._name
+    if name.__class__ is not tuple:
+        return signal.name
+    if depth >= 6:
+        return "(...)"  # deep chains stay readable (and need no deep recursion)
+    return "(" + _combination_name(name[1], depth + 1) + name[0] + _combination_name(name[2], depth + 1) + ")"
 
 
 def _release(waiter: Any) -> None:
@@ -364,6 +385,25 @@ class _Feed:
             combined = self.target()
             if combined is None:
                 return
+        pending = getattr(_PROPAGATION, "pending", None)
+        if pending is not None:
+            # inside another combination's go() on this thread: let that loop fire
+            # this one, so a deep chain (reduce(or_, signals)) does not recurse
+            pending.append((self, combined, held))
+            return
+        pending = _PROPAGATION.pending = [(self, combined, held)]
+        try:
+            while pending:
+                feed, combined, held = pending.pop()
+                feed._finish(combined, held)
+        finally:
+            _PROPAGATION.pending = None
+            # only if an exception escaped: what was left must still fire
+            while pending:
+                feed, combined, held = pending.pop()
+                feed._finish(combined, held)
+
+    def _finish(self, combined: Signal, held: int) -> None:
         combined.go()
         _, a, b, _ = combined._name
         # the source that did not fire (for `|`) should not keep this feed
@@ -375,6 +415,9 @@ class _Feed:
             a._unhold()
             b._unhold()
 
+
+# per thread: combinations waiting to fire while another one fires (see _Feed)
+_PROPAGATION = _thread._local()
 
 # feeds of collected combinations, still registered on their sources: see _forget
 _ORPHANS: Deque[Tuple[Signal, Signal, _Feed]] = deque()

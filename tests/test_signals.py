@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import gc
+import operator
 import threading
 import time
 import tracemalloc
@@ -468,6 +470,31 @@ class TestCombinations:
             del combo
         gc.collect()
         assert len(main._jobs or ()) < 5
+
+    def test_deep_chains_fire_without_recursion(self):
+        # reduce(or_, signals): firing the deepest source must not recurse once per level
+        depth = 3000
+        sources = [Signal("s" + str(i)) for i in range(depth)]
+        either = functools.reduce(operator.or_, sources)
+        calls = []
+        either.then(lambda: calls.append(threading.get_ident()))  # holds the whole chain
+        assert "..." in either.name  # a readable name, not 3000 levels of it
+        repr(either)
+        sources[0].go()
+        assert either and calls == [threading.get_ident()]
+        others = [Signal("t" + str(i)) for i in range(depth)]
+        every = functools.reduce(operator.and_, others)
+        for source in reversed(others):
+            source.go()
+        assert every
+
+    def test_dropped_deep_chain_with_callback_fires(self):
+        sources = [Signal("s" + str(i)) for i in range(2000)]
+        calls = []
+        functools.reduce(operator.or_, sources).then(lambda: calls.append(1))
+        gc.collect()
+        sources[0].go()
+        assert calls == [1]
 
     def test_bad_operand(self):
         a = Signal("a")
