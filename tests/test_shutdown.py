@@ -628,7 +628,9 @@ class TestDemo:
         assert asked == ["ticker-3: asked to stop", "ticker-2: asked to stop", "ticker-1: asked to stop",
                          "supervisor: asked to stop"], out
         stopped = [e.split(":")[0] for e in events if e.endswith("stopped") and "asked" not in e]
-        assert stopped == ["ticker-3", "ticker-2", "ticker-1", "supervisor"], out
+        # the tickers' order depends on timers under load; the supervisor ends after them all
+        assert sorted(stopped[:3]) == ["ticker-1", "ticker-2", "ticker-3"], out
+        assert stopped[3:] == ["supervisor"], out
 
     def test_ends_by_itself(self) -> None:
         result = finish(self.start("1"), timeout=10)
@@ -640,7 +642,7 @@ class TestDemo:
     def test_ctrl_c(self) -> None:
         proc = self.start("30")
         wait_for_line(proc, "Ctrl-C to stop now")
-        time.sleep(0.2)  # let main park in wait_for_shutdown_signal
+        wait_for_line(proc, "tick 1")  # main parked in wait_for_shutdown_signal well before
         send(proc, signal.SIGINT)
         result = finish(proc, timeout=10)
         assert result.returncode == 0, result.stderr
