@@ -82,6 +82,21 @@ watch(Thread.run("late", worker))
 ORDER = ["asked late", "asked child-2", "asked child-1", "asked parent"]
 
 
+def wait_until_sleeping(pid: int) -> None:
+    """Wait until the main thread of `pid` has been blocked for a while (Linux /proc; else a pause)."""
+    stat = "/proc/%d/task/%d/stat" % (pid, pid)
+    if not os.path.exists(stat):
+        time.sleep(1)
+        return
+    asleep = 0
+    deadline = time.time() + 10
+    while time.time() < deadline and asleep < 5:
+        with open(stat) as handle:
+            state = handle.read().rsplit(")", 1)[1].split()[0]
+        asleep = asleep + 1 if state == "S" else 0
+        time.sleep(0.05)
+
+
 def lines_of(text: str) -> List[str]:
     return [line.strip() for line in text.splitlines() if line.strip()]
 
@@ -401,7 +416,7 @@ say("cleanup done, tree stopped: " + str(all(t.stopped for t in watched)))
         mo_threads.set_grace_period(2)
         def stuck(please_stop):
             threading.Event().wait()  # deadlocked for ever
-        for i in range(4):
+        for i in range(5):
             Thread.run("stuck thread " + str(i), stuck)
         announce_when_parked()
         wait_for_shutdown_signal()
@@ -411,10 +426,10 @@ say("cleanup done, tree stopped: " + str(all(t.stopped for t in watched)))
         wait_for_line(proc, "ready")
         send(proc, signal.SIGTERM)
         # one grace period for the first, a short last chance for the others
-        # (not a grace period each: that would be 8 s)
-        result = finish(proc, timeout=6.5)
+        # (about 4 s; a grace period each would be 10 s)
+        result = finish(proc, timeout=8.5)
         assert result.returncode == 0, result.stdout + result.stderr
-        for i in range(4):
+        for i in range(5):
             assert '"stuck thread ' + str(i) + '"' in result.stdout
         assert "in stuck" in result.stdout  # its stack
         assert "gave up waiting" in result.stdout
@@ -575,7 +590,7 @@ with lock:
         wait_for_line(proc, "ready")
         # let the main thread reach the deadlock: a signal flagged while it still
         # runs bytecode would be handled there, the ordinary way
-        time.sleep(0.5)
+        wait_until_sleeping(proc.pid)
         send(proc, signal.SIGTERM)
         result = finish(proc, timeout=30)
         assert result.returncode == 128 + signal.SIGTERM, result.stdout + result.stderr
