@@ -153,6 +153,36 @@ class TestSinkFaults:
         assert "lost" in output and "doomed" in output  # and the loss, by name, once it gave up
 
 
+class TestExitWithQueuedItems:
+    def test_items_still_queued_at_exit_are_delivered(self) -> None:
+        code = """
+        import sys, time
+        from mo_threads import ThreadedQueue
+        class SlowFileSink:
+            def __init__(self, path):
+                self.file = open(path, "w")
+            def extend(self, batch):
+                time.sleep(0.01)
+                self.file.write("".join("%d\\n" % x for x in batch))
+                self.file.flush()
+            def add(self, value):
+                self.file.write("END\\n")
+                self.file.close()
+        rows = ThreadedQueue("rows", SlowFileSink(sys.argv[1]), batch_size=500, period=5)
+        for i in range(20000):
+            rows.add(i)
+        print("main done", flush=True)  # no stop(): the exit delivers the rest
+        """
+        with tempfile.TemporaryDirectory() as folder:
+            path = os.path.join(folder, "rows.txt")
+            result = run_python(code, path, timeout=45)
+            with open(path) as file:
+                lines = file.read().splitlines()
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert lines[-1] == "END"
+        assert lines[:-1] == [str(i) for i in range(20000)]  # every item, once, in order
+
+
 # --- then() callbacks that raise -------------------------------------------------------
 class TestCallbackFaults:
     def test_failing_callbacks_are_reported_and_the_others_still_run(self, log: CapturedLog) -> None:
