@@ -220,7 +220,11 @@ def _watch(read_end: int) -> None:
                 deadline = time.monotonic() + SETTINGS.grace_period
                 SETTINGS.give_up_after_report = True
                 if STATE.request_stop is not None:
-                    STATE.request_stop(signum)
+                    try:
+                        STATE.request_stop(signum)
+                    except Exception as cause:
+                        # the watcher must outlive this: it still forces the exit on a second signal
+                        sys.stderr.write("mo_threads: failed to ask the threads to stop: " + repr(cause) + "\n")
             if deadline is not None and time.monotonic() >= deadline:
                 deadline = None
                 if STATE.received == 0 and signal.getsignal(first) is _handler:
