@@ -25,6 +25,10 @@ Either of them seeing a second signal forces the exit at once, with the
 conventional status 128 + signal number, after a last report of the threads
 still running (`on_force_exit`).
 
+A signal ignored when the handlers are installed (a background job, nohup)
+stays ignored. A handler the application installs after ours takes over: the
+watcher then stands back.
+
 The handler fires please_stop too, from a short-lived helper thread (firing a
 Signal takes a lock the interrupted main thread may be holding): the watcher
 may be gone, when another party took the wakeup fd (an asyncio loop, say), or
