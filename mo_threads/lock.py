@@ -175,11 +175,12 @@ class Lock:
             self._owner = ident
             # leave the queue even when interrupted (KeyboardInterrupt): a waiter
             # left behind would swallow the wake-up of the next thread leaving
-            try:
-                # still queued: nobody woke us, the till or the timeout did
+            # still queued: nobody woke us, the till or the timeout did. (Usually the
+            # queue is empty by now: no exception to raise and catch on that path.)
+            if waiters and waiter in waiters:
                 waiters.remove(waiter)
                 woken = False
-            except ValueError:
+            else:
                 woken = True
         return woken
 
