@@ -38,7 +38,14 @@ class Lock:
 
     __slots__ = ("name", "_lock", "_owner", "_waiters", "__weakref__")
 
-    def __init__(self, name: str = "") -> None:
+    def __init__(self, name: str = "", debug: bool = False, sample: bool = False) -> None:
+        """Make a free lock called `name`.
+
+        `debug` and `sample` are accepted for compatibility with mo-threads 6.x
+        and have no effect: use `repr(lock)` and the mo-logs debug level instead.
+        """
+        if not isinstance(name, str):
+            raise TypeError("Lock name must be a str, not " + type(name).__name__)
         self.name = name
         self._lock = _allocate_lock()
         self._owner: Optional[int] = None

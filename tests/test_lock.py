@@ -508,3 +508,14 @@ class TestLockDescription:
     def test_is_small(self):
         assert not hasattr(Lock("x"), "__dict__")
         assert lock_module.Lock is Lock
+
+
+class TestUpstreamSignature:
+    def test_debug_and_sample_are_accepted(self) -> None:
+        lock = Lock("compatible", debug=True, sample=True)
+        with lock:
+            assert lock.wait(seconds=0) is False
+
+    def test_name_must_be_text(self) -> None:
+        with pytest.raises(TypeError, match="name"):
+            Lock(3)  # type: ignore[arg-type]
