@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import queue as stdlib_queue
 import threading
+import time
 from typing import Any, Callable, List, Type
 
 import pytest
@@ -311,6 +312,35 @@ class TestQueue:
         refused(TypeError, lambda: q.extend([9], till=3), "till")
         assert len(q) == 0
 
+    @pytest.mark.xfail(
+        strict=True,
+        reason="queues.py Queue._wait_for_item / _wait_for_room: a huge timeout (1e10 s, or math.inf) reaches"
+        " waiter.acquire(True, wait) unclamped and raises OverflowError ('timestamp out of range for platform"
+        " time_t') from pop(timeout=), get(timeout=) and add(timeout=) on a full queue, where Signal.wait, Lock,"
+        " Future, Channel, Semaphore, Latch, Barrier and wait_any all treat it as 'for ever'",
+    )
+    @pytest.mark.parametrize("huge", [1e10, math.inf], ids=["1e10", "inf"])
+    def test_huge_timeouts_mean_for_ever(self, huge: float) -> None:
+        def soon(call: Callable[[], Any]) -> threading.Thread:
+            def run() -> None:
+                time.sleep(0.05)
+                call()
+
+            thread = threading.Thread(target=run, daemon=True)
+            thread.start()
+            return thread
+
+        q = Queue("patient")
+        soon(lambda: q.add(1))
+        assert q.pop(timeout=huge) == 1
+        soon(lambda: q.add(2))
+        assert q.get(timeout=huge) == 2
+        full = Queue("patient and full", max=1, silent=True)
+        full.add(0)
+        soon(full.pop)
+        full.add(1, timeout=huge)
+        assert full.pop_all() == [1]
+
     def test_pop_and_get(self) -> None:
         q = Queue("consumed")
         q.add(1)
@@ -577,3 +607,54 @@ class TestSync:
         refused(ValueError, lambda: supervise("s", nothing, restart="sometimes"), "restart", "'sometimes'")
         refused(ValueError, lambda: supervise("s", nothing, max_restarts=-1), "max_restarts", "-1")
         refused(ValueError, lambda: supervise("s", nothing, backoff=-1), "backoff", "-1")
+
+
+class TestHugeTimeouts:
+    """A timeout longer than the OS accepts (1e10 s, math.inf) means 'for ever', never OverflowError."""
+
+    @pytest.mark.parametrize("huge", [1e10, math.inf], ids=["1e10", "inf"])
+    def test_for_ever(self, huge: float) -> None:
+        from mo_threads import Barrier, Channel, Latch, Semaphore, wait_any
+
+        def soon(call: Callable[[], Any]) -> None:
+            def run() -> None:
+                time.sleep(0.02)
+                call()
+
+            threading.Thread(target=run, daemon=True).start()
+
+        s = Signal("s")
+        soon(s.go)
+        assert s.wait(timeout=huge)
+        future = Future()
+        soon(lambda: future.assign(5))
+        assert future.wait(timeout=huge) == 5
+        channel = Channel("c")
+        soon(lambda: channel.send(3))
+        assert channel.receive(timeout=huge) == 3
+        soon(channel.receive)
+        channel.send(4, timeout=huge)
+        semaphore = Semaphore(0)
+        soon(semaphore.release)
+        assert semaphore.acquire(timeout=huge)
+        latch = Latch(1)
+        soon(latch.count_down)
+        assert latch.wait(timeout=huge)
+        barrier = Barrier(2)
+        soon(barrier.wait)
+        assert barrier.wait(timeout=huge) in (0, 1)
+        q = Queue("either")
+        soon(lambda: q.add(1))
+        assert wait_any(q, timeout=huge).item == 1
+        lock = Lock("monitor")
+
+        def leave() -> None:
+            with lock:
+                pass
+
+        with lock:
+            soon(leave)
+            assert lock.wait(timeout=huge)
+        assert lock.acquire(timeout=huge)
+        lock.release()
+        assert not Till(seconds=huge)
