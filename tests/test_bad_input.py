@@ -470,6 +470,8 @@ class TestCommand:
             refused(ValueError, lambda: Command("c", ["true"], timeout=-1), "'c'", "timeout", "-1")
             refused(ValueError, lambda: Command("c", ["true"], max_stdout=0), "max_stdout", "0")
             refused(FileNotFoundError, lambda: Command("c", ["/no/such/program"], shell=False), "/no/such/program")
+            refused(FileNotFoundError, lambda: Command("c", ["ls"], cwd="/no/such/dir"), "/no/such/dir")
+            assert Command("c", ["echo", "still fine"]).join().stdout.pop_all() == ["still fine"]
         finally:
             SESSIONS.close_all()
 
