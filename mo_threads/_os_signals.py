@@ -17,9 +17,12 @@ So two parties watch for SIGINT and SIGTERM:
 * The watcher thread, woken through `signal.set_wakeup_fd` (CPython writes
   the signal number to that pipe from whichever thread got the signal). It
   fires please_stop (the `request_stop` callback given to `install`) at once.
-  If the main thread's handler has not run after the grace period, the main
-  thread is stuck in C code: the watcher reports its stack, runs the shutdown
-  itself (the `on_stuck_main` callback) and exits with 128 + signal number.
+  If the main thread has not run its handler shortly after, the watcher sends
+  the signal again to the main thread itself (`pthread_kill`), which wakes it
+  from a blocking C call. If the handler still has not run after the grace
+  period, the main thread is stuck (in C code, or with the signal blocked):
+  the watcher reports its stack, runs the shutdown itself (the `on_stuck_main`
+  callback) and exits with 128 + signal number.
 
 Either of them seeing a second signal forces the exit at once, with the
 conventional status 128 + signal number, after a last report of the threads
@@ -64,6 +67,7 @@ class _State:
         "shutting_down",
         "forcing",
         "pipe",
+        "nudged",
     )
 
     def __init__(self) -> None:
@@ -83,6 +87,8 @@ class _State:
         self.forcing = _thread.allocate_lock()
         # (read end, write end) of the wakeup pipe, when the watcher runs
         self.pipe: Optional[Tuple[int, int]] = None
+        # True while a signal the watcher re-sent to the main thread may still arrive
+        self.nudged = False
 
 
 STATE = _State()
@@ -144,6 +150,7 @@ def reset() -> None:
     STATE.seen = 0
     STATE.parked = False
     STATE.shutting_down = False
+    STATE.nudged = False
 
 
 def uninstall() -> None:
@@ -201,10 +208,16 @@ def _stop_watcher() -> None:
 def _watch(read_end: int) -> None:
     # after a first signal: when to act for a main thread that does not react
     deadline: Optional[float] = None
+    # after a first signal: when to nudge a main thread that did not run its handler yet
+    nudge_at: Optional[float] = None
+    # a nudge writes to the pipe too: its byte, if it comes soon, is not a new signal
+    nudge_bytes = 0
+    nudged_at = 0.0
     first = 0
     try:
         while True:
-            timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
+            wake = min((t for t in (deadline, nudge_at) if t is not None), default=None)
+            timeout = None if wake is None else max(0.0, wake - time.monotonic())
             try:
                 ready, _, _ = select.select([read_end], [], [], timeout)
                 data = os.read(read_end, 64) if ready else b""
@@ -217,18 +230,27 @@ def _watch(read_end: int) -> None:
             for signum in data:
                 if signum not in HANDLED or signal.getsignal(signum) is not _handler:
                     continue  # not ours, or the application handles it itself now
+                if nudge_bytes and signum == first and time.monotonic() - nudged_at < 1.0:
+                    nudge_bytes -= 1
+                    continue
                 STATE.seen += 1
                 if STATE.seen > 1:
                     _force_exit(signum)
                 first = signum
                 deadline = time.monotonic() + SETTINGS.grace_period
+                nudge_at = time.monotonic() + NUDGE_DELAY
                 SETTINGS.give_up_after_report = True
                 if STATE.request_stop is not None:
                     try:
                         STATE.request_stop(signum)
                     except Exception as cause:
                         # the watcher must outlive this: it still forces the exit on a second signal
-                        sys.stderr.write("mo_threads: failed to ask the threads to stop: " + repr(cause) + "\n")
+                        sys.stderr.write("mo_threads: failed to ask the threads to stop: %r\n" % (cause,))
+            if nudge_at is not None and time.monotonic() >= nudge_at:
+                nudge_at = None
+                if STATE.received < STATE.seen and _nudge_main(first):
+                    nudge_bytes += 1
+                    nudged_at = time.monotonic()
             if deadline is not None and time.monotonic() >= deadline:
                 deadline = None
                 if STATE.received == 0 and signal.getsignal(first) is _handler:
@@ -238,6 +260,32 @@ def _watch(read_end: int) -> None:
             os.close(read_end)
         except OSError:
             pass
+
+
+# how long the main thread gets to run its handler before the watcher nudges it
+NUDGE_DELAY = 0.05
+
+
+def _nudge_main(signum: int) -> bool:
+    """Send the signal again, to the main thread itself.
+
+    The kernel handed the signal to another thread, so the main thread, blocked
+    in a C call (a lock, a sleep), did not wake to run its handler. A signal sent
+    to the main thread interrupts that call. The handler recognises the nudge
+    (`STATE.nudged` with nothing new to handle) if the main thread ran the
+    handler for the first one in the meantime. Returns True when sent.
+    """
+    pthread_kill = getattr(signal, "pthread_kill", None)
+    main = threading.main_thread().ident
+    if pthread_kill is None or main is None:
+        return False
+    STATE.nudged = True
+    try:
+        pthread_kill(main, signum)
+    except (OSError, ValueError):
+        STATE.nudged = False
+        return False
+    return True
 
 
 def _act_for_stuck_main(signum: int) -> None:
@@ -292,6 +340,9 @@ def _force_exit(signum: int) -> None:
 
 
 def _handler(signum: int, frame: Any) -> None:
+    if STATE.nudged and STATE.received >= STATE.seen:
+        STATE.nudged = False
+        return  # the watcher's nudge, for a signal handled already
     STATE.received += 1
     if STATE.received > 1:
         _force_exit(signum)

@@ -572,6 +572,31 @@ with lock:
         assert "not reached" not in result.stdout
         assert "worker stopped" in result.stdout
 
+    def test_signal_delivered_to_another_thread_still_interrupts_main(self) -> None:
+        # the kernel may hand a process signal to any thread; CPython then only
+        # flags it, and a main thread asleep in C would not notice for 30 s
+        code = """
+        import signal, threading, time
+        from mo_threads import Thread
+        def worker(please_stop):
+            please_stop.wait()
+            print("worker stopped")
+        Thread.run("worker", worker)
+        def signal_from_here():
+            time.sleep(0.3)
+            signal.pthread_kill(threading.get_ident(), signal.SIGINT)  # this thread gets it
+        threading.Thread(target=signal_from_here, daemon=True).start()
+        start = time.monotonic()
+        try:
+            time.sleep(30)
+        except KeyboardInterrupt:
+            print("KeyboardInterrupt in main after", int(time.monotonic() - start), "s")
+        """
+        result = run_python(code, timeout=25)
+        assert result.returncode == 0, result.stdout + result.stderr
+        expected = ["KeyboardInterrupt in main after 0 s", "worker stopped"]
+        assert lines_of(result.stdout) == expected, result.stdout
+
     def test_main_thread_stuck_in_c_code_still_exits_on_sigterm(self) -> None:
         code = """
         import signal, threading
