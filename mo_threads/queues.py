@@ -36,6 +36,7 @@ import functools
 import queue as _stdlib_queue
 import types
 from collections import deque
+from threading import TIMEOUT_MAX as _TIMEOUT_MAX
 from time import monotonic as _monotonic, sleep as _sleep
 from typing import Any, Callable, Deque, Iterable, Iterator, List, Optional, Tuple
 
@@ -105,7 +106,10 @@ def _check_till(till: Any) -> None:
 def _deadline(timeout: Optional[float]) -> Optional[float]:
     if timeout is None:
         return None
-    return _monotonic() + check_timeout(timeout, "timeout")
+    seconds = check_timeout(timeout, "timeout")
+    if seconds >= _TIMEOUT_MAX:
+        return None  # longer than the OS can wait: for ever, as Signal.wait and Lock treat it
+    return _monotonic() + seconds
 
 
 def _split_at_stop(values: Iterable[Any]) -> Tuple[List[Any], bool, List[Any]]:

@@ -312,13 +312,6 @@ class TestQueue:
         refused(TypeError, lambda: q.extend([9], till=3), "till")
         assert len(q) == 0
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="queues.py Queue._wait_for_item / _wait_for_room: a huge timeout (1e10 s, or math.inf) reaches"
-        " waiter.acquire(True, wait) unclamped and raises OverflowError ('timestamp out of range for platform"
-        " time_t') from pop(timeout=), get(timeout=) and add(timeout=) on a full queue, where Signal.wait, Lock,"
-        " Future, Channel, Semaphore, Latch, Barrier and wait_any all treat it as 'for ever'",
-    )
     @pytest.mark.parametrize("huge", [1e10, math.inf], ids=["1e10", "inf"])
     def test_huge_timeouts_mean_for_ever(self, huge: float) -> None:
         def soon(call: Callable[[], Any]) -> threading.Thread:
