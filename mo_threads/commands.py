@@ -83,6 +83,11 @@ class Command:
             timeout = check_timeout(timeout, "Command " + repr(name) + " timeout")
         if isinstance(max_stdout, bool) or not isinstance(max_stdout, int) or max_stdout < 1:
             raise ValueError("Command " + repr(name) + " max_stdout must be a positive int, not " + repr(max_stdout))
+        if not isinstance(params, (str, bytes)) and not hasattr(params, "__iter__"):
+            raise TypeError(
+                "Command " + repr(name) + ": params must be a command line (str) or a list of arguments, not "
+                + type(params).__name__
+            )
         self.name = name
         self.debug = debug
         self.max_stdout = max_stdout

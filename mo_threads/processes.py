@@ -146,6 +146,11 @@ class Process(BaseThread):
     ) -> None:
         if not isinstance(name, str):
             raise TypeError("Process name must be a str, not " + type(name).__name__)
+        if not isinstance(params, (str, bytes)) and not hasattr(params, "__iter__"):
+            raise TypeError(
+                "Process " + repr(name) + ": params must be a list of arguments (or a command line with"
+                " shell=True), not " + type(params).__name__
+            )
         if isinstance(params, (str, bytes)):
             if not shell:
                 raise TypeError(
@@ -168,7 +173,12 @@ class Process(BaseThread):
             startup_timeout = check_timeout(startup_timeout, "Process " + repr(name) + " startup_timeout")
         if parent_thread is not None and not isinstance(parent_thread, BaseThread):
             raise TypeError("parent_thread must be a mo_threads thread, not " + type(parent_thread).__name__)
-        cwd = _path(cwd)
+        try:
+            cwd = _path(cwd)
+        except TypeError:
+            raise TypeError(
+                "Process " + repr(name) + ": cwd must be a path (str or os.PathLike), not " + type(cwd).__name__
+            ) from None
         full_env = merge_env(env)
 
         parent = parent_thread or _parent_for_new_child()

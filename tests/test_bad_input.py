@@ -451,9 +451,9 @@ class TestProcess:
         process.join()
         assert process.returncode == 0
 
-    @pytest.mark.xfail(strict=True, reason="processes.py Process(cwd=3): a bare os.fspath TypeError whose message names neither cwd nor the process")
     def test_cwd_type(self, tree_unchanged: Any) -> None:
-        refused(TypeError, lambda: Process("p", ["true"], cwd=3), "cwd")
+        refused(TypeError, lambda: Process("p", ["true"], cwd=3), "'p'", "cwd", "int")
+        refused(TypeError, lambda: Process("p", 5), "'p'", "params", "int")  # type: ignore[arg-type]
 
 
 class TestCommand:
@@ -476,10 +476,9 @@ class TestCommand:
         finally:
             SESSIONS.close_all()
 
-    @pytest.mark.xfail(strict=True, reason="commands.py Command('c', 5): TypeError \"'int' object is not iterable\" names neither params nor the command")
     def test_params_type(self) -> None:
         try:
-            refused(TypeError, lambda: Command("c", 5), "params")  # type: ignore[arg-type]
+            refused(TypeError, lambda: Command("c", 5), "'c'", "params", "int")  # type: ignore[arg-type]
         finally:
             SESSIONS.close_all()
 
