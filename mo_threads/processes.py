@@ -470,7 +470,10 @@ class Process(BaseThread):
             return
         self._asked_to_stop = True
         self._signal("terminate")
-        Till(seconds=self.grace_period).then(self._kill_if_running)
+        kill_timer = Till(seconds=self.grace_period)
+        kill_timer.then(self._kill_if_running)
+        # once the program exits, the timer lets go of this Process (no 2 s leak after join)
+        self.exited.then(lambda: kill_timer.remove_then(self._kill_if_running))
 
     def _kill_if_running(self) -> None:
         if not self.exited:

@@ -242,7 +242,6 @@ class TestLeaks:
             done = Process("quick", [sys.executable, "-c", "print('hello')"], timeout=None)
             assert done.join(till=Till(seconds=30)).stdout.pop_all() == ["hello"]
             stopped = Process("stopped", ["sleep", "30"], timeout=None)
-            stopped.grace_period = 0.1  # see the xfail below: its kill timer holds it that long
             stopped.stop()
             stopped.join(till=Till(seconds=30))
             time.sleep(0.2)
@@ -250,12 +249,6 @@ class TestLeaks:
         growth, total, memory = measure(cycle, warmup=2, rounds=6)
         assert_flat(growth, total, memory, 6)
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="processes.py Process._on_please_stop: the SIGKILL timer Till(grace_period).then(self._kill_if_running)"
-        " is not cancelled when the program exits, so a stopped Process (its 4 Threads, 3 Queues, Signals) stays"
-        " referenced by the timer for grace_period (2 s) after join() returned",
-    )
     def test_a_stopped_process_is_released_once_joined(self) -> None:
         stopped = Process("released", ["sleep", "30"], timeout=None)
         stopped.stop()
