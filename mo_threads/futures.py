@@ -3,23 +3,26 @@
 from __future__ import annotations
 
 import _thread
-from typing import Any, Optional
+import concurrent.futures as _cf
+from typing import Any, Generic, Optional, TypeVar
 
 from mo_threads.signals import Signal
 from mo_threads.threads import ThreadTimeout
 
 __all__ = ("Future",)
 
+_T = TypeVar("_T")
 _UNSET: Any = object()
 # guards settling (rare): assign() and fail() from two threads at once must not both win
 _SETTLE_LOCK = _thread.allocate_lock()
 
 
-class Future:
+class Future(Generic[_T]):
     """A value that is not ready yet: one `assign(value)` (or `fail(error)`), many `wait()`s.
 
     `done` is a Signal that fires once the future is settled (also known by
     upstream's name, `is_ready`). Settling twice raises `RuntimeError`.
+    Generic in its value type for type checkers: `Future[int]()`.
     """
 
     __slots__ = ("done", "_value", "_failure")
@@ -35,17 +38,17 @@ class Future:
         return self.done
 
     @property
-    def value(self) -> Any:
+    def value(self) -> Optional[_T]:
         """The assigned value, or None while not ready (or when it failed)."""
         value = self._value
         return None if value is _UNSET else value
 
-    def assign(self, value: Any) -> Future:
+    def assign(self, value: _T) -> Future[_T]:
         """Set the value and wake every waiter; raises RuntimeError if already settled."""
         self._settle(value, None)
         return self
 
-    def fail(self, failure: BaseException) -> Future:
+    def fail(self, failure: BaseException) -> Future[_T]:
         """Settle with an exception: every `wait()` raises it."""
         if not isinstance(failure, BaseException):
             raise TypeError("Future.fail() expects an exception, not " + type(failure).__name__)
@@ -60,7 +63,7 @@ class Future:
             self._failure = failure
         self.done.go()
 
-    def wait(self, till: Optional[Signal] = None, *, timeout: Optional[float] = None) -> Any:
+    def wait(self, till: Optional[Signal] = None, *, timeout: Optional[float] = None) -> _T:
         """Block until settled; return the value, or raise the failure given to `fail()`.
 
         Raises `THREAD_TIMEOUT` (a `TimeoutError`) when `till` fires, or
@@ -70,7 +73,58 @@ class Future:
             raise ThreadTimeout("Timeout waiting for a Future")
         if self._failure is not None:
             raise self._failure
-        return self._value
+        value: _T = self._value
+        return value
+
+    def to_concurrent(self) -> _cf.Future[_T]:
+        """A `concurrent.futures.Future` that completes with this future's value or exception.
+
+        It completes on the thread that settles this future (at once if settled
+        already). Cancelling it does not affect this future.
+        """
+        output: _cf.Future[_T] = _cf.Future()
+        output.set_running_or_notify_cancel()
+
+        def copy() -> None:
+            if output.done():
+                return  # cancelled by its owner
+            failure = self._failure
+            try:
+                if failure is not None:
+                    output.set_exception(failure)
+                else:
+                    output.set_result(self._value)
+            except _cf.InvalidStateError:
+                pass  # cancelled meanwhile
+
+        self.done.then(copy)
+        return output
+
+    @classmethod
+    def from_concurrent(cls, future: _cf.Future[_T]) -> Future[_T]:
+        """A Future settled when `future` (a `concurrent.futures.Future`) completes.
+
+        Assigned its result, or failed with its exception; a cancelled `future`
+        fails it with `concurrent.futures.CancelledError`. Works with any object
+        having `add_done_callback`, `cancelled`, `exception` and `result`.
+        """
+        add_done_callback = getattr(future, "add_done_callback", None)
+        if not callable(add_done_callback):
+            raise TypeError("Future.from_concurrent() expects a future with add_done_callback(), not " + type(future).__name__)
+        output: Future[_T] = cls()
+
+        def copy(done: Any) -> None:
+            if done.cancelled():
+                output.fail(_cf.CancelledError("concurrent future was cancelled"))
+                return
+            failure = done.exception()
+            if failure is not None:
+                output.fail(failure)
+            else:
+                output.assign(done.result())
+
+        add_done_callback(copy)
+        return output
 
     def __repr__(self) -> str:
         if not self.done:

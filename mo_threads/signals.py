@@ -31,8 +31,9 @@ from __future__ import annotations
 import _thread
 import math
 import os
+import sys
 from collections import deque
-from typing import Any, Callable, Deque, List, Optional, Tuple, Union
+from typing import Any, Callable, Deque, Generator, List, Optional, Tuple, Union
 from weakref import ref
 
 from mo_logs import logger
@@ -158,6 +159,60 @@ class Signal:
             if till is not None:
                 till._remove_waiter(waiter)
         return self._go
+
+    # --- asyncio and concurrent.futures -----------------------------------------
+    def __await__(self) -> Generator[Any, None, bool]:
+        """`await signal` inside a running asyncio event loop: suspend, not block.
+
+        The loop is woken (with `call_soon_threadsafe`) from whichever thread
+        calls `go()`; meanwhile it runs its other tasks. Returns True. When the
+        awaiting task is cancelled, the callback is removed from this signal.
+        Raises RuntimeError outside a running asyncio event loop.
+        """
+        if self._go:
+            return True
+        # no running asyncio loop can exist before asyncio was imported: mo_threads
+        # does not import it for users who never await
+        asyncio = sys.modules.get("asyncio")
+        if asyncio is None:
+            raise RuntimeError("await " + repr(self) + " needs a running asyncio event loop")
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+
+        def wake() -> None:
+            try:
+                loop.call_soon_threadsafe(_set_future_true, future)
+            except RuntimeError:
+                pass  # the loop was closed: nobody waits any more
+
+        self.then(wake)
+        try:
+            yield from future.__await__()
+        finally:
+            if not future.done() or future.cancelled():
+                self.remove_then(wake)
+        return True
+
+    @classmethod
+    def from_future(cls, future: Any, name: Optional[str] = None) -> Signal:
+        """A Signal that fires when `future` completes (with a result, an error, or cancelled).
+
+        `future` is anything with `add_done_callback(fn)` calling `fn(future)`:
+        a `concurrent.futures.Future` (stdlib executors), or the futures of Dask,
+        Ray and others that follow that protocol. The callback runs on whatever
+        thread completes the future. Raises TypeError for an object without
+        `add_done_callback`.
+        """
+        add_done_callback = getattr(future, "add_done_callback", None)
+        if not callable(add_done_callback):
+            raise TypeError("Signal.from_future() expects a future with add_done_callback(), not " + type(future).__name__)
+        signal = cls(name if name is not None else "future")
+
+        def done(_: Any) -> None:
+            signal.go()
+
+        add_done_callback(done)
+        return signal
 
     # --- callbacks -------------------------------------------------------------
     def then(self, target: Callable[[], Any], error: Optional[ErrorHandler] = None) -> Signal:
@@ -332,6 +387,12 @@ def _combination_name(signal: Signal, depth: int) -> str:
     if depth >= 6:
         return "(...)"  # deep chains stay readable (and need no deep recursion)
     return "(" + _combination_name(name[1], depth + 1) + name[0] + _combination_name(name[2], depth + 1) + ")"
+
+
+def _set_future_true(future: Any) -> None:
+    # on the event loop's thread: the awaiting task may have been cancelled meanwhile
+    if not future.done():
+        future.set_result(True)
 
 
 def _release(waiter: Any) -> None:
