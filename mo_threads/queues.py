@@ -38,7 +38,7 @@ import types
 from collections import deque
 from threading import TIMEOUT_MAX as _TIMEOUT_MAX
 from time import monotonic as _monotonic, sleep as _sleep
-from typing import Any, Callable, Deque, Iterable, Iterator, List, Optional, Tuple
+from typing import Any, Callable, Deque, Generic, Iterable, Iterator, List, Optional, Tuple, TypeVar
 
 from mo_logs import logger
 
@@ -48,6 +48,7 @@ from mo_threads.threads import PLEASE_STOP, Thread, ThreadTimeout
 __all__ = ("Queue", "PriorityQueue", "ThreadedQueue", "QueueClosed", "QueueFull", "QueueEmpty")
 
 _allocate_lock = _thread.allocate_lock
+_T = TypeVar("_T")
 
 # a producer blocked on a full queue logs a warning this often (unless silent)
 FULL_WARNING_SECONDS = 10.0
@@ -121,7 +122,16 @@ def _split_at_stop(values: Iterable[Any]) -> Tuple[List[Any], bool, List[Any]]:
     return values, False, []
 
 
-class Queue:
+class _AsyncWake(Signal):
+    """A Signal a queue wakes like a parked consumer's raw lock (see `Queue.async_pop`)."""
+
+    __slots__ = ()
+
+    def release(self) -> None:
+        self.go()
+
+
+class Queue(Generic[_T]):
     """A thread-safe FIFO queue that can be closed.
 
     `max=None` means unbounded; otherwise `add` blocks while `max` items are
@@ -129,7 +139,8 @@ class Queue:
     Adding to a closed queue raises `QueueClosed`, unless
     `allow_add_after_close=True`: then the add is accepted (never blocks, never
     raises) and the item is queued for any consumer still draining — this is
-    what mo-logs' threaded logger relies on. A producer blocked on a full queue
+    what mo-logs' threaded logger relies on. Generic in the item type for
+    type checkers (`Queue[int]("numbers")`). A producer blocked on a full queue
     logs a warning every `FULL_WARNING_SECONDS` unless `silent=True`.
 
     Consumers: `pop()` blocks and returns the next item, `None` when `till`
@@ -235,7 +246,7 @@ class Queue:
                 continue
 
     # --- producing ---------------------------------------------------------------
-    def add(self, value: Any, timeout: Optional[float] = None, force: bool = False, till: Optional[Signal] = None) -> Queue:
+    def add(self, value: _T, timeout: Optional[float] = None, force: bool = False, till: Optional[Signal] = None) -> Queue[_T]:
         """Append `value`; adding `PLEASE_STOP` closes the queue instead.
 
         When the queue is full, block until there is room; raise `QueueFull`
@@ -262,7 +273,7 @@ class Queue:
             self._unlock()
         return self
 
-    def push(self, value: Any, timeout: Optional[float] = None, force: bool = False, till: Optional[Signal] = None) -> Queue:
+    def push(self, value: _T, timeout: Optional[float] = None, force: bool = False, till: Optional[Signal] = None) -> Queue[_T]:
         """Put `value` at the front, so it is popped next; otherwise like `add`."""
         if value is PLEASE_STOP:
             self.close()
@@ -271,7 +282,7 @@ class Queue:
             self._add_slow((value,), True, timeout, force, till)
         return self
 
-    def extend(self, values: Iterable[Any], timeout: Optional[float] = None, force: bool = False, till: Optional[Signal] = None) -> Queue:
+    def extend(self, values: Iterable[_T], timeout: Optional[float] = None, force: bool = False, till: Optional[Signal] = None) -> Queue[_T]:
         """Append every value, in order; all or nothing.
 
         Like `add`, wait until the queue is below `max` (or raise `QueueFull`),
@@ -301,7 +312,7 @@ class Queue:
                 self.extend(after)
         return self
 
-    def push_all(self, values: Iterable[Any], timeout: Optional[float] = None, force: bool = False, till: Optional[Signal] = None) -> Queue:
+    def push_all(self, values: Iterable[_T], timeout: Optional[float] = None, force: bool = False, till: Optional[Signal] = None) -> Queue[_T]:
         """Put `values` at the front, keeping their order (`values[0]` is popped next)."""
         _check_till(till)
         if timeout is not None:
@@ -450,6 +461,43 @@ class Queue:
         if self._putters:
             self._wake_putter()
         return value
+
+    async def async_pop(self, till: Optional[Signal] = None) -> Any:
+        """`pop()` for asyncio code: await the next item without blocking the event loop.
+
+        Returns the next item, `None` when `till` fires with the queue still
+        empty, and `PLEASE_STOP` once the queue is closed and drained. Await it
+        inside a running asyncio event loop (for a timeout, wrap it in
+        `asyncio.wait_for`); a cancelled wait takes nothing, and a wake-up meant
+        for it goes to the next consumer.
+        """
+        if till is not None:
+            _check_till(till)
+        while True:
+            try:
+                value = self._get()  # no lock, as in pop()
+            except IndexError:
+                if self._is_closed:
+                    try:
+                        # closed after we looked: nothing more comes, so one more look is final
+                        value = self._get()
+                    except IndexError:
+                        return PLEASE_STOP
+                else:
+                    if till is not None and till._go:
+                        return None
+                    wake = _AsyncWake("async_pop " + self.name)
+                    self._add_waiter(wake)
+                    try:
+                        # look again: an add or close may have come before we were parked
+                        if not self._qsize() and not self._is_closed:
+                            await (wake if till is None else wake | till)
+                    finally:
+                        self._remove_waiter(wake)
+                    continue
+            if self._putters:
+                self._wake_putter()
+            return value
 
     def _wake_putter(self) -> None:
         # no lock: taking from a deque is atomic, and a parked producer looks at
@@ -700,7 +748,7 @@ class Queue:
                 return
             yield value
 
-    def __enter__(self) -> Queue:
+    def __enter__(self) -> Queue[_T]:
         return self
 
     def __exit__(self, *exc_info: Any) -> None:
@@ -711,7 +759,7 @@ class Queue:
         return "<" + type(self).__name__ + " " + repr(self.name) + " " + str(self._qsize()) + " items" + state + ">"
 
 
-class PriorityQueue(Queue):
+class PriorityQueue(Queue[_T]):
     """A Queue with `numpriorities` lanes: `add(value, priority=p)`.
 
     Priority 0 is the most urgent (and the default, as upstream); a lower number
@@ -883,7 +931,7 @@ class PriorityQueue(Queue):
         return self
 
 
-class ThreadedQueue(Queue):
+class ThreadedQueue(Queue[_T]):
     """A Queue whose worker thread forwards items in batches to `slow_queue.extend(batch)`.
 
     A batch goes out when `batch_size` items are waiting, or `period` seconds
