@@ -793,7 +793,7 @@ class PriorityQueue(Queue[_T]):
         self._put_all = self._put_entries
         self._get = self._get_most_urgent
         self._qsize = self._count
-        self._contains = self._contains_entry
+        self._contains = self._contains_entry  # type: ignore[assignment]
         self._get_all = self._get_all_lanes
 
     def _put_entry(self, entry: Tuple[int, Any]) -> None:
@@ -855,7 +855,7 @@ class PriorityQueue(Queue[_T]):
         force: bool = False,
         till: Optional[Signal] = None,
         priority: int = 0,
-    ) -> PriorityQueue:
+    ) -> PriorityQueue[_T]:
         """Add `value` at `priority` (0 is most urgent); `PLEASE_STOP` closes. See `Queue.add`."""
         if value is PLEASE_STOP:
             self.close()
@@ -872,7 +872,7 @@ class PriorityQueue(Queue[_T]):
         force: bool = False,
         till: Optional[Signal] = None,
         priority: int = 0,
-    ) -> PriorityQueue:
+    ) -> PriorityQueue[_T]:
         """Put `value` at the front of its priority; see `Queue.push`."""
         if value is PLEASE_STOP:
             self.close()
@@ -889,7 +889,7 @@ class PriorityQueue(Queue[_T]):
         force: bool = False,
         till: Optional[Signal] = None,
         priority: int = 0,
-    ) -> PriorityQueue:
+    ) -> PriorityQueue[_T]:
         """Add every value at `priority`, in order; see `Queue.extend`."""
         priority = self._priority(priority)
         if till is not None or timeout is not None:
@@ -916,7 +916,7 @@ class PriorityQueue(Queue[_T]):
         force: bool = False,
         till: Optional[Signal] = None,
         priority: int = 0,
-    ) -> PriorityQueue:
+    ) -> PriorityQueue[_T]:
         """Put `values` at the front of `priority`, keeping their order."""
         priority = self._priority(priority)
         _check_till(till)

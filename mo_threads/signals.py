@@ -82,7 +82,8 @@ class Signal:
             return "signal"
         if name.__class__ is tuple:
             return _combination_name(self, 0)
-        return name
+        text: str = name
+        return text
 
     def __bool__(self) -> bool:
         return self._go
@@ -386,7 +387,8 @@ def _combination_name(signal: Signal, depth: int) -> str:
         return signal.name
     if depth >= 6:
         return "(...)"  # deep chains stay readable (and need no deep recursion)
-    return "(" + _combination_name(name[1], depth + 1) + name[0] + _combination_name(name[2], depth + 1) + ")"
+    text: str = "(" + _combination_name(name[1], depth + 1) + name[0] + _combination_name(name[2], depth + 1) + ")"
+    return text
 
 
 def _set_future_true(future: Any) -> None:
@@ -426,7 +428,7 @@ class _Feed:
 
     __slots__ = ("target", "remaining", "strong", "holds")
 
-    def __init__(self, target: ref, remaining: int) -> None:
+    def __init__(self, target: ref[Signal], remaining: int) -> None:
         self.target = target
         self.remaining = remaining
         self.strong: Optional[Signal] = None
@@ -553,12 +555,12 @@ def check_timeout(seconds: Any, what: str = "timeout") -> float:
     """Return `seconds` as a float, or raise a clear error for a bad timeout."""
     if isinstance(seconds, bool) or not isinstance(seconds, (int, float)):
         raise TypeError(what + " must be a number of seconds, not " + type(seconds).__name__)
-    seconds = float(seconds)
-    if math.isnan(seconds):
+    value = float(seconds)
+    if math.isnan(value):
         raise ValueError(what + " must be a number of seconds, not NaN")
-    if seconds < 0:
-        raise ValueError(what + " must be a non-negative number of seconds, not " + repr(seconds))
-    return seconds
+    if value < 0:
+        raise ValueError(what + " must be a non-negative number of seconds, not " + repr(value))
+    return value
 
 
 def _after_fork_in_child() -> None:

@@ -85,7 +85,8 @@ class _Source:
         if kind == "signal":
             return bool(self.signal), None
         if kind == "channel":
-            return self.source._try_receive()
+            received: Tuple[bool, Any] = self.source._try_receive()
+            return received
         # a Queue: pop_one() gives None when empty and open (so, as with pop(), a queued None
         # can not be told from nothing), PLEASE_STOP once closed and drained
         item = self.source.pop_one()
@@ -113,12 +114,12 @@ class _Source:
 
 # Queue has no watcher hook yet: park the waker as a consumer (Queue calls `release()` on
 # the parked consumer it wakes, under its lock). See the module docstring for the hand-on.
-def _watch_queue(queue: Queue, waker: _Waker) -> None:
+def _watch_queue(queue: Queue[Any], waker: _Waker) -> None:
     with queue._lock:
         queue._getters.append(waker)
 
 
-def _unwatch_queue(queue: Queue, waker: _Waker) -> None:
+def _unwatch_queue(queue: Queue[Any], waker: _Waker) -> None:
     with queue._lock:
         try:
             queue._getters.remove(waker)
