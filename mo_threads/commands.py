@@ -95,7 +95,7 @@ class Command:
         self.stopped = Signal("stopped command " + name)
         self._stderr_tail: List[str] = []
         self._timed_out = False
-        self._timer = None
+        self._timer: Optional[Till] = None
         self.process: Optional[Process] = None
         self._session: Optional[_Session] = None
         if not shell:
@@ -113,7 +113,7 @@ class Command:
             self._session = session
             self.pid = session.pid
             session.run(self)
-        self._timer: Optional[Till] = None
+        self._timer = None
         if timeout is not None and not self.stopped:
             self._timer = Till(seconds=timeout)
             self._timer.then(self._on_timeout)

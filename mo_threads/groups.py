@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import sys
 import threading
-from typing import Any, Callable, List, Optional, Tuple, Union
+from typing import Any, Callable, List, Literal, Optional, Tuple, Union
 
 from mo_logs import logger
 
@@ -99,6 +99,7 @@ class _GroupNode(BaseThread):
     def __init__(self, group: ThreadGroup, parent: BaseThread) -> None:
         BaseThread.__init__(self, "group " + group.name, None, parent)
         self.group = group
+        self.deadline: Optional[Signal] = None  # set by ThreadGroup.__enter__
 
 
 class ThreadGroup:
@@ -166,7 +167,7 @@ class ThreadGroup:
         node.deadline = _tighter(self._deadline, getattr(parent, "deadline", None))
         return self
 
-    def __exit__(self, exc_type: Any, exc: Optional[BaseException], traceback: Any) -> bool:
+    def __exit__(self, exc_type: Any, exc: Optional[BaseException], traceback: Any) -> Literal[False]:
         node = self._node
         if node is None or self._ended:
             return False

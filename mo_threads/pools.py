@@ -169,7 +169,7 @@ class ThreadPool:
         self.name = name or "thread pool"
         self.num_threads = num_threads
         self._lock = Lock("thread pool " + self.name)
-        self._jobs = Queue("jobs of " + self.name, silent=True)
+        self._jobs: Queue[Any] = Queue("jobs of " + self.name, silent=True)
         self._workers: List[Thread] = []
         self._unfinished: Set[PoolThread] = set()
         self._failures: List[PoolThread] = []

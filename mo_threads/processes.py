@@ -102,7 +102,8 @@ def _path(cwd: Any) -> Optional[str]:
     abspath = getattr(cwd, "abspath", None)  # mo_files.File
     if isinstance(abspath, str):
         return abspath
-    return os.fspath(cwd)
+    path: str = os.fspath(cwd)
+    return path
 
 
 class Process(BaseThread):
@@ -188,9 +189,9 @@ class Process(BaseThread):
         self.debug = debug
         self.timeout = timeout
         self.startup_timeout = startup_timeout
-        self.stdin = Queue("stdin for process " + repr(name), silent=True)
-        self.stdout = Queue("stdout for process " + repr(name), silent=True)
-        self.stderr = Queue("stderr for process " + repr(name), silent=True)
+        self.stdin: Queue[Any] = Queue("stdin for process " + repr(name), silent=True)
+        self.stdout: Queue[Any] = Queue("stdout for process " + repr(name), silent=True)
+        self.stderr: Queue[Any] = Queue("stderr for process " + repr(name), silent=True)
         self.returncode: Optional[int] = None
         self.exited = Signal("exited " + name)
         self._asked_to_stop = False
@@ -257,11 +258,11 @@ class Process(BaseThread):
 
     # --- public ----------------------------------------------------------------
     @property
-    def service(self) -> subprocess.Popen:
+    def service(self) -> subprocess.Popen[bytes]:
         """The underlying `subprocess.Popen` (upstream's name)."""
         return self._popen
 
-    def stop(self) -> Process:
+    def stop(self) -> Process:  # type: ignore[override]
         """Ask the program to stop: SIGTERM now, SIGKILL after `grace_period` seconds. Never blocks."""
         if not self.exited:
             self._asked_to_stop = True
@@ -361,6 +362,7 @@ class Process(BaseThread):
 
     def _write(self, please_stop: Signal) -> None:
         pipe = self._popen.stdin
+        assert pipe is not None  # started with stdin=PIPE
         stdin = self.stdin
         done = please_stop | self.exited
         try:

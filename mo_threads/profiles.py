@@ -109,7 +109,7 @@ class _Collector:
         """A new Stats: the finished profilers plus a snapshot of the running ones."""
         with self.lock:
             total = pstats.Stats()
-            if self.finished.stats:
+            if self.finished.stats:  # type: ignore[attr-defined]
                 total.add(self.finished)
             running = list(self.running.values())
         for profiler, _ in running:
@@ -330,7 +330,7 @@ def write_profiles(filename: Optional[str] = None) -> Optional[str]:
 
 def _rows(stats: pstats.Stats) -> List[Tuple[str, ...]]:
     ordered = sorted(stats.stats.items(), key=lambda item: -item[1][3])  # type: ignore[attr-defined]
-    rows = []
+    rows: List[Tuple[str, ...]] = []
     for (file, line, name), (cc, nc, tt, ct, callers) in ordered:
         if file == "~":
             file = ""

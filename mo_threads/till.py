@@ -121,10 +121,10 @@ class Till(Signal):
 def _number(value: Any, what: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise TypeError(what + " must be a number, not " + type(value).__name__)
-    value = float(value)
-    if math.isnan(value):
+    number = float(value)
+    if math.isnan(number):
         raise ValueError(what + " must be a number, not NaN")
-    return value
+    return number
 
 
 def _describe(deadline: float) -> str:
@@ -351,6 +351,6 @@ def reset() -> None:
     _TIMER.reopen()
 
 
-def timer_statistics() -> dict:
+def timer_statistics() -> Dict[str, Any]:
     """A snapshot of the timer: pending entries and whether its thread runs."""
     return {"pending": _TIMER.pending(), "running": _TIMER._thread is not None}
