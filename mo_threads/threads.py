@@ -160,7 +160,8 @@ class BaseThread:
     def stop(self) -> None:
         """Ask the children (newest first), then this thread, to stop. Never blocks."""
         for child in self._children_newest_first():
-            child.stop()
+            if child._is_started():  # a thread not started yet is not asked (see _stop_and_join_children)
+                child.stop()
         self.please_stop.go()
 
     def is_alive(self) -> bool:
@@ -174,14 +175,20 @@ class BaseThread:
     def _stop_and_join_children(self) -> List[Tuple[BaseThread, BaseException]]:
         """Stop and join every child; return (child, failure) for the failures nobody else will see."""
         failures: List[Tuple[BaseThread, BaseException]] = []
+        if not self.children:
+            return failures  # the common case: no lock, no copy
         while True:
             children = self._children_newest_first()
             if not children:
                 return failures
             for child in children:
-                child.stop()
+                if not child._is_started():
+                    # never started: nothing to stop or wait for (if it starts later, the main thread adopts it)
+                    self.remove_child(child)
+                else:
+                    child.stop()
             for child in children:
-                if child is _registry.get_current():
+                if child is _registry.get_current() or not child._is_started():
                     self.remove_child(child)
                     continue
                 if wait_stopped(child, "the end of " + repr(self.name)):
@@ -192,6 +199,9 @@ class BaseThread:
 
     def _take_unreported_failure(self) -> Optional[BaseException]:
         return None
+
+    def _is_started(self) -> bool:
+        return True
 
 
 def _wrap_failure(thread_name: str, failure: BaseException) -> Except:
@@ -277,6 +287,12 @@ class Thread(BaseThread):
         extras = getattr(threading.current_thread(), MO_LOGS_EXTRAS, None)
         self._log_extras = dict(extras[-1]) if extras else None
         self._thread: Optional[threading.Thread] = None
+        # in the tree from construction, as upstream: code (mo-logs) may detach it with
+        # parent.remove_child(thread) before start(), and start() must respect that
+        parent.add_child(self)
+
+    def _is_started(self) -> bool:
+        return self._thread is not None
 
     @staticmethod
     def run(name: str, target: Callable[..., Any], *args: Any, **kwargs: Any) -> Thread:
@@ -295,11 +311,10 @@ class Thread(BaseThread):
         # the OS thread is a daemon: shutdown joins it ourselves, in order (see stop_main_thread)
         thread = threading.Thread(target=self._run, name=self.name, daemon=True)
         self._thread = thread
-        # joined into the tree only once started: an unstarted thread must not block its parent's end
         if self.parent is not MAIN_THREAD and self.parent.stopped:  # type: ignore[union-attr]
             # nobody would join it under a parent that has ended
             self.parent = MAIN_THREAD
-        self.parent.add_child(self)  # type: ignore[union-attr]
+            MAIN_THREAD.add_child(self)
         try:
             thread.start()
         except BaseException:
@@ -367,9 +382,10 @@ class Thread(BaseThread):
         if not wait_in_main(self.stopped, till):
             raise ThreadTimeout("Timeout on join of thread " + repr(self.name))
         self._joined = True
-        if self.parent is not None:
-            self.parent.remove_child(self)
         if self._failure is not None:
+            # a failed thread stays in the tree until joined (a successful one left in _end)
+            if self.parent is not None:
+                self.parent.remove_child(self)
             raise _wrap_failure(self.name, self._failure)
         return self._result
 

@@ -85,3 +85,32 @@ class TestMoLogs:
         assert "done" in result.stdout
         check_log(os.path.join(folder, "log.txt"))
         check_profile(os.path.join(folder, "profile.tab"))
+
+
+STOPPING_PROGRAM = """
+import sys
+from mo_logs import logger
+from mo_threads import Thread, Till, stop_main_thread
+
+folder = sys.argv[1]
+logger.start({"logs": [{"log_type": "file", "file": folder + "/log.txt"}]})
+
+def slow_to_stop(please_stop):
+    please_stop.wait()
+    Till(seconds=0.3).wait()
+    logger.info("logged while stopping")
+
+Thread.run("slow to stop", slow_to_stop)
+stop_main_thread()
+"""
+
+
+class TestShutdownOrder:
+    def test_lines_logged_while_threads_stop_reach_the_log(self, tmp_path):
+        # the logging thread is detached from the tree by mo-logs: shutdown stops it
+        # only after every other thread, so nothing logged while stopping is lost
+        folder = str(tmp_path)
+        result = run_python(STOPPING_PROGRAM, folder, timeout=50, cwd=folder)
+        assert result.returncode == 0, result.stderr
+        with open(folder + "/log.txt", encoding="utf8") as log:
+            assert "logged while stopping" in log.read()

@@ -603,3 +603,37 @@ class TestMainThread:
             Thread.run("not main", target).join()
         assert isinstance(info.value.__cause__, RuntimeError)
         assert not MAIN_THREAD.please_stop
+
+
+class TestDetachBeforeStart:
+    def test_a_thread_detached_before_start_stays_out_of_the_tree(self) -> None:
+        # mo-logs' threaded logger does this: its thread must be stopped after logging, not with the children
+        from mo_threads import MAIN_THREAD, Signal, Thread
+
+        release = Signal("release")
+
+        def worker(please_stop: Signal) -> str:
+            release.wait()
+            return "done"
+
+        thread = Thread("detached", worker)
+        assert thread in MAIN_THREAD.children
+        thread.parent.remove_child(thread)
+        thread.start()
+        try:
+            assert thread not in MAIN_THREAD.children
+        finally:
+            release.go()
+            assert thread.join() == "done"
+
+    def test_a_thread_never_started_does_not_block_its_parent(self) -> None:
+        from mo_threads import Signal, Thread
+
+        def child_body(please_stop: Signal) -> None:
+            please_stop.wait()
+
+        def parent_body(please_stop: Signal) -> str:
+            Thread("never started", child_body)
+            return "parent done"
+
+        assert Thread.run("parent", parent_body).join(till=Till(seconds=10)) == "parent done"
