@@ -17,7 +17,6 @@ This module is above every other one; nothing in mo_threads imports it.
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any, Callable, Optional, TypeVar
 
 from mo_threads._waits import check_wait

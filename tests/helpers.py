@@ -8,7 +8,7 @@ import subprocess
 import sys
 import textwrap
 import time
-from typing import List, Optional
+from typing import List
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

@@ -9,7 +9,7 @@ from typing import Any, List
 
 import pytest
 
-from mo_threads import MAIN_THREAD, Signal, Thread, Till, current_thread
+from mo_threads import Signal, Till, current_thread
 from mo_threads import groups as groups_module
 from mo_threads.groups import ThreadGroup, ThreadGroupError
 from tests.helpers import finish, run_python, send, start_python, wait_for_line, wait_true
