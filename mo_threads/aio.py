@@ -8,7 +8,7 @@ whichever thread fires it, so the loop keeps running its other tasks meanwhile.
 Everything here is built on it:
 
     pop(queue)                 `Queue.async_pop`: the queue wakes a parked Signal
-    receive(channel)           the channel's watcher hook wakes a parked Signal
+    receive(channel)           `Channel.async_receive`: its watcher hook wakes one
     run_in_thread(name, fn)    awaits the thread's `stopped` Signal; cancelling
                                the awaiting task fires the thread's `please_stop`
 
@@ -19,12 +19,10 @@ from __future__ import annotations
 
 from typing import Any, Callable, Optional, TypeVar
 
-from mo_threads._waits import check_wait
 from mo_threads.channels import Channel
 from mo_threads.queues import Queue
 from mo_threads.signals import Signal
-from mo_threads.threads import Thread, ThreadTimeout
-from mo_threads.till import Till
+from mo_threads.threads import Thread
 
 __all__ = ("pop", "receive", "run_in_thread", "wait")
 
@@ -57,17 +55,8 @@ async def pop(queue: Queue[_T], till: Optional[Signal] = None) -> Any:
     return await queue.async_pop(till=till)
 
 
-class _Wake(Signal):
-    """A Signal a channel wakes like a watcher (it calls `release()`)."""
-
-    __slots__ = ()
-
-    def release(self) -> None:
-        self.go()
-
-
-async def receive(channel: Channel, till: Optional[Signal] = None, *, timeout: Optional[float] = None) -> Any:
-    """Await the next value of `channel` without blocking the event loop.
+async def receive(channel: Channel[_T], till: Optional[Signal] = None, *, timeout: Optional[float] = None) -> Any:
+    """Await the next value of `channel` (`Channel.async_receive`) without blocking the event loop.
 
     As `Channel.receive`: once the channel is closed and drained, returns
     `PLEASE_STOP` or raises the error given to `close()`; raises
@@ -75,21 +64,7 @@ async def receive(channel: Channel, till: Optional[Signal] = None, *, timeout: O
     """
     if not isinstance(channel, Channel):
         raise TypeError("aio.receive() expects a Channel, not " + type(channel).__name__)
-    timeout = check_wait(till, timeout)
-    if timeout is not None:
-        till = Till(seconds=timeout) if till is None else till | Till(seconds=timeout)
-    while True:
-        found, value = channel._try_receive()
-        if found:
-            return value
-        if till is not None and till._go:
-            raise ThreadTimeout("Timeout receiving from channel " + repr(channel.name))
-        wake = _Wake("aio.receive " + channel.name)
-        channel._add_watcher(wake)
-        try:
-            await (wake if till is None else wake | till)
-        finally:
-            channel._remove_watcher(wake)
+    return await channel.async_receive(till, timeout=timeout)
 
 
 async def run_in_thread(name: str, fn: Callable[..., _T], *args: Any, **kwargs: Any) -> _T:

@@ -30,14 +30,17 @@ from __future__ import annotations
 
 import _thread
 from collections import deque
-from typing import Any, Deque, Iterator, List, Optional, Tuple
+from typing import Any, Deque, Generic, Iterator, List, Optional, Tuple, TypeVar
 
 from mo_threads._waits import ThreadTimeout, check_wait, wait_for
 from mo_threads.queues import QueueClosed
 from mo_threads.signals import Signal
 from mo_threads.threads import PLEASE_STOP
+from mo_threads.till import Till
 
 __all__ = ("Channel", "ChannelClosed")
+
+_T = TypeVar("_T")
 
 
 class ChannelClosed(QueueClosed):
@@ -66,7 +69,16 @@ class _Slot(Signal):
         self.filled = False
 
 
-class Channel:
+class _Wake(Signal):
+    """A Signal the channel wakes like a watcher (it calls `release()`): see `Channel.async_receive`."""
+
+    __slots__ = ()
+
+    def release(self) -> None:
+        self.go()
+
+
+class Channel(Generic[_T]):
     """Pass values between threads: `send(value)` in one, `receive()` in another.
 
     `capacity=0` (the default) is a rendezvous: `send` blocks until a receiver
@@ -79,6 +91,8 @@ class Channel:
     ends the channel: `send` then raises `ChannelClosed`; receivers drain the
     buffer, then `receive()` returns `PLEASE_STOP`, or raises `error` when one
     was given. Iterating yields values until then. Values pass by reference.
+    Generic in the value type for type checkers (`Channel[int]()`); asyncio
+    code receives with `await channel.async_receive()`.
     """
 
     __slots__ = ("name", "capacity", "closed", "_lock", "_buffer", "_senders", "_receivers", "_watchers", "_error", "__weakref__")
@@ -101,7 +115,7 @@ class Channel:
         self._error: Optional[BaseException] = None
 
     # --- sending -------------------------------------------------------------------
-    def send(self, value: Any, till: Optional[Signal] = None, *, timeout: Optional[float] = None) -> None:
+    def send(self, value: _T, till: Optional[Signal] = None, *, timeout: Optional[float] = None) -> None:
         """Hand `value` over: return once a receiver took it (capacity 0) or it is buffered.
 
         Raises `ChannelClosed` when the channel is (or gets) closed before the
@@ -146,7 +160,7 @@ class Channel:
             raise ChannelClosed("Channel " + repr(self.name) + " was closed before the value was received")
         raise ThreadTimeout("Timeout sending on channel " + repr(self.name))
 
-    def try_send(self, value: Any) -> bool:
+    def try_send(self, value: _T) -> bool:
         """Send without blocking: True when a receiver took `value` or it was buffered, False otherwise.
 
         Raises `ChannelClosed` when the channel is closed. `PLEASE_STOP` closes it.
@@ -226,6 +240,30 @@ class Channel:
                     return value
                 return self._end()
         raise ThreadTimeout("Timeout receiving from channel " + repr(self.name))
+
+    async def async_receive(self, till: Optional[Signal] = None, *, timeout: Optional[float] = None) -> Any:
+        """`receive()` for asyncio code: await the next value without blocking the event loop.
+
+        Same results as `receive()`: the value; `PLEASE_STOP` (or the close
+        error raised) once closed and drained; `ThreadTimeout` when `till`
+        fires or `timeout` passes first. Await it inside a running asyncio
+        event loop; a cancelled wait takes nothing.
+        """
+        timeout = check_wait(till, timeout)
+        if timeout is not None:
+            till = Till(seconds=timeout) if till is None else till | Till(seconds=timeout)
+        while True:
+            found, value = self._try_receive()
+            if found:
+                return value
+            if till is not None and till._go:
+                raise ThreadTimeout("Timeout receiving from channel " + repr(self.name))
+            wake = _Wake("async_receive " + self.name)
+            self._add_watcher(wake)
+            try:
+                await (wake if till is None else wake | till)
+            finally:
+                self._remove_watcher(wake)
 
     def _try_receive(self) -> Tuple[bool, Any]:
         """Without blocking: (True, value), or (True, PLEASE_STOP) once closed and drained, else (False, None).
@@ -310,7 +348,7 @@ class Channel:
                 return
             yield value
 
-    def __enter__(self) -> Channel:
+    def __enter__(self) -> Channel[_T]:
         return self
 
     def __exit__(self, *exc_info: Any) -> None:

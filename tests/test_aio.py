@@ -207,6 +207,41 @@ class TestReceive:
 
         assert _run(main()) == list(range(20))
 
+    def test_async_receive_rendezvous(self) -> None:
+        channel: Channel[str] = Channel("rendezvous")
+
+        def send(please_stop: Signal) -> None:
+            for word in ("a", "b", "c"):
+                channel.send(word, timeout=10)
+
+        async def main() -> List[str]:
+            thread = Thread.run("sender", send)
+            got = [await channel.async_receive(timeout=10) for _ in range(3)]
+            thread.join()
+            return got
+
+        assert _run(main()) == ["a", "b", "c"]
+
+    def test_async_receive_close_error(self) -> None:
+        channel: Channel[int] = Channel("failing", capacity=1)
+        channel.send(1)
+        channel.close(ValueError("gone"))
+
+        async def main() -> Any:
+            first = await channel.async_receive()
+            with pytest.raises(ValueError):
+                await channel.async_receive()
+            return first
+
+        assert _run(main()) == 1
+
+    def test_async_receive_till(self) -> None:
+        async def main() -> None:
+            with pytest.raises(ThreadTimeout):
+                await Channel("quiet").async_receive(till=Till(seconds=0.05))
+
+        _run(main())
+
     def test_receive_timeout(self) -> None:
         async def main() -> None:
             with pytest.raises(ThreadTimeout):
