@@ -29,6 +29,7 @@ import glob
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 from typing import Dict, List, Optional
@@ -36,6 +37,13 @@ from typing import Dict, List, Optional
 import nox
 
 ROOT = os.path.dirname(os.path.abspath(__file__))
+
+# A job started in the background by a shell without job control (`cmd &` in a script, nohup)
+# begins with SIGINT ignored, and an ignored signal stays ignored in every process it starts:
+# the suite's Ctrl-C tests would see their children ignore SIGINT. Give the sessions the
+# default disposition back (a handler, unlike SIG_IGN, does not pass through exec).
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 CPYTHONS = ["3.8", "3.9", "3.10", "3.11", "3.12", "3.13"]
 PYPY = "pypy3"
 PYTEST = ["-m", "pytest", "-q", "-p", "no:cacheprovider"]
