@@ -627,7 +627,6 @@ class TestDetachBeforeStart:
             assert thread.join() == "done"
 
     def test_a_thread_never_started_does_not_block_its_parent(self) -> None:
-
         def child_body(please_stop: Signal) -> None:
             please_stop.wait()
 
