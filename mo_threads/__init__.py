@@ -13,6 +13,7 @@ Layers, each importing only from those above it:
                  Barrier, Latch, Channel, wait_any, ThreadGroup, supervise
     processes, commands, python    child processes
     profiles, busy_lock, repeat    profiling and small tools
+    aio          wait, pop, receive, run_in_thread    asyncio bridges (import mo_threads.aio)
 
 Importing starts nothing: the timer thread starts with the first Till, and the
 exit hook and SIGINT/SIGTERM handlers with the first Thread.

@@ -194,8 +194,8 @@ class Signal:
                 self.remove_then(wake)
         return True
 
-    @classmethod
-    def from_future(cls, future: Any, name: Optional[str] = None) -> Signal:
+    @staticmethod
+    def from_future(future: Any, name: Optional[str] = None) -> Signal:
         """A Signal that fires when `future` completes (with a result, an error, or cancelled).
 
         `future` is anything with `add_done_callback(fn)` calling `fn(future)`:
@@ -207,7 +207,7 @@ class Signal:
         add_done_callback = getattr(future, "add_done_callback", None)
         if not callable(add_done_callback):
             raise TypeError("Signal.from_future() expects a future with add_done_callback(), not " + type(future).__name__)
-        signal = cls(name if name is not None else "future")
+        signal = Signal(name if name is not None else "future")
 
         def done(_: Any) -> None:
             signal.go()

@@ -11,7 +11,7 @@ import pytest
 
 from mo_threads import aio
 from mo_threads.channels import Channel
-from mo_threads.queues import Queue
+from mo_threads.queues import PriorityQueue, Queue
 from mo_threads.signals import DONE, Signal
 from mo_threads.threads import PLEASE_STOP, Thread, ThreadTimeout
 from mo_threads.till import Till
@@ -127,6 +127,20 @@ class TestAsyncPop:
             return got
 
         assert _run(main()) == list(range(200))
+
+    def test_priority_queue(self) -> None:
+        queue: PriorityQueue[str] = PriorityQueue("urgent first", numpriorities=2)
+
+        async def main() -> List[Any]:
+            waiting = asyncio.ensure_future(queue.async_pop())
+            await asyncio.sleep(0.02)
+            queue.add("first", priority=1)
+            queue.add("low", priority=1)
+            queue.add("high", priority=0)
+            return [await waiting, await queue.async_pop(), await queue.async_pop()]
+
+        # the waiting task resumes only once the loop runs again, after all three adds
+        assert _run(main()) == ["high", "first", "low"]
 
     def test_till_gives_none(self) -> None:
         async def main() -> Any:
