@@ -150,7 +150,13 @@ class BaseThread:
             self.children.append(child)
 
     def remove_child(self, child: BaseThread) -> None:
-        """Forget `child` (it ended, or was joined); does nothing if it is not a child."""
+        """Forget `child` (it ended, or was joined); does nothing if it is not a child.
+
+        Called before the child is started, it detaches the child: it will not
+        join the tree, and nobody stops or waits for it but its owner.
+        """
+        if not child._is_started():
+            child._detach()
         with self.child_locker:
             try:
                 self.children.remove(child)
@@ -160,8 +166,7 @@ class BaseThread:
     def stop(self) -> None:
         """Ask the children (newest first), then this thread, to stop. Never blocks."""
         for child in self._children_newest_first():
-            if child._is_started():  # a thread not started yet is not asked (see _stop_and_join_children)
-                child.stop()
+            child.stop()
         self.please_stop.go()
 
     def is_alive(self) -> bool:
@@ -182,13 +187,9 @@ class BaseThread:
             if not children:
                 return failures
             for child in children:
-                if not child._is_started():
-                    # never started: nothing to stop or wait for (if it starts later, the main thread adopts it)
-                    self.remove_child(child)
-                else:
-                    child.stop()
+                child.stop()
             for child in children:
-                if child is _registry.get_current() or not child._is_started():
+                if child is _registry.get_current():
                     self.remove_child(child)
                     continue
                 if wait_stopped(child, "the end of " + repr(self.name)):
@@ -202,6 +203,9 @@ class BaseThread:
 
     def _is_started(self) -> bool:
         return True
+
+    def _detach(self) -> None:
+        pass
 
 
 def _wrap_failure(thread_name: str, failure: BaseException) -> Except:
@@ -287,12 +291,15 @@ class Thread(BaseThread):
         extras = getattr(threading.current_thread(), MO_LOGS_EXTRAS, None)
         self._log_extras = dict(extras[-1]) if extras else None
         self._thread: Optional[threading.Thread] = None
-        # in the tree from construction, as upstream: code (mo-logs) may detach it with
-        # parent.remove_child(thread) before start(), and start() must respect that
-        parent.add_child(self)
+        # set when parent.remove_child(thread) comes before start() (mo-logs does this to its
+        # logging thread, so shutdown stops it after logging, not with the other children)
+        self._detached = False
 
     def _is_started(self) -> bool:
         return self._thread is not None
+
+    def _detach(self) -> None:
+        self._detached = True
 
     @staticmethod
     def run(name: str, target: Callable[..., Any], *args: Any, **kwargs: Any) -> Thread:
@@ -311,15 +318,17 @@ class Thread(BaseThread):
         # the OS thread is a daemon: shutdown joins it ourselves, in order (see stop_main_thread)
         thread = threading.Thread(target=self._run, name=self.name, daemon=True)
         self._thread = thread
+        # joined into the tree only once started: an unstarted thread must not block its parent's end
         if self.parent is not MAIN_THREAD and self.parent.stopped:  # type: ignore[union-attr]
             # nobody would join it under a parent that has ended
             self.parent = MAIN_THREAD
-            MAIN_THREAD.add_child(self)
+        if not self._detached:
+            self.parent.add_child(self)  # type: ignore[union-attr]
         try:
             thread.start()
         except BaseException:
-            self._thread = None
             self.parent.remove_child(self)  # type: ignore[union-attr]
+            self._thread = None
             raise
         return self
 
@@ -382,10 +391,10 @@ class Thread(BaseThread):
         if not wait_in_main(self.stopped, till):
             raise ThreadTimeout("Timeout on join of thread " + repr(self.name))
         self._joined = True
+        # _end removes it too, but only after `stopped` fired: a joiner must see it gone
+        if self.parent is not None:
+            self.parent.remove_child(self)
         if self._failure is not None:
-            # a failed thread stays in the tree until joined (a successful one left in _end)
-            if self.parent is not None:
-                self.parent.remove_child(self)
             raise _wrap_failure(self.name, self._failure)
         return self._result
 
