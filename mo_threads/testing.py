@@ -1,0 +1,73 @@
+"""Test helpers: a fake clock for Till.
+
+    with fake_clock() as clock:
+        hour = Till(seconds=3600)
+        clock.advance(3600)   # hour fires now, without waiting
+
+Inside the block every Till (and every timeout built on a Till) reads the fake
+time, which starts at the real time and moves only by `advance`. Timeouts that
+use the OS directly (a `timeout=` passed down to a raw lock) still take real
+time. Leaving the block restores the real clock; Tills made inside the block
+keep their fake deadlines.
+"""
+
+from __future__ import annotations
+
+import threading
+from time import time as _real_time
+from typing import Iterator
+from contextlib import contextmanager
+
+from mo_threads import till as _till
+
+__all__ = ("FakeClock", "fake_clock")
+
+
+class FakeClock:
+    """A clock that moves only when told to; read it with `now()`."""
+
+    __slots__ = ("_now", "_lock")
+
+    def __init__(self, start: float) -> None:
+        self._now = start
+        self._lock = threading.Lock()
+
+    def now(self) -> float:
+        """The fake time, as a unix timestamp."""
+        return self._now
+
+    def advance(self, seconds: float) -> None:
+        """Move the clock forward `seconds` (>= 0) and wake the timer so due Tills fire.
+
+        Raises ValueError for a negative amount. Firing happens on the timer
+        thread: a Till that came due is fired shortly after this returns; wait
+        on it to be sure.
+        """
+        if seconds < 0:
+            raise ValueError("FakeClock.advance(seconds) can not go backwards: " + repr(seconds))
+        with self._lock:
+            self._now += seconds
+        _wake_timer()
+
+
+def _wake_timer() -> None:
+    timer = _till._TIMER
+    with timer._lock:
+        timer._ring()
+
+
+@contextmanager
+def fake_clock() -> Iterator[FakeClock]:
+    """Make Till read a fake clock inside the block; the real clock comes back on exit.
+
+    Not reentrant: raises RuntimeError if a fake clock is already active.
+    """
+    if _till._time is not _real_time:
+        raise RuntimeError("fake_clock() is already active")
+    clock = FakeClock(_real_time())
+    _till._time = clock.now
+    try:
+        yield clock
+    finally:
+        _till._time = _real_time
+        _wake_timer()
