@@ -32,6 +32,7 @@ from mo_threads.python import Python
 from mo_threads.queues import PriorityQueue, Queue, ThreadedQueue
 from mo_threads.repeat import Repeat
 from mo_threads.waiting import wait_any
+from mo_threads._introspect import dump_threads
 from mo_threads.signals import DONE, NEVER, Signal
 from mo_threads.supervise import supervise
 from mo_threads.sync import Barrier, BoundedSemaphore, BrokenBarrierError, Latch, Semaphore
@@ -62,6 +63,7 @@ __all__ = (
     "DONE",
     "NEVER",
     "Till",
+    "dump_threads",
     "Lock",
     "locked",
     "BusyLock",

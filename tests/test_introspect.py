@@ -16,3 +16,24 @@ class TestMain:
         assert result.returncode == 0, result.stderr
         assert "mo-threads " + __version__ in result.stdout
         assert "self-check OK" in result.stdout
+
+
+class TestDumpThreads:
+    def test_dump_names_a_running_thread(self) -> None:
+        import io
+
+        from mo_threads import Thread, dump_threads
+
+        def worker(please_stop) -> None:
+            please_stop.wait()
+
+        thread = Thread.run("dump-me worker", worker)
+        try:
+            buffer = io.StringIO()
+            dump_threads(file=buffer)
+            text = buffer.getvalue()
+            assert "dump-me worker [running]" in text
+            assert "please_stop.wait()" in text
+        finally:
+            thread.stop()
+            thread.join()
