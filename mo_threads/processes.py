@@ -28,6 +28,7 @@ raises, and if nobody joins, its parent reports it when it ends, like a thread.
 
 from __future__ import annotations
 
+import json as _json
 import os
 import signal
 import subprocess
@@ -428,11 +429,11 @@ class Process(BaseThread):
         if report is not None:
             logger.warning(
                 "Process {name|quote} (pid {pid}) was silent for {seconds} seconds and was killed. The last lines"
-                " sent to it: {sent|json}",
+                " sent to it: {sent}",
                 name=self.name,
                 pid=self.pid,
                 seconds=report["seconds"],
-                sent=report["sent"],
+                sent=_json.dumps(report["sent"]),  # encoded here: mo-logs' |json needs mo-json
             )
         if self.debug:
             logger.info("Process {name|quote} (pid {pid}) exited with {code}", name=self.name, pid=self.pid, code=self.returncode)

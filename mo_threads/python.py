@@ -199,7 +199,7 @@ class Python:
         with self._lock:
             reply = self._pending.pop(message.get("id"), None)  # type: ignore[arg-type]
         if reply is None:
-            logger.warning("Python worker {name|quote} sent an answer nobody asked for: {message|json}", name=self.name, message=message)
+            logger.warning("Python worker {name|quote} sent an answer nobody asked for: {message}", name=self.name, message=json.dumps(message))
             return
         if "error" in message:
             reply.error = message["error"]
