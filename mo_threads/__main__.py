@@ -14,7 +14,7 @@ from mo_threads import MAIN_THREAD, Queue, Signal, Thread, Till, __version__
 def _self_check() -> str:
     """Run the self-check; return "" on success, else the name of the failed step."""
     done = Signal("self-check done")
-    queue = Queue("self-check queue")
+    queue: Queue[int] = Queue("self-check queue")
 
     def worker(please_stop: Signal) -> None:
         queue.add(42)
