@@ -33,6 +33,7 @@ from mo_threads.queues import PriorityQueue, Queue, ThreadedQueue
 from mo_threads.repeat import Repeat
 from mo_threads.waiting import wait_any
 from mo_threads._introspect import dump_threads
+from mo_threads._blocking import DeadlockError
 from mo_threads.signals import DONE, NEVER, Signal
 from mo_threads.supervise import supervise
 from mo_threads.sync import Barrier, BoundedSemaphore, BrokenBarrierError, Latch, Semaphore
@@ -64,6 +65,7 @@ __all__ = (
     "NEVER",
     "Till",
     "dump_threads",
+    "DeadlockError",
     "Lock",
     "locked",
     "BusyLock",
