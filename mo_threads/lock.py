@@ -7,7 +7,13 @@ producer does not have to call `notify`.
 
 Each waiter parks on a raw lock of its own, kept in a deque; leaving the lock
 pops one and releases it. A wait with a `till=` Signal parks the same raw lock
-on that signal too, so whichever comes first wakes it.
+on that signal too, so whichever comes first wakes it. `acquire(till=)` parks
+the same way, in a second deque that leaving the lock serves after releasing
+it, so a Signal can cut that wait short without polling.
+
+Contended acquisitions and waits are recorded in `_blocking` (what each thread
+waits on, blocking metrics); an acquisition that would close a cycle of threads
+waiting on each other's locks raises `DeadlockError` instead of hanging.
 """
 
 from __future__ import annotations
@@ -17,14 +23,16 @@ import functools
 from collections import deque
 from typing import Any, Callable, Deque, Optional, TypeVar
 
+from mo_threads._blocking import begin as _begin_wait
+from mo_threads._blocking import end as _end_wait
 from mo_threads.signals import Signal, check_timeout
-from mo_threads.till import Till
 
 __all__ = ("Lock", "locked")
 
 _get_ident = _thread.get_ident
 _allocate_lock = _thread.allocate_lock
 _TIMEOUT_MAX = _thread.TIMEOUT_MAX
+_monotonic = __import__("time").monotonic
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -36,7 +44,7 @@ class Lock:
     lock, instead of deadlocking silently.
     """
 
-    __slots__ = ("name", "_lock", "_owner", "_waiters", "__weakref__")
+    __slots__ = ("name", "_lock", "_owner", "_waiters", "_acquirers", "__weakref__")
 
     def __init__(self, name: str = "", debug: bool = False, sample: bool = False) -> None:
         """Make a free lock called `name`.
@@ -49,7 +57,9 @@ class Lock:
         self.name = name
         self._lock = _allocate_lock()
         self._owner: Optional[int] = None
-        self._waiters: Deque[Any] = deque()
+        # made on first use: most locks are never waited on
+        self._waiters: Optional[Deque[Any]] = None  # in wait(), for a thread leaving the lock
+        self._acquirers: Optional[Deque[Any]] = None  # in acquire(till=), for the lock to be free
 
     def __repr__(self) -> str:
         state = "held" if self._lock.locked() else "free"
@@ -61,9 +71,17 @@ class Lock:
             raise RuntimeError(
                 "Lock " + repr(self.name) + " is already held by this thread; it is not reentrant"
             )
-        self._lock.acquire()
+        if not self._lock.acquire(False):
+            self._acquire_contended()
         self._owner = ident
         return self
+
+    def _acquire_contended(self) -> None:
+        record = _begin_wait("Lock", self)  # raises DeadlockError on a cycle
+        try:
+            self._lock.acquire()
+        finally:
+            _end_wait(record)
 
     def __exit__(self, *exc_info: Any) -> None:
         self._owner = None
@@ -75,13 +93,23 @@ class Lock:
                 # empty, or that waiter gave up and was released by its till
                 pass
         self._lock.release()
+        acquirers = self._acquirers
+        if acquirers:
+            # after the release, so the woken thread finds the lock free
+            try:
+                acquirers.popleft().release()
+            except (IndexError, RuntimeError):
+                pass
 
     def acquire(self, till: Optional[Signal] = None, *, timeout: Optional[float] = None) -> bool:
         """Take the lock; with `till=` and/or `timeout=`, give up when the first fires.
 
-        Returns True when the lock is held, False when the wait was cut short.
-        Raises RuntimeError when this thread holds the lock already, TypeError
-        for a `till` that is not a Signal, ValueError for a negative timeout.
+        Returns True when the lock is held, False when the wait was cut short
+        (`acquiring(till=)` raises instead). Raises RuntimeError when this thread
+        holds the lock already, DeadlockError when waiting would close a cycle of
+        threads waiting on each other's locks (only for a wait without till or
+        timeout: a bounded wait ends by itself), TypeError for a `till` that is
+        not a Signal, ValueError for a negative timeout.
         """
         ident = _get_ident()
         if self._owner == ident:
@@ -92,38 +120,75 @@ class Lock:
             raise TypeError("till must be a Signal (for example Till(seconds=1)), not " + type(till).__name__)
         if timeout is not None:
             timeout = min(check_timeout(timeout), _TIMEOUT_MAX)
-        if till is None:
-            if timeout is None:
-                self._lock.acquire()
-            elif not self._lock.acquire(True, timeout):
-                return False
+        lock = self._lock
+        if lock.acquire(False):
             self._owner = ident
             return True
-        lock = self._lock
-        if not lock.acquire(False):
-            # wait in short slices: a raw lock can not be woken by a Signal; a Till's
-            # deadline is known, so the last slice ends on it
-            if timeout is not None:
-                limit: Optional[Till] = Till(seconds=timeout)  # both given: whichever comes first
+        if till is None and timeout is None:
+            self._acquire_contended()
+            self._owner = ident
+            return True
+        if till is not None and till._go:
+            return False
+        record = _begin_wait("Lock", self, True)
+        try:
+            if till is None and timeout is not None:
+                got = lock.acquire(True, timeout)
             else:
-                limit = till if isinstance(till, Till) else None
-            remaining = limit.remaining if limit is not None else None
+                assert till is not None
+                got = self._acquire_till(till, timeout)
+        finally:
+            _end_wait(record)
+        if got:
+            self._owner = ident
+        return got
+
+    def _acquire_till(self, till: Signal, timeout: Optional[float]) -> bool:
+        # Park on a raw lock of our own, known to `till` and to the lock: leaving
+        # the lock releases one such waiter after releasing the lock itself, so we
+        # register first and try again after: a release we did not see wakes us.
+        deadline = None if timeout is None else _monotonic() + timeout
+        waiter = _allocate_lock()
+        waiter.acquire()
+        if not till._add_waiter(waiter):
+            return self._lock.acquire(False)  # fired meanwhile: one last try
+        lock = self._lock
+        acquirers = self._acquirers
+        if acquirers is None:
+            acquirers = self._acquirers = deque()
+        try:
             while True:
+                acquirers.append(waiter)
+                if lock.acquire(False):
+                    return True
                 if till._go:
                     return False
-                pause = 0.01
-                if remaining is not None:
-                    left = remaining()
-                    if left <= 0:
-                        if lock.acquire(False):
-                            break
-                        return False
-                    if left < pause:
-                        pause = left
-                if lock.acquire(True, pause):
-                    break
-        self._owner = ident
-        return True
+                if deadline is None:
+                    waiter.acquire()
+                else:
+                    left = deadline - _monotonic()
+                    if left <= 0 or not waiter.acquire(True, left):
+                        return lock.acquire(False)
+                # woken: by a thread leaving the lock (which popped us) or by till
+        finally:
+            till._remove_waiter(waiter)
+            try:
+                acquirers.remove(waiter)
+            except ValueError:
+                pass  # popped by the thread that woke us
+
+    def acquiring(self, till: Optional[Signal] = None, *, timeout: Optional[float] = None) -> _Acquiring:
+        """`with lock.acquiring(till=...):` holds the lock for the block, or raises.
+
+        Raises `ThreadTimeout` (a TimeoutError, the library's THREAD_TIMEOUT) on
+        entering when `till` fires (or `timeout` seconds pass) before the lock is
+        free, so the block never runs without the lock. Same errors as `acquire`.
+        """
+        if till is not None and not isinstance(till, Signal):
+            raise TypeError("till must be a Signal (for example Till(seconds=1)), not " + type(till).__name__)
+        if timeout is not None:
+            check_timeout(timeout)
+        return _Acquiring(self, till, timeout)
 
     def release(self) -> None:
         """Leave the lock (as the end of `with lock:` does), waking one waiter."""
@@ -164,10 +229,14 @@ class Lock:
         waiter = _allocate_lock()
         waiter.acquire()
         waiters = self._waiters
+        if waiters is None:
+            waiters = self._waiters = deque()
         waiters.append(waiter)
         if till is not None and not till._add_waiter(waiter):
             waiters.remove(waiter)
             return False
+        # no owner edge: any thread leaving the lock ends this wait
+        record = _begin_wait("Lock.wait", self, till is not None or seconds is not None)
         self._owner = None
         self._lock.release()
         try:
@@ -176,6 +245,7 @@ class Lock:
             else:
                 waiter.acquire(True, seconds)
         finally:
+            _end_wait(record)
             if till is not None:
                 till._remove_waiter(waiter)
             self._lock.acquire()
@@ -190,6 +260,28 @@ class Lock:
             else:
                 woken = True
         return woken
+
+
+class _Acquiring:
+    """The context manager `Lock.acquiring()` returns."""
+
+    __slots__ = ("_lock", "_till", "_timeout")
+
+    def __init__(self, lock: Lock, till: Optional[Signal], timeout: Optional[float]) -> None:
+        self._lock = lock
+        self._till = till
+        self._timeout = timeout
+
+    def __enter__(self) -> Lock:
+        lock = self._lock
+        if not lock.acquire(self._till, timeout=self._timeout):
+            from mo_threads.threads import ThreadTimeout  # a higher layer: imported only when needed
+
+            raise ThreadTimeout("Timeout waiting for Lock " + repr(lock.name))
+        return lock
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self._lock.__exit__()
 
 
 def locked(func: F) -> F:

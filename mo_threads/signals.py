@@ -38,6 +38,9 @@ from weakref import ref
 
 from mo_logs import logger
 
+from mo_threads._blocking import begin as _begin_wait
+from mo_threads._blocking import end as _end_wait
+
 __all__ = ("Signal", "DONE", "NEVER", "SignalLike")
 
 _allocate_lock = _thread.allocate_lock
@@ -137,29 +140,34 @@ class Signal:
         if till is None and timeout is None and self is NEVER:
             raise RuntimeError("NEVER.wait() without till= or timeout= would block for ever")
 
-        waiter = _allocate_lock()
-        waiter.acquire()
-        with _STATE_LOCK:
-            if self._go:
-                return True
-            waiters = self._waiters
-            if waiters is None:
-                self._waiters = [waiter]
-            else:
-                waiters.append(waiter)
-        if till is not None and not till._add_waiter(waiter):
-            self._remove_waiter(waiter)
-            return self._go
+        # slow path: recorded for dumps, metrics and the wait-for graph (may raise DeadlockError)
+        record = _begin_wait("Signal", self, till is not None or timeout is not None)
         try:
-            if timeout is None:
-                waiter.acquire()
-            else:
-                waiter.acquire(True, timeout)
+            waiter = _allocate_lock()
+            waiter.acquire()
+            with _STATE_LOCK:
+                if self._go:
+                    return True
+                waiters = self._waiters
+                if waiters is None:
+                    self._waiters = [waiter]
+                else:
+                    waiters.append(waiter)
+            if till is not None and not till._add_waiter(waiter):
+                self._remove_waiter(waiter)
+                return self._go
+            try:
+                if timeout is None:
+                    waiter.acquire()
+                else:
+                    waiter.acquire(True, timeout)
+            finally:
+                self._remove_waiter(waiter)
+                if till is not None:
+                    till._remove_waiter(waiter)
+            return self._go
         finally:
-            self._remove_waiter(waiter)
-            if till is not None:
-                till._remove_waiter(waiter)
-        return self._go
+            _end_wait(record)
 
     # --- asyncio and concurrent.futures -----------------------------------------
     def __await__(self) -> Generator[Any, None, bool]:

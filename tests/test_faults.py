@@ -684,7 +684,7 @@ def lock_wait(lock):
     with lock:
         pass
     thread.join(10)
-    return ["held", held, "stale", len(lock._waiters), "woken", woken]
+    return ["held", held, "stale", len(lock._waiters or []), "woken", woken]
 def enter_and_wait(lock):
     lock.__enter__()
     lock.wait()

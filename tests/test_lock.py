@@ -338,7 +338,7 @@ class TestReentryAndMisuse:
             with pytest.raises(TypeError, match="both"):
                 lock.wait(seconds=1, timeout=1)
             assert lock._owner == threading.get_ident()  # nothing half-done: still held
-        assert len(lock._waiters) == 0
+        assert not lock._waiters
         with pytest.raises(TypeError, match="till"):
             lock.acquire(till=5)
         with pytest.raises(ValueError):
