@@ -95,7 +95,7 @@ class Channel(Generic[_T]):
     code receives with `await channel.async_receive()`.
     """
 
-    __slots__ = ("name", "capacity", "closed", "_lock", "_buffer", "_senders", "_receivers", "_watchers", "_error", "__weakref__")
+    __slots__ = ("name", "capacity", "closed", "_lock", "_buffer", "_senders", "_receivers", "_watchers", "_error", "_error_traceback", "__weakref__")
 
     def __init__(self, name: str = "channel", capacity: int = 0) -> None:
         if not isinstance(name, str):
@@ -113,6 +113,7 @@ class Channel(Generic[_T]):
         self._receivers: Deque[_Slot] = deque()
         self._watchers: List[Any] = []
         self._error: Optional[BaseException] = None
+        self._error_traceback: Any = None
 
     # --- sending -------------------------------------------------------------------
     def send(self, value: _T, till: Optional[Signal] = None, *, timeout: Optional[float] = None) -> None:
@@ -129,7 +130,7 @@ class Channel(Generic[_T]):
             return
         with self._lock:
             if self.closed._go:
-                raise ChannelClosed("Can not send on channel " + repr(self.name) + ": it is closed")
+                self._refuse()
             receivers = self._receivers
             if receivers:
                 slot = receivers.popleft()
@@ -157,7 +158,9 @@ class Channel(Generic[_T]):
         if offer.taken:
             return
         if self.closed._go:
-            raise ChannelClosed("Channel " + repr(self.name) + " was closed before the value was received")
+            raise ChannelClosed(
+                "Channel " + repr(self.name) + " was closed before the value was received"
+            ) from self._error
         raise ThreadTimeout("Timeout sending on channel " + repr(self.name))
 
     def try_send(self, value: _T) -> bool:
@@ -170,7 +173,7 @@ class Channel(Generic[_T]):
             return True
         with self._lock:
             if self.closed._go:
-                raise ChannelClosed("Can not send on channel " + repr(self.name) + ": it is closed")
+                self._refuse()
             if self._receivers:
                 slot = self._receivers.popleft()
                 slot.value = value
@@ -182,6 +185,15 @@ class Channel(Generic[_T]):
                 self._wake_watchers()
                 return True
         return False
+
+    def _refuse(self) -> None:
+        # lock held, closed
+        error = self._error
+        if error is None:
+            raise ChannelClosed("Can not send on channel " + repr(self.name) + ": it is closed")
+        raise ChannelClosed(
+            "Can not send on channel " + repr(self.name) + ": it was closed with error " + type(error).__name__
+        ) from error
 
     def close(self, error: Optional[BaseException] = None) -> None:
         """Close: no more sends; waiting senders raise `ChannelClosed`; receivers drain, then stop.
@@ -195,6 +207,8 @@ class Channel(Generic[_T]):
             if self.closed._go:
                 return
             self._error = error
+            if error is not None:
+                self._error_traceback = error.__traceback__
             self.closed.go()
             senders, self._senders = self._senders, deque()
             receivers, self._receivers = self._receivers, deque()
@@ -301,8 +315,10 @@ class Channel(Generic[_T]):
 
     def _end(self) -> Any:
         # lock held, closed and drained
-        if self._error is not None:
-            raise self._error
+        error = self._error
+        if error is not None:
+            # the traceback of the close, not one grown by every earlier raise
+            raise error.with_traceback(self._error_traceback)
         return PLEASE_STOP
 
     # --- watching (wait_any) -------------------------------------------------------

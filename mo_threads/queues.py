@@ -26,7 +26,8 @@ else (closing, blocking, waking, timeouts) is shared.
 
 Closing (`close()`, or adding `PLEASE_STOP`) wakes every waiting thread.
 Consumers still get what was queued before the close; once the queue is closed
-and drained, `pop()` returns `PLEASE_STOP` (the same object every time).
+and drained, `pop()` returns `PLEASE_STOP` (the same object every time), or,
+after `close(error)`, raises that error (every consumer, every time).
 """
 
 from __future__ import annotations
@@ -144,7 +145,8 @@ class Queue(Generic[_T]):
     logs a warning every `FULL_WARNING_SECONDS` unless `silent=True`.
 
     Consumers: `pop()` blocks and returns the next item, `None` when `till`
-    fires first, and `PLEASE_STOP` once the queue is closed and drained.
+    fires first, and `PLEASE_STOP` once the queue is closed and drained — or
+    raises the error the producer gave to `close(error)`.
     The `queue.Queue` methods (`put`, `get`, ...) are here too and raise
     `queue.Empty` / `queue.Full` like the stdlib.
     """
@@ -156,6 +158,8 @@ class Queue(Generic[_T]):
         "unique",
         "allow_add_after_close",
         "closed",
+        "_error",
+        "_error_traceback",
         "_lock",
         "_is_closed",
         "_fast",
@@ -204,6 +208,8 @@ class Queue(Generic[_T]):
         self._acquire = lock.acquire
         self._unlock = lock.release
         self._is_closed = False
+        self._error: Optional[BaseException] = None
+        self._error_traceback: Any = None
         # the common cases, checked first by add(): open and not unique, and unbounded
         self._plain = not unique
         self._fast = max is None and not unique
@@ -354,8 +360,22 @@ class Queue(Generic[_T]):
             self._wake_getters(added)
 
     def _refuse_closed(self) -> None:
-        if not self.allow_add_after_close:
+        if self.allow_add_after_close:
+            return
+        error = self._error
+        if error is None:
             raise QueueClosed("Can not add to queue " + repr(self.name) + ": it is closed")
+        raise QueueClosed(
+            "Can not add to queue " + repr(self.name) + ": it was closed with error " + type(error).__name__
+        ) from error
+
+    def _end(self) -> Any:
+        """What a consumer gets past the end of a closed, drained queue: `PLEASE_STOP`, or the close error raised."""
+        error = self._error
+        if error is None:
+            return PLEASE_STOP
+        # the traceback of the close, not one grown by every earlier raise
+        raise error.with_traceback(self._error_traceback)
 
     def _wait_for_room(self, deadline: Optional[float], till: Optional[Signal]) -> None:
         """Block (lock held, released while parked) until below max or closed.
@@ -422,15 +442,25 @@ class Queue(Generic[_T]):
         while putters:
             _release(putters.popleft())
 
-    def close(self) -> None:
+    def close(self, error: Optional[BaseException] = None) -> None:
         """Close the queue: no more adds; waiting consumers and producers wake.
 
         Consumers still get the items queued before the close, then
-        `PLEASE_STOP`. Closing twice does nothing.
+        `PLEASE_STOP` — or, when `error` (an exception) is given, every
+        consumer that pops past the end (`pop`, `pop_one`, `get`, iteration,
+        `async_pop`) gets `error` raised, every time, so it learns why the
+        producer stopped. Adding afterwards raises `QueueClosed` (with `error`
+        as its cause), unless `allow_add_after_close`. Closing again does
+        nothing (the first error stays).
         """
+        if error is not None and not isinstance(error, BaseException):
+            raise TypeError("Queue.close(error=) expects an exception, not " + type(error).__name__)
         with self._lock:
             if self._is_closed:
                 return
+            self._error = error
+            if error is not None:
+                self._error_traceback = error.__traceback__
             self._is_closed = True
             self._fast = self._plain = False
             getters, putters = self._getters, self._putters
@@ -457,7 +487,10 @@ class Queue(Generic[_T]):
             value = self._get()
         except IndexError:
             with self._lock:
-                return self._wait_for_item(till, deadline, None)
+                value = self._wait_for_item(till, deadline, None)
+            if value is PLEASE_STOP:
+                return self._end()
+            return value
         if self._putters:
             self._wake_putter()
         return value
@@ -466,7 +499,8 @@ class Queue(Generic[_T]):
         """`pop()` for asyncio code: await the next item without blocking the event loop.
 
         Returns the next item, `None` when `till` fires with the queue still
-        empty, and `PLEASE_STOP` once the queue is closed and drained. Await it
+        empty, and `PLEASE_STOP` once the queue is closed and drained (or
+        raises the error given to `close()`). Await it
         inside a running asyncio event loop (for a timeout, wrap it in
         `asyncio.wait_for`); a cancelled wait takes nothing, and a wake-up meant
         for it goes to the next consumer.
@@ -482,7 +516,7 @@ class Queue(Generic[_T]):
                         # closed after we looked: nothing more comes, so one more look is final
                         value = self._get()
                     except IndexError:
-                        return PLEASE_STOP
+                        return self._end()
                 else:
                     if till is not None and till._go:
                         return None
@@ -560,7 +594,7 @@ class Queue(Generic[_T]):
         """Remove and return the next item without blocking.
 
         Returns `None` when the queue is empty and open, `PLEASE_STOP` when it
-        is closed and drained.
+        is closed and drained (or raises the error given to `close()`).
         """
         try:
             value = self._get()  # no lock, as in pop()
@@ -571,7 +605,7 @@ class Queue(Generic[_T]):
                 # closed after we looked: nothing more comes, so one more look is final
                 value = self._get()
             except IndexError:
-                return PLEASE_STOP
+                return self._end()
         if self._putters:
             self._wake_putter()
         return value
@@ -632,14 +666,18 @@ class Queue(Generic[_T]):
     def get(self, block: bool = True, timeout: Optional[float] = None) -> Any:
         """`queue.Queue.get`: take the next item; raise `queue.Empty` if none comes in `timeout`.
 
-        On a closed and drained queue returns `PLEASE_STOP` (never blocks for ever).
+        On a closed and drained queue returns `PLEASE_STOP` (never blocks for
+        ever), or raises the error given to `close()`.
         """
         deadline = _deadline(timeout if block else 0)
         try:
             value = self._get()
         except IndexError:
             with self._lock:
-                return self._wait_for_item(None, deadline, "Queue " + repr(self.name) + " is empty")
+                value = self._wait_for_item(None, deadline, "Queue " + repr(self.name) + " is empty")
+            if value is PLEASE_STOP:
+                return self._end()
+            return value
         if self._putters:
             self._wake_putter()
         return value
@@ -740,7 +778,7 @@ class Queue(Generic[_T]):
         return bool(self._qsize())
 
     def __iter__(self) -> Iterator[Any]:
-        """Yield items until the queue is closed and drained."""
+        """Yield items until the queue is closed and drained; then raise the close error, if any."""
         pop = self.pop
         while True:
             value = pop()
@@ -942,7 +980,8 @@ class ThreadedQueue(Queue[_T]):
     `stop()`, leaving the `with` block, or the worker being asked to stop
     (shutdown) closes the queue; every item is then delivered exactly once, in
     order, and `slow_queue.add(PLEASE_STOP)` is called if the slow queue has an
-    `add` method (a sink without `add` is just left alone).
+    `add` method (a sink without `add` is just left alone); after
+    `close(error)`, a `Queue` sink is closed with that error instead.
 
     When `slow_queue.extend` raises, the error and the batch go to
     `error_target(error, batch)` (on the worker thread), or to the log, and the
@@ -1007,6 +1046,9 @@ class ThreadedQueue(Queue[_T]):
                 batch, callbacks, flush_at = [], [], None
         self._deliver(batch, please_stop)
         self._run_callbacks(callbacks)
+        if self._error is not None and isinstance(self.slow_queue, Queue):
+            self.slow_queue.close(self._error)  # pass the reason on
+            return
         add = getattr(self.slow_queue, "add", None)
         if callable(add):
             try:

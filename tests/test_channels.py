@@ -159,6 +159,21 @@ class TestChannel:
         assert len(errors) == 1 and isinstance(errors[0], ChannelClosed) and isinstance(errors[0], QueueClosed)
         assert channel.receive() is PLEASE_STOP  # the refused value is not delivered
 
+    def test_send_after_close_with_error_names_it(self) -> None:
+        channel = Channel("refusing", capacity=1)
+        problem = OSError("disk full")
+        channel.close(problem)
+        for action in (lambda: channel.send(1), lambda: channel.try_send(1)):
+            with pytest.raises(ChannelClosed, match="refusing.*OSError") as info:
+                action()
+            assert info.value.__cause__ is problem
+        depths = []
+        for _ in range(3):
+            with pytest.raises(OSError) as raised:
+                channel.receive()
+            depths.append(len(list(raised.traceback)))
+        assert depths[0] == depths[2]  # re-raising does not grow the traceback
+
     def test_please_stop_cuts_a_receive(self) -> None:
         channel = Channel("idle")
 

@@ -328,6 +328,145 @@ class TestQueue:
             Queue(42)  # type: ignore[arg-type]
 
 
+class TestCloseWithError:
+    def test_every_consumer_gets_the_error_after_draining(self) -> None:
+        q: Queue[int] = Queue("failing producer", max=5)
+        problem = ConnectionError("the producer lost its database")
+        lock = threading.Lock()
+        taken: List[int] = []
+        errors: List[BaseException] = []
+
+        def consumer() -> None:
+            while True:
+                try:
+                    value = q.pop(timeout=30)
+                except ConnectionError as error:
+                    with lock:
+                        errors.append(error)
+                    break
+                assert value is not PLEASE_STOP and value is not None
+                with lock:
+                    taken.append(value)
+
+        consumers = [start(consumer) for _ in range(4)]
+        for i in range(50):
+            q.add(i)
+        q.close(problem)
+        join_all(consumers)
+        assert sorted(taken) == list(range(50))  # nothing lost before the error
+        assert len(errors) == 4 and all(error is problem for error in errors)
+        for again in (q.pop, q.pop_one, q.get, lambda: q.pop(timeout=0)):
+            with pytest.raises(ConnectionError):
+                again()  # every time they pop past the end
+        assert q.pop_all() == []
+
+    def test_iteration_raises_the_error_at_the_end(self) -> None:
+        q = Queue("iterated")
+        q.extend([1, 2, 3])
+        q.close(ValueError("bad input file"))
+        seen: List[int] = []
+        with pytest.raises(ValueError, match="bad input file"):
+            for value in q:
+                seen.append(value)
+        assert seen == [1, 2, 3]
+
+    def test_blocked_consumer_is_woken_with_the_error(self) -> None:
+        q = Queue("blocked consumer")
+        got: List[Any] = []
+
+        def consumer() -> None:
+            try:
+                got.append(q.pop())
+            except KeyError as error:
+                got.append(error)
+
+        thread = start(consumer)
+        time.sleep(0.05)
+        problem = KeyError("gone")
+        q.close(problem)
+        join_all([thread])
+        assert got == [problem]
+
+    def test_producers_get_a_clear_error(self) -> None:
+        q = Queue("refusing", max=1)
+        q.add(0)
+        blocked: List[BaseException] = []
+
+        def producer() -> None:
+            try:
+                q.add(1)  # full: parks until the close
+            except QueueClosed as error:
+                blocked.append(error)
+
+        thread = start(producer)
+        time.sleep(0.05)
+        problem = OSError("disk full")
+        q.close(problem)
+        join_all([thread])
+        assert len(blocked) == 1 and blocked[0].__cause__ is problem
+        for action in (lambda: q.add(2), lambda: q.extend([2]), lambda: q.push(2)):
+            with pytest.raises(QueueClosed, match="refusing.*OSError") as info:
+                action()
+            assert info.value.__cause__ is problem
+        assert q.pop() == 0
+        with pytest.raises(OSError):
+            q.pop()
+
+    def test_first_close_wins_and_plain_close_is_unchanged(self) -> None:
+        q = Queue("twice")
+        problem = RuntimeError("first")
+        q.close(problem)
+        q.close(RuntimeError("second"))
+        q.close()
+        with pytest.raises(RuntimeError, match="first"):
+            q.pop()
+        plain = Queue("plain")
+        plain.close()  # upstream's close(), no argument
+        assert plain.pop() is PLEASE_STOP
+        with pytest.raises(TypeError):
+            Queue("bad").close("not an exception")  # type: ignore[arg-type]
+
+    def test_traceback_does_not_grow(self) -> None:
+        q = Queue("traceback")
+        q.close(ValueError("x"))
+        depths = []
+        for _ in range(3):
+            try:
+                q.pop()
+            except ValueError as error:
+                tb, depth = error.__traceback__, 0
+                while tb is not None:
+                    depth, tb = depth + 1, tb.tb_next
+                depths.append(depth)
+        assert depths[0] == depths[1] == depths[2]
+
+    def test_priority_queue_and_async_pop(self) -> None:
+        import asyncio
+
+        q = PriorityQueue("priorities", numpriorities=2)
+        q.add("late", priority=1)
+        q.add("urgent", priority=0)
+        q.close(LookupError("done"))
+        assert q.pop() == "urgent"
+
+        async def drain() -> Any:
+            return await q.async_pop()
+
+        assert asyncio.run(drain()) == "late"
+        with pytest.raises(LookupError):
+            asyncio.run(drain())
+
+    def test_threaded_queue_passes_the_error_to_a_queue_sink(self) -> None:
+        sink = Queue("sink")
+        q = ThreadedQueue("forwarding", sink, batch_size=2, period=0.01)
+        q.extend([1, 2, 3])
+        q.close(EOFError("input ended early"))
+        q.thread.join(till=Till(seconds=10))
+        assert sink.pop_all() == [1, 2, 3]
+        with pytest.raises(EOFError):
+            sink.pop()
+
+
 class TestStdlibInterface:
     def test_put_get(self) -> None:
         q = Queue("stdlib", max=2)
