@@ -30,6 +30,7 @@ the one reported and measured.
 from __future__ import annotations
 
 import _thread
+import threading
 import time
 import weakref
 from typing import Any, Callable, Dict, List, Optional, Tuple
@@ -102,7 +103,8 @@ _completion_owners: "weakref.WeakKeyDictionary[Any, int]" = weakref.WeakKeyDicti
 _graph_lock = _thread.allocate_lock()
 # metrics: name -> [waits, seconds blocked]
 _thread_totals: Dict[str, List[float]] = {}
-_primitive_totals: Dict[str, List[float]] = {}
+_primitive_totals: Dict[Tuple[str, Any], List[float]] = {}  # (kind, name) -> ...
+_local = threading.local()  # .name: this thread's name, as its totals are kept under
 _totals_lock = _thread.allocate_lock()
 
 
@@ -127,8 +129,6 @@ def thread_name(ident: int) -> str:
         name = None
     if name:
         return name
-    import threading
-
     other = threading._active.get(ident)  # type: ignore[attr-defined]
     if other is not None:
         return str(other.name)
@@ -137,7 +137,10 @@ def thread_name(ident: int) -> str:
 
 def primitive_name(kind: str, target: Any) -> str:
     """How a wait on `target` reads in messages: `Lock 'totals'`, `join 'worker'`."""
-    name = getattr(target, "name", None)
+    return _format_primitive(kind, getattr(target, "name", None))
+
+
+def _format_primitive(kind: str, name: Any) -> str:
     if not isinstance(name, str) or not name:
         return kind
     return kind + " " + repr(name)
@@ -187,8 +190,13 @@ def end(wait: _Wait) -> None:
         return
     _current.pop(ident, None)
     seconds = _now() - wait.since
-    who = thread_name(ident)
-    what = primitive_name(wait.kind, wait.target)
+    try:
+        who = _local.name
+    except AttributeError:
+        # named once per thread: the name is looked up in the thread tree
+        who = _local.name = thread_name(ident)
+    target = wait.target
+    what = (wait.kind, getattr(target, "name", None))
     with _totals_lock:
         totals = _thread_totals.get(who)
         if totals is None:
@@ -267,7 +275,10 @@ def statistics() -> Dict[str, Dict[str, Dict[str, float]]]:
     with _totals_lock:
         return {
             "threads": {k: {"waits": int(v[0]), "seconds": v[1]} for k, v in _thread_totals.items()},
-            "primitives": {k: {"waits": int(v[0]), "seconds": v[1]} for k, v in _primitive_totals.items()},
+            "primitives": {
+                _format_primitive(kind, name): {"waits": int(v[0]), "seconds": v[1]}
+                for (kind, name), v in _primitive_totals.items()
+            },
         }
 
 
