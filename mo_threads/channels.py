@@ -22,18 +22,18 @@ value was not delivered) and wakes every waiting receiver. Receivers still get
 every buffered value; after that, `receive()` returns `PLEASE_STOP` (as
 `Queue.pop` does) or, when closed with an error, raises that error.
 
-Watchers (`wait_any`) register an object with `release()`; it is called when a
-value becomes available or the channel closes.
+Watchers (`watch(callback)`, used by `wait_any`) are called when a value
+becomes available or the channel closes.
 """
 
 from __future__ import annotations
 
 import _thread
 from collections import deque
-from typing import Any, Deque, Generic, Iterator, List, Optional, Tuple, TypeVar
+from typing import Any, Callable, Deque, Generic, Iterator, List, Optional, Tuple, TypeVar
 
 from mo_threads._waits import ThreadTimeout, check_wait, wait_for
-from mo_threads.queues import QueueClosed
+from mo_threads.queues import QueueClosed, Watch
 from mo_threads.signals import Signal
 from mo_threads.threads import PLEASE_STOP
 from mo_threads.till import Till
@@ -67,15 +67,6 @@ class _Slot(Signal):
         Signal.__init__(self, "receive")
         self.value: Any = None
         self.filled = False
-
-
-class _Wake(Signal):
-    """A Signal the channel wakes like a watcher (it calls `release()`): see `Channel.async_receive`."""
-
-    __slots__ = ()
-
-    def release(self) -> None:
-        self.go()
 
 
 class Channel(Generic[_T]):
@@ -267,22 +258,23 @@ class Channel(Generic[_T]):
         if timeout is not None:
             till = Till(seconds=timeout) if till is None else till | Till(seconds=timeout)
         while True:
-            found, value = self._try_receive()
+            found, value = self.try_receive()
             if found:
                 return value
             if till is not None and till._go:
                 raise ThreadTimeout("Timeout receiving from channel " + repr(self.name))
-            wake = _Wake("async_receive " + self.name)
-            self._add_watcher(wake)
+            wake = Signal("async_receive " + self.name)
+            watch = self.watch(wake.go)
             try:
                 await (wake if till is None else wake | till)
             finally:
-                self._remove_watcher(wake)
+                self.unwatch(watch)
 
-    def _try_receive(self) -> Tuple[bool, Any]:
-        """Without blocking: (True, value), or (True, PLEASE_STOP) once closed and drained, else (False, None).
+    def try_receive(self) -> Tuple[bool, Any]:
+        """Receive without blocking: `(True, value)`, or `(False, None)` when no value is waiting.
 
-        Raises the close error once closed and drained.
+        Once the channel is closed and drained: `(True, PLEASE_STOP)`, or
+        raises the error given to `close()`.
         """
         with self._lock:
             found, value = self._take()
@@ -321,19 +313,31 @@ class Channel(Generic[_T]):
             raise error.with_traceback(self._error_traceback)
         return PLEASE_STOP
 
-    # --- watching (wait_any) -------------------------------------------------------
-    def _add_watcher(self, watcher: Any) -> None:
-        """Call `watcher.release()` when a value becomes available or the channel closes (once)."""
-        with self._lock:
-            if self._buffer or self._senders or self.closed._go:
-                watcher.release()
-            else:
-                self._watchers.append(watcher)
+    # --- watching (wait on many sources at once: wait_any, async_receive) ---------
+    def watch(self, callback: Callable[[], Any]) -> Watch:
+        """Call `callback()` once, when a value may be ready to receive or the channel closes.
 
-    def _remove_watcher(self, watcher: Any) -> None:
+        Returns at once: the callback runs later, on the thread that sends
+        the value or closes the channel — or now, on this thread, when a value
+        is waiting or the channel is closed already. Every watch is called
+        (another receiver may take the value first: look again with a
+        non-blocking receive). It runs under the channel's lock, so keep it
+        short (firing a Signal is the usual body) and do not use this channel
+        in it; an exception it raises is logged. Pair with `unwatch(watch)`.
+        """
+        watch = Watch(callback)
+        with self._lock:
+            if not (self._buffer or self._senders or self.closed._go):
+                self._watchers.append(watch)
+                return watch
+        watch.release()
+        return watch
+
+    def unwatch(self, watch: Watch) -> None:
+        """Forget `watch` (from `watch()`), called or not; calling it again does nothing."""
         with self._lock:
             try:
-                self._watchers.remove(watcher)
+                self._watchers.remove(watch)
             except ValueError:
                 pass
 

@@ -46,7 +46,7 @@ from mo_logs import logger
 from mo_threads.signals import Signal, check_timeout
 from mo_threads.threads import PLEASE_STOP, Thread, ThreadTimeout
 
-__all__ = ("Queue", "PriorityQueue", "ThreadedQueue", "QueueClosed", "QueueFull", "QueueEmpty")
+__all__ = ("Queue", "PriorityQueue", "ThreadedQueue", "QueueClosed", "QueueFull", "QueueEmpty", "Watch")
 
 _allocate_lock = _thread.allocate_lock
 _T = TypeVar("_T")
@@ -123,13 +123,31 @@ def _split_at_stop(values: Iterable[Any]) -> Tuple[List[Any], bool, List[Any]]:
     return values, False, []
 
 
-class _AsyncWake(Signal):
-    """A Signal a queue wakes like a parked consumer's raw lock (see `Queue.async_pop`)."""
+class Watch:
+    """A callback registered with `Queue.watch()` or `Channel.watch()`; give it back to `unwatch()`.
 
-    __slots__ = ()
+    The queue calls `release()` (as it releases a parked consumer's lock),
+    which runs the callback; a failing callback is logged, never raised in the
+    thread that added the item.
+    """
+
+    __slots__ = ("callback", "parked")
+
+    def __init__(self, callback: Callable[[], Any]) -> None:
+        if not callable(callback):
+            raise TypeError("watch() expects a callable, not " + type(callback).__name__)
+        self.callback = callback
+        self.parked = False  # waiting in a Queue's line of consumers
 
     def release(self) -> None:
-        self.go()
+        """Run the callback (called by the queue or channel, once)."""
+        try:
+            self.callback()
+        except Exception as cause:
+            logger.warning("A queue watch callback failed", cause=cause)
+
+    def __repr__(self) -> str:
+        return "<Watch " + repr(self.callback) + ">"
 
 
 class Queue(Generic[_T]):
@@ -520,14 +538,14 @@ class Queue(Generic[_T]):
                 else:
                     if till is not None and till._go:
                         return None
-                    wake = _AsyncWake("async_pop " + self.name)
-                    self._add_waiter(wake)
+                    wake = Signal("async_pop " + self.name)
+                    watch = self.watch(wake.go)
                     try:
                         # look again: an add or close may have come before we were parked
                         if not self._qsize() and not self._is_closed:
                             await (wake if till is None else wake | till)
                     finally:
-                        self._remove_waiter(wake)
+                        self.unwatch(watch)
                     continue
             if self._putters:
                 self._wake_putter()
@@ -745,26 +763,43 @@ class Queue(Generic[_T]):
                 pass
         raise ThreadTimeout("Timeout on join of queue " + repr(self.name))
 
-    # --- internals for the layers above (waiting on many sources at once) -------------
-    def _add_waiter(self, waiter: Any) -> None:
-        """Park `waiter` (anything with `release()`) as a consumer.
+    # --- watching (wait on many sources at once: wait_any, async_pop) -----------------
+    def watch(self, callback: Callable[[], Any]) -> Watch:
+        """Call `callback()` once, when an item may be ready to take or the queue closes.
 
-        It is released once, by the next add or by `close()`, like a consumer
-        blocked in `pop()`; it takes nothing itself (follow with `pop_one()`).
-        Always pair with `_remove_waiter`.
+        Returns at once: the callback runs later, on the thread that adds the
+        next item or closes the queue — or now, on this thread, when an item
+        is queued or the queue is closed already. It takes nothing itself:
+        follow with `pop_one()`. It runs under the queue's lock, so keep it
+        short (firing a Signal is the usual body) and do not use this queue in
+        it; an exception it raises is logged.
+
+        A watch waits in line with the consumers blocked in `pop()`: an add
+        wakes one of them. So always call `unwatch(watch)` once you have
+        looked at the queue, woken or not: a wake-up you did not use (you took
+        nothing) is passed to the next waiting consumer, and no consumer
+        sleeps beside an item.
         """
+        watch = Watch(callback)
         with self._lock:
-            self._getters.append(waiter)
+            if not self._qsize() and not self._is_closed:
+                watch.parked = True
+                self._getters.append(watch)
+                return watch
+        watch.release()
+        return watch
 
-    def _remove_waiter(self, waiter: Any) -> None:
-        """Unpark `waiter`; if an add had already woken it, pass that wake-up on.
+    def unwatch(self, watch: Watch) -> None:
+        """Forget `watch` (from `watch()`); pass on a wake-up it got and did not use.
 
-        Call after taking what you want: if items are still queued, the next
-        parked consumer is woken, so a wake-up meant for an item is never lost.
+        Call it after taking what you want. Calling it again does nothing.
         """
+        if not watch.parked:
+            return
         with self._lock:
+            watch.parked = False
             try:
-                self._getters.remove(waiter)
+                self._getters.remove(watch)
             except ValueError:
                 # an add popped it to wake it: hand the wake-up on if an item is left
                 if self._qsize() and self._getters:

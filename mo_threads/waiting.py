@@ -2,14 +2,13 @@
 
 Theory of operation
 -------------------
-One `Signal`, `wake`, stands for "something may be ready". A `_Waker` (an
-object with `release()`, the protocol Signals and Queues use to wake raw
-locks) fires it, and is registered with every source: as a waiter on each
-Signal (a Future's `done`, a Thread's `stopped`), as a watcher on each
-Channel, and as a parked consumer on each Queue. Then every source is looked
-at, in the order given, without blocking; the first ready one wins. If none
-is, the thread waits on `wake` (and `till`), unregisters, and looks again. So
-there is no polling: the thread sleeps until a source changes.
+One `Signal`, `wake`, stands for "something may be ready". A `_Waker` fires
+it, and is registered with every source through its public hooks only:
+`then()` / `remove_then()` on each Signal (a Future's `done`, a Thread's
+`stopped`), `watch()` / `unwatch()` on each Queue and Channel. Then every
+source is looked at, in the order given, without blocking; the first ready one
+wins. If none is, the thread waits on `wake` (and `till`), unregisters, and
+looks again. So there is no polling: the thread sleeps until a source changes.
 
 A Queue wakes one parked consumer per item added. If `wait_any` was the one
 woken but returns without taking that item (another source won), it passes
@@ -22,6 +21,7 @@ from __future__ import annotations
 from time import monotonic as _now
 from typing import Any, List, NamedTuple, Optional, Tuple
 
+from mo_threads import _blocking
 from mo_threads._waits import ThreadTimeout, check_wait, wait_for
 from mo_threads.channels import Channel
 from mo_threads.futures import Future
@@ -39,21 +39,29 @@ class Fired(NamedTuple):
 
 
 class _Waker:
-    """Fires `wake` when any source calls `release()`; remembers which queues woke it."""
+    """Fires `wake` when any source calls back."""
 
-    __slots__ = ("wake", "released")
+    __slots__ = ("wake",)
 
     def __init__(self) -> None:
         self.wake = Signal("wait_any")
-        self.released = False
 
     def release(self) -> None:
-        self.released = True
         self.wake.go()
 
 
+class _WaitAny:
+    """What a thread in `wait_any` is blocked on, for dumps and metrics: `name` lists the `sources`."""
+
+    __slots__ = ("name", "sources")
+
+    def __init__(self, entries: List[_Source]) -> None:
+        self.sources = [entry.source for entry in entries]
+        self.name = " | ".join(entry.describe() for entry in entries)
+
+
 class _Source:
-    """One source: how to look at it without blocking, and how to register the waker."""
+    """One source: how to look at it without blocking, and how to watch it."""
 
     __slots__ = ("source", "signal", "kind")
 
@@ -79,54 +87,38 @@ class _Source:
                 "wait_any() takes Signals, Queues, Channels, Futures and Threads, not " + type(source).__name__
             )
 
+    def describe(self) -> str:
+        name = getattr(self.source, "name", None)
+        if not isinstance(name, str):
+            name = getattr(self.signal, "name", None)
+        return name if isinstance(name, str) and name else type(self.source).__name__
+
     def poll(self) -> Tuple[bool, Any]:
         """(True, item) when ready now, else (False, None); takes the item of a Queue or Channel."""
         kind = self.kind
         if kind == "signal":
             return bool(self.signal), None
         if kind == "channel":
-            received: Tuple[bool, Any] = self.source._try_receive()
+            received: Tuple[bool, Any] = self.source.try_receive()
             return received
         # a Queue: pop_one() gives None when empty and open (so, as with pop(), a queued None
         # can not be told from nothing), PLEASE_STOP once closed and drained
         item = self.source.pop_one()
         return item is not None, item
 
-    def arm(self, waker: _Waker) -> None:
-        kind = self.kind
-        if kind == "signal":
-            if not self.signal._add_waiter(waker):  # type: ignore[union-attr]
-                waker.release()
-        elif kind == "channel":
-            self.source._add_watcher(waker)
+    def arm(self, waker: _Waker) -> Any:
+        """Watch the source with `waker` (public hooks only); return what `disarm` needs."""
+        if self.kind == "signal":
+            self.signal.then(waker.release)  # type: ignore[union-attr]
+            return None
+        return self.source.watch(waker.release)
+
+    def disarm(self, waker: _Waker, watch: Any) -> None:
+        if self.kind == "signal":
+            self.signal.remove_then(waker.release)  # type: ignore[union-attr]
         else:
-            _watch_queue(self.source, waker)
-
-    def disarm(self, waker: _Waker) -> None:
-        kind = self.kind
-        if kind == "signal":
-            self.signal._remove_waiter(waker)  # type: ignore[union-attr]
-        elif kind == "channel":
-            self.source._remove_watcher(waker)
-        else:
-            _unwatch_queue(self.source, waker)
-
-
-# Queue has no watcher hook yet: park the waker as a consumer (Queue calls `release()` on
-# the parked consumer it wakes, under its lock). See the module docstring for the hand-on.
-def _watch_queue(queue: Queue[Any], waker: _Waker) -> None:
-    with queue._lock:
-        queue._getters.append(waker)
-
-
-def _unwatch_queue(queue: Queue[Any], waker: _Waker) -> None:
-    with queue._lock:
-        try:
-            queue._getters.remove(waker)
-        except ValueError:
-            # the queue popped us to wake us for an item: if one is left, wake the next consumer
-            if queue._qsize() and queue._getters:
-                queue._getters.popleft().release()
+            # for a Queue, a wake-up not used is passed on to the next consumer
+            self.source.unwatch(watch)
 
 
 def wait_any(*sources: Any, till: Optional[Signal] = None, timeout: Optional[float] = None) -> Fired:
@@ -135,8 +127,9 @@ def wait_any(*sources: Any, till: Optional[Signal] = None, timeout: Optional[flo
     A Signal is ready once fired, a Future once settled, a Thread once stopped
     (`item` is None for these); a Queue or Channel when it has an item, which
     is taken and returned as `item` (`PLEASE_STOP` once it is closed and
-    drained; a Channel closed with an error raises that error, as `receive()`
-    does). When several are ready, the first in argument order wins.
+    drained; a Queue or Channel closed with an error raises that error, as
+    `pop()` and `receive()` do). When several are ready, the first in
+    argument order wins.
 
     Raises `ThreadTimeout` (a `TimeoutError`) when `till` fires or `timeout`
     passes first, `ValueError` without sources.
@@ -148,31 +141,35 @@ def wait_any(*sources: Any, till: Optional[Signal] = None, timeout: Optional[flo
     found = _poll(entries)
     if found is not None:
         return found
-    deadline = None if timeout is None else _now() + timeout
-    while True:
-        left = None
-        if deadline is not None:
-            left = deadline - _now()
-            if left <= 0:
+    # slow path: recorded for dumps and metrics (kind "wait_any", named after the sources)
+    record = _blocking.begin("wait_any", _WaitAny(entries), bounded=till is not None or timeout is not None)
+    try:
+        deadline = None if timeout is None else _now() + timeout
+        while True:
+            left = None
+            if deadline is not None:
+                left = deadline - _now()
+                if left <= 0:
+                    break
+            if till is not None and till._go:
                 break
-        if till is not None and till._go:
-            break
-        waker = _Waker()
-        armed: List[_Source] = []
-        try:
-            for entry in entries:
-                entry.arm(waker)
-                armed.append(entry)
+            waker = _Waker()
+            armed: List[Tuple[_Source, Any]] = []
+            try:
+                for entry in entries:
+                    armed.append((entry, entry.arm(waker)))
+                found = _poll(entries)
+                if found is not None:
+                    return found
+                wait_for(waker.wake, till, left)
+            finally:
+                for entry, watch in armed:
+                    entry.disarm(waker, watch)
             found = _poll(entries)
             if found is not None:
                 return found
-            wait_for(waker.wake, till, left)
-        finally:
-            for entry in armed:
-                entry.disarm(waker)
-        found = _poll(entries)
-        if found is not None:
-            return found
+    finally:
+        _blocking.end(record)
     raise ThreadTimeout("Timeout in wait_any over " + str(len(sources)) + " sources")
 
 

@@ -174,6 +174,26 @@ class TestChannel:
             depths.append(len(list(raised.traceback)))
         assert depths[0] == depths[2]  # re-raising does not grow the traceback
 
+    def test_watch_and_try_receive(self) -> None:
+        channel = Channel("watched", capacity=1)
+        calls: List[str] = []
+        watch = channel.watch(lambda: calls.append("a"))
+        other = channel.watch(lambda: calls.append("b"))
+        assert channel.try_receive() == (False, None)
+        channel.send(1)
+        assert sorted(calls) == ["a", "b"]  # every watch is called
+        channel.unwatch(watch)
+        channel.unwatch(other)
+        assert channel.try_receive() == (True, 1)
+        late = channel.watch(lambda: calls.append("closed"))
+        channel.close()
+        assert calls[-1] == "closed"
+        channel.unwatch(late)
+        assert channel.try_receive() == (True, PLEASE_STOP)
+        now = channel.watch(lambda: calls.append("at once"))  # closed: called now
+        assert calls[-1] == "at once"
+        channel.unwatch(now)
+
     def test_please_stop_cuts_a_receive(self) -> None:
         channel = Channel("idle")
 

@@ -735,39 +735,69 @@ class TestThreadedQueue:
             ThreadedQueue("bad target", Sink(), error_target=3)  # type: ignore[arg-type]
 
 
-class TestWaiterHooks:
-    """`_add_waiter` / `_remove_waiter`: what wait_any-style callers park on a Queue."""
+class TestWatch:
+    """`watch` / `unwatch`: the public hook wait_any (and async_pop) park on a Queue."""
 
-    def test_waiter_released_by_add_and_close(self) -> None:
+    def test_called_by_add_and_by_close(self) -> None:
         q = Queue("hooks")
-        waiter = threading.Lock()
-        waiter.acquire()
-        q._add_waiter(waiter)
-        assert not waiter.acquire(timeout=0.02)
+        calls: List[str] = []
+        watch = q.watch(lambda: calls.append("woken"))
+        assert calls == []
         q.add(1)
-        assert waiter.acquire(timeout=5)  # released by the add
-        q._remove_waiter(waiter)
-        assert q.pop_one() == 1
-        q._add_waiter(waiter)
+        assert calls == ["woken"]  # on the adding thread, once
+        q.add(2)
+        assert calls == ["woken"]
+        q.unwatch(watch)
+        assert q.pop_all() == [1, 2]
+        watch = q.watch(lambda: calls.append("closed"))
         q.close()
-        assert waiter.acquire(timeout=5)  # released by the close
-        q._remove_waiter(waiter)
+        assert calls == ["woken", "closed"]
+        q.unwatch(watch)
+        q.unwatch(watch)  # twice is fine
+
+    def test_called_at_once_when_ready(self) -> None:
+        q = Queue("ready")
+        q.add("x")
+        calls: List[int] = []
+        watch = q.watch(lambda: calls.append(1))
+        assert calls == [1]
+        q.unwatch(watch)
+        assert q.pop_one() == "x"
+        with pytest.raises(TypeError):
+            q.watch("not callable")  # type: ignore[arg-type]
 
     def test_unused_wake_up_is_passed_on(self) -> None:
         q = Queue("hand on")
-        parked = threading.Lock()
-        parked.acquire()
-        q._add_waiter(parked)  # first in line
+        woken = threading.Event()
+        watch = q.watch(woken.set)  # first in line
         got: List[Any] = []
         consumer = start(lambda: got.append(q.pop(timeout=10)))
-        time.sleep(0.1)  # the consumer parks behind `parked`
-        q.add("y")  # wakes `parked` only
-        assert parked.acquire(timeout=5)
+        time.sleep(0.1)  # the consumer parks behind the watch
+        q.add("y")  # wakes the watch only
+        assert woken.wait(5)
         time.sleep(0.05)
         assert got == []  # the consumer still waits, though "y" is queued
-        q._remove_waiter(parked)  # `parked` took nothing: the wake-up goes on
+        q.unwatch(watch)  # the watch took nothing: the wake-up goes on
         join_all([consumer])
         assert got == ["y"]
+
+    def test_failing_callback_does_not_hurt_the_producer(self, monkeypatch: Any) -> None:
+        logged: List[str] = []
+
+        class FakeLogger:
+            def warning(self, template: str, **params: Any) -> None:
+                logged.append(template)
+
+        monkeypatch.setattr(queues_module, "logger", FakeLogger())
+        q = Queue("bad callback")
+
+        def fail() -> None:
+            raise ValueError("bug in the callback")
+
+        watch = q.watch(fail)
+        q.add(1)  # does not raise
+        q.unwatch(watch)
+        assert q.pop() == 1 and logged
 
 
 class TestThreadedQueueDeadSink:

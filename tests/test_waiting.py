@@ -106,7 +106,15 @@ class TestWaitAny:
         for _ in range(3):
             with pytest.raises(TimeoutError):
                 wait_any(queue, signal, channel, timeout=0.01)
-        assert not queue._getters and not signal._waiters and not channel._watchers
+        assert not queue._getters and not signal._waiters and not signal._jobs and not channel._watchers
+
+    def test_queue_closed_with_an_error_raises_it(self) -> None:
+        queue = Queue("failed")
+        queue.add(1)
+        queue.close(ConnectionError("producer gone"))
+        assert wait_any(Signal("never"), queue, timeout=5).item == 1
+        with pytest.raises(ConnectionError):
+            wait_any(Signal("never"), queue, timeout=5)
 
     def test_bad_arguments(self) -> None:
         with pytest.raises(ValueError):
