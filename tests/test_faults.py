@@ -12,54 +12,16 @@ import random
 import signal
 import sys
 import tempfile
-import threading
 import time
 from typing import Any, List, Tuple
 
 import pytest
-from mo_logs import logger as mo_logger
-from mo_logs.strings import expand_template
 
 from mo_threads import PLEASE_STOP, Process, Signal, Thread, ThreadedQueue, Till
+from tests.conftest import LogCapture
 from tests.helpers import finish, run_python, send, start_python, wait_for_line
 
 POSIX = pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="POSIX signals needed")
-
-
-class CapturedLog:
-    """Stands in for `mo_logs.logger.main_log`: keeps every line written, expanded."""
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.lines: List[str] = []
-
-    def write(self, template: str, params: Any) -> None:
-        try:
-            text = expand_template(template, params)
-        except Exception:
-            text = template
-        cause = params.get("cause") if hasattr(params, "get") else None
-        if cause is not None:
-            text += " CAUSE: " + str(cause)
-        with self.lock:
-            self.lines.append(text)
-
-    def stop(self) -> None:
-        pass
-
-    def text(self) -> str:
-        with self.lock:
-            return "\n".join(self.lines)
-
-
-@pytest.fixture
-def log() -> Any:
-    captured = CapturedLog()
-    old, mo_logger.main_log = mo_logger.main_log, captured
-    try:
-        yield captured
-    finally:
-        mo_logger.main_log = old
 
 
 def wait_for(predicate: Any, seconds: float = 20) -> bool:
@@ -114,7 +76,7 @@ class TestSinkFaults:
             assert isinstance(error, IOError) and "sink refused" in str(error)
             assert batch and all(item in sink.items for item in batch)  # each refused batch was retried
 
-    def test_a_failing_sink_without_error_target_is_logged(self, log: CapturedLog) -> None:
+    def test_a_failing_sink_without_error_target_is_logged(self, log: LogCapture) -> None:
         sink = FlakySink(lambda call: call <= 2)
         threaded = ThreadedQueue("logged", sink, batch_size=10, period=0.01)
         threaded.extend(range(25))
@@ -124,7 +86,7 @@ class TestSinkFaults:
         assert "'logged'" in text or "logged" in text
         assert "failed to deliver" in text and "sink refused call 1" in text
 
-    def test_a_failing_error_target_is_logged_and_the_batch_still_retried(self, log: CapturedLog) -> None:
+    def test_a_failing_error_target_is_logged_and_the_batch_still_retried(self, log: LogCapture) -> None:
         def broken_target(error: BaseException, batch: List[Any]) -> None:
             raise ValueError("error target broke")
 
@@ -185,7 +147,7 @@ class TestExitWithQueuedItems:
 
 # --- then() callbacks that raise -------------------------------------------------------
 class TestCallbackFaults:
-    def test_failing_callbacks_are_reported_and_the_others_still_run(self, log: CapturedLog) -> None:
+    def test_failing_callbacks_are_reported_and_the_others_still_run(self, log: LogCapture) -> None:
         signal_ = Signal("busy")
         ran: List[int] = []
         reported: List[BaseException] = []
@@ -216,7 +178,7 @@ class TestCallbackFaults:
         signal_.go()
         assert len(ran) == 10  # exactly once
 
-    def test_a_failing_error_handler_is_logged(self, log: CapturedLog) -> None:
+    def test_a_failing_error_handler_is_logged(self, log: LogCapture) -> None:
         def handler(error: BaseException) -> None:
             raise RuntimeError("the handler broke too")
 
@@ -226,7 +188,7 @@ class TestCallbackFaults:
         s.go()
         assert "the handler broke too" in log.text()
 
-    def test_the_timer_survives_failing_till_callbacks(self, log: CapturedLog) -> None:
+    def test_the_timer_survives_failing_till_callbacks(self, log: LogCapture) -> None:
         fired: List[int] = []
         for i in range(20):
             till = Till(seconds=0.01 + i * 0.002)
@@ -239,7 +201,7 @@ class TestCallbackFaults:
         assert sorted(fired) == list(range(20))
         assert "division by zero" in log.text()
 
-    def test_a_failing_callback_on_a_combination(self, log: CapturedLog) -> None:
+    def test_a_failing_callback_on_a_combination(self, log: LogCapture) -> None:
         a, b = Signal("a"), Signal("b")
         ran: List[str] = []
         both = a & b
@@ -274,7 +236,7 @@ class TestProcessFaults:
             process.join(till=Till(seconds=30))
         assert process.returncode == -signal.SIGKILL
 
-    def test_a_silent_child_is_killed_and_reported(self, log: CapturedLog) -> None:
+    def test_a_silent_child_is_killed_and_reported(self, log: LogCapture) -> None:
         start = time.time()
         process = Process("hangs", ["sleep", "60"], timeout=0.3, startup_timeout=0.3)
         with pytest.raises(RuntimeError, match="killed after"):
@@ -292,7 +254,7 @@ class TestProcessFaults:
         process.join(till=Till(seconds=30))  # asked to stop: not a failure
         assert process.returncode == -signal.SIGKILL
 
-    def test_a_dead_child_nobody_joined_is_reported_by_its_parent(self, log: CapturedLog) -> None:
+    def test_a_dead_child_nobody_joined_is_reported_by_its_parent(self, log: LogCapture) -> None:
         made: List[Process] = []
 
         def owner(please_stop: Signal) -> None:
@@ -566,7 +528,7 @@ class TestMoreProcessFaults:
 
 
 class TestPoolFaults:
-    def test_failing_jobs_do_not_stop_the_pool(self, log: CapturedLog) -> None:
+    def test_failing_jobs_do_not_stop_the_pool(self, log: LogCapture) -> None:
         from mo_threads import ThreadPool
 
         def job(i: int, please_stop: Signal) -> int:
@@ -583,7 +545,7 @@ class TestPoolFaults:
             else:
                 assert handle.join() == i
 
-    def test_an_unjoined_failing_job_is_reported(self, log: CapturedLog) -> None:
+    def test_an_unjoined_failing_job_is_reported(self, log: LogCapture) -> None:
         from mo_threads import ThreadPool
 
         def broken(please_stop: Signal) -> None:
@@ -596,7 +558,7 @@ class TestPoolFaults:
 
 
 class TestCallbackChains:
-    def test_callbacks_that_fire_other_signals_and_raise(self, log: CapturedLog) -> None:
+    def test_callbacks_that_fire_other_signals_and_raise(self, log: LogCapture) -> None:
         chain = [Signal("link " + str(i)) for i in range(50)]
         ran: List[int] = []
         for i in range(49):

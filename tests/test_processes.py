@@ -3,12 +3,9 @@ from __future__ import annotations
 import os
 import signal
 import sys
-import threading
-from typing import Any, List
+from typing import List
 
 import pytest
-from mo_logs import logger as mo_logger
-from mo_logs.strings import expand_template
 
 from mo_threads import MAIN_THREAD, PLEASE_STOP, Thread, ThreadTimeout, Till
 from mo_threads.processes import Process
@@ -16,34 +13,6 @@ from tests.helpers import REPO, child_env, run_python, wait_true
 
 PY = sys.executable
 PROGRAMS = os.path.join(REPO, "tests", "programs")
-
-
-class CapturedLog:
-    def __init__(self) -> None:
-        self.lines: List[str] = []
-        self.lock = threading.Lock()
-
-    def write(self, template: str, params: Any) -> None:
-        text = expand_template(template, params)
-        with self.lock:
-            self.lines.append(text)
-
-    def stop(self) -> None:
-        pass
-
-    def text(self) -> str:
-        with self.lock:
-            return "\n".join(self.lines)
-
-
-@pytest.fixture
-def log():
-    captured = CapturedLog()
-    old, mo_logger.main_log = mo_logger.main_log, captured
-    try:
-        yield captured
-    finally:
-        mo_logger.main_log = old
 
 
 def drain(queue, seconds: float = 20) -> List[str]:

@@ -3,44 +3,12 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import threading
-from typing import Any, List
 
 import pytest
-from mo_logs import logger as mo_logger
-from mo_logs.strings import expand_template
 
 from mo_threads import Thread, Till
 from mo_threads.python import WORKER, Python
 from tests.helpers import child_env
-
-
-class CapturedLog:
-    def __init__(self) -> None:
-        self.lines: List[str] = []
-        self.lock = threading.Lock()
-
-    def write(self, template: str, params: Any) -> None:
-        text = expand_template(template, params)
-        with self.lock:
-            self.lines.append(text)
-
-    def stop(self) -> None:
-        pass
-
-    def text(self) -> str:
-        with self.lock:
-            return "\n".join(self.lines)
-
-
-@pytest.fixture
-def log():
-    captured = CapturedLog()
-    old, mo_logger.main_log = mo_logger.main_log, captured
-    try:
-        yield captured
-    finally:
-        mo_logger.main_log = old
 
 
 @pytest.fixture
