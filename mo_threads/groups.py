@@ -39,8 +39,10 @@ from mo_threads.threads import (
     AlienThread,
     BaseThread,
     Thread,
-    _accepts_please_stop,
-    _describe_function,
+    _check_target,
+    _seconds_left,
+    _take_options,
+    _tighter,
     current_thread,
 )
 from mo_threads.till import Till
@@ -236,27 +238,28 @@ class ThreadGroup:
         outside the block (before it, or once it ended), `TypeError` for a
         target without a `please_stop` keyword. A member started after the
         group was stopped starts with `please_stop` already fired.
+        `deadline=` gives the member a deadline of its own, as `Thread` does
+        (it runs under the tighter of it and the group's); a member is not
+        restarted (`restart=` and the like raise TypeError). As with `Thread`,
+        such a keyword goes to `target` when `target` declares it.
         """
         node = self._node
         if node is None or self._ended:
             raise RuntimeError("ThreadGroup " + repr(self.name) + ".run() must be called inside its with block")
-        if not callable(target):
-            raise TypeError("ThreadGroup " + repr(self.name) + ": target of " + repr(name) + " must be callable")
-        if not _accepts_please_stop(target):
-            raise TypeError(
-                "Thread "
-                + repr(name)
-                + ": function "
-                + _describe_function(target)
-                + "() must accept a please_stop keyword argument (the Signal that asks it to stop)"
-            )
+        _check_target(name, target)
         if "parent_thread" in kwargs:
             raise TypeError("ThreadGroup " + repr(self.name) + ": members are children of the group; do not pass parent_thread")
-        extra = {}
+        deadline, policy = _take_options(name, target, kwargs)
+        if policy is not None:
+            raise TypeError(
+                "ThreadGroup " + repr(self.name) + ": members are not restarted (restart=, max_restarts=, backoff=);"
+                " a member can call supervise() instead"
+            )
+        member_kwargs = {}
         please_stop = kwargs.pop("please_stop", None)
         if please_stop is not None:
-            extra["please_stop"] = please_stop  # the member watches the caller's Signal; stopping fires it
-        thread = Thread(name, self._run_member, target, args, kwargs, parent_thread=node, **extra)
+            member_kwargs["please_stop"] = please_stop  # the member watches the caller's Signal; stopping fires it
+        thread = Thread._make(name, self._run_member, (target, args, kwargs), member_kwargs, node, deadline)
         with self._lock:
             if self._ended:
                 raise RuntimeError("ThreadGroup " + repr(self.name) + " has ended: it takes no more members")
@@ -329,14 +332,7 @@ class ThreadGroup:
         groups, the thread that opened it); 0 once passed; None when unbounded or not known (a
         deadline Signal that is not a `Till`)."""
         node = self._node
-        deadline = self._deadline if node is None else node.deadline
-        if deadline is None:
-            return None
-        if deadline:
-            return 0.0
-        if isinstance(deadline, Till):
-            return deadline.remaining()
-        return None
+        return _seconds_left(self._deadline if node is None else node.deadline)
 
     @property
     def members(self) -> List[Thread]:
@@ -353,17 +349,6 @@ class ThreadGroup:
     def __repr__(self) -> str:
         state = "ended" if self._ended else ("open" if self._node is not None else "new")
         return "<ThreadGroup " + repr(self.name) + " " + state + " " + str(len(self._members)) + " members>"
-
-
-def _tighter(own: Optional[Signal], inherited: Optional[Signal]) -> Optional[Signal]:
-    """The earlier of two deadlines (either may be None)."""
-    if own is None:
-        return inherited
-    if inherited is None:
-        return own
-    if isinstance(own, Till) and isinstance(inherited, Till):
-        return own if own.deadline <= inherited.deadline else inherited
-    return own | inherited
 
 
 def _count(failures: List[BaseException], total: int) -> str:

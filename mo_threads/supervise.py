@@ -17,11 +17,8 @@ from __future__ import annotations
 
 from typing import Any, Callable, Optional
 
-from mo_logs import logger
-
-from mo_threads._restart import RestartPolicy, run_with_restarts
-from mo_threads.signals import Signal
-from mo_threads.threads import BaseThread, Thread, _accepts_please_stop, _describe_function, current_thread
+from mo_threads._restart import RestartPolicy
+from mo_threads.threads import BaseThread, Thread, _take_options
 
 __all__ = ("supervise",)
 
@@ -45,42 +42,12 @@ def supervise(
     and the restart. `join()` returns the result of the try that succeeded.
     Raises `ValueError`/`TypeError` for a bad policy or a target without a
     `please_stop` keyword.
+
+    The same as `Thread.run(name, target, *args, restart=..., max_restarts=...,
+    backoff=..., **kwargs)`, except that here these keywords are always the
+    policy, even for a target that declares parameters of those names;
+    `deadline=` follows `Thread`'s rule.
     """
     policy = RestartPolicy(restart, max_restarts, backoff)
-    if not callable(target):
-        raise TypeError("supervise " + repr(name) + ": target must be callable, not " + type(target).__name__)
-    if not _accepts_please_stop(target):
-        raise TypeError(
-            "Thread "
-            + repr(name)
-            + ": function "
-            + _describe_function(target)
-            + "() must accept a please_stop keyword argument (the Signal that asks it to stop)"
-        )
-    extra = {}
-    please_stop = kwargs.pop("please_stop", None)
-    if please_stop is not None:
-        extra["please_stop"] = please_stop
-    return Thread.run(name, _supervised, name, target, args, kwargs, policy, parent_thread=parent_thread, **extra)
-
-
-def _supervised(
-    name: str, target: Callable[..., Any], args: Any, kwargs: Any, policy: RestartPolicy, please_stop: Signal
-) -> Any:
-    me = current_thread()
-
-    def attempt() -> Any:
-        return target(*args, please_stop=please_stop, **kwargs)
-
-    def clear_children() -> None:
-        # a failed try may leave threads behind: stop and join them before the next try
-        for child, failure in me._stop_and_join_children():
-            logger.warning(
-                "Thread {name|quote} failed (nobody joined it before {parent|quote} restarted)",
-                name=child.name,
-                parent=name,
-                cause=failure,
-                log_severity="ERROR",
-            )
-
-    return run_with_restarts(name, attempt, please_stop, policy, clear_children)
+    deadline, _ = _take_options(name, target, kwargs)
+    return Thread._make(name, target, args, kwargs, parent_thread, deadline, policy).start()

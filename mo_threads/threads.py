@@ -34,11 +34,13 @@ import inspect
 import os
 import sys
 import threading
-from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
+from time import time as _time
+from typing import Any, Callable, Dict, FrozenSet, Iterable, List, Optional, Tuple, Union
 
 from mo_logs import Except, logger
 
-from mo_threads import _os_signals, _registry, till as _till
+from mo_threads import _blocking, _os_signals, _registry, till as _till
+from mo_threads._restart import RestartPolicy, run_with_restarts
 from mo_threads._watchdog import (
     SETTINGS as SHUTDOWN_SETTINGS,
     describe_stack,
@@ -47,7 +49,8 @@ from mo_threads._watchdog import (
     wait_stopped,
 )
 from mo_threads.lock import Lock
-from mo_threads.signals import Signal
+from mo_threads.signals import Signal, check_timeout
+from mo_threads.till import Till
 
 __all__ = (
     "PLEASE_STOP",
@@ -98,7 +101,12 @@ class ThreadTimeout(TimeoutError):
 THREAD_TIMEOUT = ThreadTimeout
 
 
-def _accepts_please_stop(target: Callable[..., Any], cache: Dict[Any, bool] = {}) -> bool:
+# the keywords Thread takes for itself, unless the target declares a parameter of that name
+_THREAD_OPTIONS = ("deadline", "restart", "max_restarts", "backoff")
+
+
+def _signature(target: Callable[..., Any], cache: Dict[Any, Tuple[bool, FrozenSet[str]]] = {}) -> Tuple[bool, FrozenSet[str]]:
+    """(accepts a please_stop keyword, names of the parameters it takes by keyword), cached per code object."""
     code = getattr(target, "__code__", None)
     if code is not None:
         known = cache.get(code)
@@ -107,14 +115,92 @@ def _accepts_please_stop(target: Callable[..., Any], cache: Dict[Any, bool] = {}
     try:
         parameters = inspect.signature(target).parameters.values()
     except (TypeError, ValueError):
-        return True  # builtins and the like: can not tell, let the call decide
-    accepts = any(
-        p.kind is p.VAR_KEYWORD or (p.name == "please_stop" and p.kind is not p.POSITIONAL_ONLY)
-        for p in parameters
-    )
+        return True, frozenset()  # builtins and the like: can not tell, let the call decide
+    names = frozenset(p.name for p in parameters if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY))
+    accepts = "please_stop" in names or any(p.kind is p.VAR_KEYWORD for p in parameters)
+    found = (accepts, names)
     if code is not None:
-        cache[code] = accepts
-    return accepts
+        cache[code] = found
+    return found
+
+
+def _accepts_please_stop(target: Callable[..., Any]) -> bool:
+    return _signature(target)[0]
+
+
+def _check_target(name: Any, target: Any) -> None:
+    """Raise TypeError unless `name` is a str and `target` a callable taking a please_stop keyword."""
+    if not isinstance(name, str):
+        raise TypeError("Thread name must be a str, not " + type(name).__name__)
+    if not callable(target):
+        raise TypeError("Thread " + repr(name) + " target must be callable, not " + type(target).__name__)
+    if not _signature(target)[0]:
+        raise TypeError(
+            "Thread "
+            + repr(name)
+            + ": function "
+            + _describe_function(target)
+            + "() must accept a please_stop keyword argument (the Signal that asks it to stop)"
+        )
+
+
+Deadline = Union[None, float, Signal]
+
+
+def _check_deadline(name: str, deadline: Any) -> Deadline:
+    """`deadline` as seconds (float) or a Signal; TypeError/ValueError naming thread `name` otherwise."""
+    if deadline is None or isinstance(deadline, Signal):
+        return deadline  # type: ignore[no-any-return]
+    if isinstance(deadline, bool) or not isinstance(deadline, (int, float)):
+        raise TypeError(
+            "Thread " + repr(name) + ": deadline must be a number of seconds or a Signal (a Till), not "
+            + type(deadline).__name__
+        )
+    return check_timeout(deadline, "Thread " + repr(name) + ": deadline")
+
+
+def _take_options(
+    name: str, target: Callable[..., Any], kwargs: Dict[str, Any]
+) -> Tuple[Deadline, Optional[RestartPolicy]]:
+    """Pop `deadline=`, `restart=`, `max_restarts=`, `backoff=` from `kwargs` and check them.
+
+    A keyword the target itself declares (a parameter named `deadline`, say)
+    is left in `kwargs`: it goes to the target, as in mo-threads 6.x.
+    """
+    declared = _signature(target)[1]
+    options: Dict[str, Any] = {}
+    for option in _THREAD_OPTIONS:
+        if option in kwargs and option not in declared:
+            options[option] = kwargs.pop(option)
+    deadline = _check_deadline(name, options.get("deadline"))
+    policy = None
+    if "restart" in options or "max_restarts" in options or "backoff" in options:
+        policy = RestartPolicy(
+            options.get("restart", "on-failure"), options.get("max_restarts"), options.get("backoff", 1.0)
+        )
+    return deadline, policy
+
+
+def _tighter(own: Optional[Signal], inherited: Optional[Signal]) -> Optional[Signal]:
+    """The earlier of two deadlines (either may be None); both when not comparable (not both Tills)."""
+    if own is None:
+        return inherited
+    if inherited is None or own is inherited:
+        return own
+    if isinstance(own, Till) and isinstance(inherited, Till):
+        return own if own.deadline <= inherited.deadline else inherited
+    return own | inherited
+
+
+def _seconds_left(deadline: Optional[Signal]) -> Optional[float]:
+    """Seconds before `deadline` fires: 0.0 once it has, None when unbounded or not a `Till`."""
+    if deadline is None:
+        return None
+    if deadline:
+        return 0.0
+    if isinstance(deadline, Till):
+        return deadline.remaining()
+    return None
 
 
 def _describe_function(target: Callable[..., Any]) -> str:
@@ -124,7 +210,11 @@ def _describe_function(target: Callable[..., Any]) -> str:
 
 
 class BaseThread:
-    """What every thread object has: a name, a parent, children, and two Signals."""
+    """What every thread object has: a name, a parent, children, two Signals, and a deadline.
+
+    `deadline` is the Signal that stops this thread and its descendants when it
+    fires (see `Thread`'s `deadline=`), None when unbounded.
+    """
 
     def __init__(self, name: str, ident: Optional[int] = None, parent: Optional[BaseThread] = None) -> None:
         self.name = name
@@ -135,6 +225,7 @@ class BaseThread:
         self.please_stop = Signal("please_stop of " + name)
         self.stopped = Signal("stopped " + name)
         self.cprofiler: Any = None
+        self.deadline: Optional[Signal] = None
 
     @property
     def id(self) -> Optional[int]:
@@ -172,6 +263,15 @@ class BaseThread:
     def is_alive(self) -> bool:
         """True until the `stopped` Signal fires."""
         return not self.stopped
+
+    def remaining(self) -> Optional[float]:
+        """Seconds left before this thread's deadline (its own or inherited), 0.0 once it passed.
+
+        None when the thread has no deadline (the main thread, threads started
+        elsewhere, threads started without one under a parent without one), or
+        when the deadline is a Signal other than a `Till`, whose time is not known.
+        """
+        return _seconds_left(self.deadline)
 
     def _children_newest_first(self) -> List[BaseThread]:
         with self.child_locker:
@@ -243,6 +343,28 @@ class Thread(BaseThread):
     unstarted thread is not in the tree. `daemon` is accepted for compatibility:
     every OS thread of mo_threads is a `threading` daemon, and shutdown stops and
     joins them in order.
+
+    Keywords the thread takes for itself (other keywords go to the target):
+
+    - `deadline=`: seconds (counted from `start()`) or a Signal such as a
+      `Till`. When it comes, the thread is stopped (`stop()`: its children, then
+      its own `please_stop`). A thread inherits the deadline of its parent: it
+      runs under the tighter of the two, and so do its children.
+      `Thread.current().remaining()` says how many seconds are left.
+    - `restart="on-failure"|"always"|"never"`, `max_restarts=N` (None: no
+      limit), `backoff=seconds` (default 1.0): run the target again when it
+      raises (or, with "always", also when it returns), on the same thread with
+      the same `please_stop`, logging each failure and restart; the children a
+      failed try left are stopped and joined before the next. Restarts stop
+      once `please_stop` fires (`stop()`, the deadline, shutdown). The failure
+      after the last allowed restart is the thread's failure. Giving
+      `max_restarts=` or `backoff=` alone means `restart="on-failure"`.
+
+    When the target itself declares a parameter named `deadline`, `restart`,
+    `max_restarts` or `backoff`, that keyword is passed to the target as in
+    mo-threads 6.x, and is not a thread option (a target taking only
+    `**kwargs` declares none). Bad options raise TypeError/ValueError here, at
+    the call, before anything starts.
     """
 
     def __init__(
@@ -254,28 +376,34 @@ class Thread(BaseThread):
         daemon: bool = False,
         **kwargs: Any,
     ) -> None:
-        if not isinstance(name, str):
-            raise TypeError("Thread name must be a str, not " + type(name).__name__)
-        if not callable(target):
-            raise TypeError("Thread " + repr(name) + " target must be callable, not " + type(target).__name__)
-        if not _accepts_please_stop(target):
-            raise TypeError(
-                "Thread "
-                + repr(name)
-                + ": function "
-                + _describe_function(target)
-                + "() must accept a please_stop keyword argument (the Signal that asks it to stop)"
-            )
+        _check_target(name, target)
+        deadline: Deadline = None
+        policy: Optional[RestartPolicy] = None
+        if kwargs and ("deadline" in kwargs or "restart" in kwargs or "max_restarts" in kwargs or "backoff" in kwargs):
+            deadline, policy = _take_options(name, target, kwargs)
+        self._setup(name, target, args, kwargs, parent_thread, daemon, deadline, policy)
+
+    def _setup(
+        self,
+        name: str,
+        target: Callable[..., Any],
+        args: Tuple[Any, ...],
+        kwargs: Dict[str, Any],
+        parent_thread: Optional[BaseThread],
+        daemon: bool,
+        deadline: Deadline,
+        policy: Optional[RestartPolicy],
+    ) -> None:
         if parent_thread is not None and not isinstance(parent_thread, BaseThread):
             raise TypeError("parent_thread must be a mo_threads thread, not " + type(parent_thread).__name__)
+        please_stop = kwargs.get("please_stop")
+        if please_stop is not None and not isinstance(please_stop, Signal):
+            raise TypeError("please_stop must be a Signal, not " + type(please_stop).__name__)
         _ensure_started()
         parent = parent_thread or _default_parent()
         BaseThread.__init__(self, name, None, parent)
-        please_stop = kwargs.get("please_stop")
         if please_stop is None:
             kwargs["please_stop"] = self.please_stop
-        elif not isinstance(please_stop, Signal):
-            raise TypeError("please_stop must be a Signal, not " + type(please_stop).__name__)
         else:
             self.please_stop = please_stop
         self.target = target
@@ -294,6 +422,25 @@ class Thread(BaseThread):
         # set when parent.remove_child(thread) comes before start() (mo-logs does this to its
         # logging thread, so shutdown stops it after logging, not with the other children)
         self._detached = False
+        self._deadline_spec = deadline
+        self._own_deadline: Optional[Signal] = None  # the deadline this thread watches itself
+        self._policy = policy
+
+    @staticmethod
+    def _make(
+        name: str,
+        target: Callable[..., Any],
+        args: Tuple[Any, ...],
+        kwargs: Dict[str, Any],
+        parent_thread: Optional[BaseThread] = None,
+        deadline: Deadline = None,
+        policy: Optional[RestartPolicy] = None,
+    ) -> Thread:
+        """A thread with options checked by the caller (`supervise`): no keyword is taken from `kwargs`."""
+        _check_target(name, target)
+        thread: Thread = Thread.__new__(Thread)
+        thread._setup(name, target, args, kwargs, parent_thread, False, _check_deadline(name, deadline), policy)
+        return thread
 
     def _is_started(self) -> bool:
         return self._thread is not None
@@ -303,7 +450,12 @@ class Thread(BaseThread):
 
     @staticmethod
     def run(name: str, target: Callable[..., Any], *args: Any, **kwargs: Any) -> Thread:
-        """Make and start a thread: `Thread.run("name", fn, *args, **kwargs)`."""
+        """Make and start a thread: `Thread.run("name", fn, *args, **kwargs)`.
+
+        Takes the same keywords as `Thread`: `parent_thread=`, `please_stop=`,
+        `deadline=`, `restart=`, `max_restarts=`, `backoff=`; the others go to
+        `fn`. Raises TypeError/ValueError for bad arguments, before starting.
+        """
         return Thread(name, target, *args, **kwargs).start()
 
     @staticmethod
@@ -325,21 +477,55 @@ class Thread(BaseThread):
         if not self._detached:
             self.parent.add_child(self)  # type: ignore[union-attr]
         try:
+            self._arm_deadline()
             thread.start()
         except BaseException:
+            self._disarm_deadline()
             self.parent.remove_child(self)  # type: ignore[union-attr]
             self._thread = None
             raise
+        self.ident = thread.ident  # known once start() returns: a join right away has its owner
         return self
 
+    def _arm_deadline(self) -> None:
+        # Only a deadline of its own gets a callback: an inherited one stops this
+        # thread through its owner's stop(), which reaches every descendant. The
+        # thread is in the tree already, so a deadline firing from now on reaches it.
+        inherited = self.parent.deadline  # type: ignore[union-attr]
+        spec = self._deadline_spec
+        own: Optional[Signal] = None
+        if isinstance(spec, Signal):
+            own = spec
+        elif spec is not None:
+            at = _time() + spec
+            if not (isinstance(inherited, Till) and inherited.deadline <= at):
+                own = Till(till=at)  # the inherited deadline comes first: no timer at all otherwise
+        self.deadline = _tighter(own, inherited)
+        if inherited is not None and inherited:
+            self.please_stop.go()  # it fired before this thread joined the tree
+        if own is not None:
+            self._own_deadline = own
+            own.then(self.stop)
+
+    def _disarm_deadline(self) -> None:
+        own = self._own_deadline
+        if own is not None:
+            self._own_deadline = None
+            own.remove_then(self.stop)  # the timer lets go of it: no callback, no reference kept
+
     def _run(self) -> None:
-        self.ident = _thread.get_ident()
+        self.ident = ident = _thread.get_ident()
+        # a wait on `stopped` is a wait for this thread (the wait-for graph of _blocking)
+        _blocking.owned_by(self.stopped, ident)
         try:
             if self._log_extras is not None:
                 setattr(threading.current_thread(), MO_LOGS_EXTRAS, [self._log_extras])
             _registry.enter(self)  # runs the start hooks (profiling): a failure there is the thread's
             self.started.go()
-            self._result = self.target(*self.args, **self.kwargs)
+            if self._policy is None:
+                self._result = self.target(*self.args, **self.kwargs)
+            else:
+                self._result = self._run_with_restarts(self._policy)
         except BaseException as failure:
             self._failure = failure
         finally:
@@ -349,9 +535,31 @@ class Thread(BaseThread):
                 _registry.leave(self)
                 self._end()
 
+    def _run_with_restarts(self, policy: RestartPolicy) -> Any:
+        target, args, kwargs = self.target, self.args, self.kwargs
+
+        def attempt() -> Any:
+            return target(*args, **kwargs)
+
+        def clear_children() -> None:
+            # a failed try may leave threads behind: stop and join them before the next try
+            for child, failure in self._stop_and_join_children():
+                logger.warning(
+                    "Thread {name|quote} failed (nobody joined it before {parent|quote} restarted)",
+                    name=child.name,
+                    parent=self.name,
+                    cause=failure,
+                    log_severity="ERROR",
+                )
+
+        return run_with_restarts(self.name, attempt, self.please_stop, policy, clear_children)
+
     def _end(self) -> None:
         self.target = self.args = self.kwargs = None  # type: ignore[assignment]
+        self._disarm_deadline()
+        self.deadline = None
         self.stopped.go()
+        _blocking.owned_by(self.stopped, None)
         if self._failure is None:
             # a successful thread leaves the tree; a failed one stays until joined,
             # so its parent reports it if nobody does
@@ -386,10 +594,16 @@ class Thread(BaseThread):
             raise RuntimeError("Can not join thread " + repr(self.name) + ": it was never started")
         if till is not None and not isinstance(till, Signal):
             raise TypeError("till must be a Signal, not " + type(till).__name__)
-        if _thread.get_ident() == self.ident and not self.stopped:
-            raise RuntimeError("Thread " + repr(self.name) + " can not join itself")
-        if not wait_in_main(self.stopped, till):
-            raise ThreadTimeout("Timeout on join of thread " + repr(self.name))
+        if not self.stopped:
+            if _thread.get_ident() == self.ident:
+                raise RuntimeError("Thread " + repr(self.name) + " can not join itself")
+            # a join that would close a cycle of waits raises DeadlockError here instead of hanging
+            wait = _blocking.begin("join", self, bounded=till is not None, owner=self.ident)
+            try:
+                if not wait_in_main(self.stopped, till):
+                    raise ThreadTimeout("Timeout on join of thread " + repr(self.name))
+            finally:
+                _blocking.end(wait)
         self._joined = True
         # _end removes it too, but only after `stopped` fired: a joiner must see it gone
         if self.parent is not None:
@@ -466,6 +680,19 @@ class MainThread(BaseThread):
 
 
 MAIN_THREAD = MainThread()
+
+
+def _thread_name(ident: int) -> Optional[str]:
+    """The mo_threads name of the running thread `ident`, None when it has none (for `_blocking`)."""
+    thread = _registry.LIVE.get(ident)
+    if thread is not None:
+        return thread.name  # type: ignore[no-any-return]
+    if ident == MAIN_THREAD.ident:
+        return MAIN_THREAD.name
+    return None
+
+
+_blocking.set_thread_namer(_thread_name)
 
 
 class _Machinery:

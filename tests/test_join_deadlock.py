@@ -1,0 +1,95 @@
+"""Tests for joins in the wait-for graph: a join that closes a cycle raises DeadlockError."""
+
+from __future__ import annotations
+
+from typing import Any, Dict
+
+from mo_threads import DeadlockError, Signal, Thread, Till
+from mo_threads import _blocking
+from mo_threads.threads import ThreadTimeout
+from tests.helpers import wait_true
+
+
+def joined_by_each_other(bounded_first: bool) -> Dict[str, Any]:
+    """Threads 'alpha' and 'beta' join each other; return what each join did."""
+    threads: Dict[str, Thread] = {}
+    outcome: Dict[str, Any] = {}
+    ready = Signal("both made")
+
+    def alpha(please_stop: Signal) -> None:
+        ready.wait(till=Till(seconds=20))
+        till = Till(seconds=1) if bounded_first else None
+        try:
+            threads["beta"].join(till=till)
+            outcome["alpha"] = "returned"
+        except BaseException as error:
+            outcome["alpha"] = error
+
+    def beta(please_stop: Signal) -> None:
+        ready.wait(till=Till(seconds=20))
+        # let alpha park in its join first: then beta's join is the one closing the cycle
+        wait_true(lambda: _blocking.blocked_on(threads["alpha"].ident) is not None)  # type: ignore[arg-type]
+        try:
+            threads["alpha"].join()
+            outcome["beta"] = "returned"
+        except BaseException as error:
+            outcome["beta"] = error
+
+    threads["alpha"] = Thread.run("alpha", alpha)
+    threads["beta"] = Thread.run("beta", beta)
+    ready.go()
+    for thread in threads.values():
+        thread.join(till=Till(seconds=30))
+    return outcome
+
+
+class TestJoinDeadlock:
+    def test_join_each_other_raises(self) -> None:
+        outcome = joined_by_each_other(bounded_first=False)
+        error = outcome["beta"]
+        assert isinstance(error, DeadlockError)
+        message = str(error)
+        assert "'alpha'" in message and "'beta'" in message and "join" in message
+        assert [who for who, _ in error.cycle] == ["beta", "alpha"]
+        assert outcome["alpha"] == "returned"  # beta ended instead of hanging, so alpha's join returned
+
+    def test_bounded_join_does_not_raise(self) -> None:
+        outcome = joined_by_each_other(bounded_first=True)
+        assert isinstance(outcome["alpha"], ThreadTimeout)  # gave up on its till
+        assert outcome["beta"] == "returned"  # waited until alpha ended
+
+    def test_join_of_a_finished_thread_records_nothing(self) -> None:
+        thread = Thread.run("quick", lambda please_stop: 1)
+        thread.join(till=Till(seconds=20))
+        before = _blocking.statistics()["primitives"].get("join 'quick'", {"waits": 0})["waits"]
+        assert thread.join() == 1  # the fast path: stopped already
+        after = _blocking.statistics()["primitives"].get("join 'quick'", {"waits": 0})["waits"]
+        assert after == before
+
+    def test_stopped_signal_is_owned_by_its_thread(self) -> None:
+        idents: Dict[str, Any] = {}
+
+        def work(please_stop: Signal) -> None:
+            me = threads[0]
+            idents["owner"] = _blocking._completion_owners.get(me.stopped)
+            please_stop.wait(till=Till(seconds=20))
+
+        threads = []
+        threads.append(Thread("owned", work))
+        threads[0].start()
+        wait_true(lambda: "owner" in idents)
+        assert idents["owner"] == threads[0].ident
+        threads[0].stop()
+        threads[0].join(till=Till(seconds=20))
+        assert threads[0].stopped not in _blocking._completion_owners
+
+    def test_thread_names_in_messages(self) -> None:
+        seen: Dict[str, Any] = {}
+
+        def work(please_stop: Signal) -> None:
+            import _thread
+
+            seen["name"] = _blocking.thread_name(_thread.get_ident())
+
+        Thread.run("named worker", work).join(till=Till(seconds=20))
+        assert seen["name"] == "named worker"

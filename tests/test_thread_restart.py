@@ -1,0 +1,188 @@
+"""Tests for supervision through `Thread.run(..., restart=, max_restarts=, backoff=)`."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, List
+
+import pytest
+from mo_logs import logger
+from mo_logs.strings import expand_template
+
+from mo_threads import MAIN_THREAD, Signal, Thread, Till, current_thread
+from tests.helpers import run_python, wait_true
+
+
+class LogCapture:
+    """Stands in for `mo_logs.logger.main_log`: keeps every line written."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.lines: List[str] = []
+
+    def write(self, template: str, params: Any) -> None:
+        text = expand_template(template, params)
+        with self.lock:
+            self.lines.append(text)
+
+    def stop(self) -> None:
+        pass
+
+    def text(self) -> str:
+        with self.lock:
+            return "\n".join(self.lines)
+
+
+@pytest.fixture
+def log() -> Any:
+    capture = LogCapture()
+    old = logger.main_log
+    logger.main_log = capture
+    try:
+        yield capture
+    finally:
+        logger.main_log = old
+
+
+class TestThreadRestart:
+    def test_fails_twice_then_succeeds(self, log: LogCapture) -> None:
+        tries: List[str] = []
+
+        def flaky(greeting: str, please_stop: Signal) -> str:
+            tries.append(current_thread().name)
+            if len(tries) <= 2:
+                raise ConnectionError("attempt " + str(len(tries)) + " failed")
+            return greeting
+
+        worker = Thread.run("flaky", flaky, "hello", restart="on-failure", max_restarts=5, backoff=0.01)
+        assert worker.join(till=Till(seconds=20)) == "hello"
+        assert tries == ["flaky", "flaky", "flaky"]  # the same thread, restarted
+        text = log.text()
+        assert text.count("failed; restart") == 2
+        assert "attempt 1 failed" in text and "attempt 2 failed" in text
+        assert text.count("restarted") == 2
+
+    def test_max_restarts_exhausted_raises_the_last_failure(self, log: LogCapture) -> None:
+        tries = [0]
+
+        def broken(please_stop: Signal) -> None:
+            tries[0] += 1
+            raise ValueError("broken try " + str(tries[0]))
+
+        worker = Thread.run("broken", broken, max_restarts=2, backoff=0)  # max_restarts alone: on-failure
+        with pytest.raises(Exception) as info:
+            worker.join(till=Till(seconds=20))
+        assert tries[0] == 3
+        assert isinstance(info.value.__cause__, ValueError)
+        assert str(info.value.__cause__) == "broken try 3"
+        assert "gave up after 2 restarts" in log.text()
+
+    def test_always_restarts_until_stopped(self, log: LogCapture) -> None:
+        runs = [0]
+
+        def tick(please_stop: Signal) -> int:
+            runs[0] += 1
+            return runs[0]
+
+        worker = Thread.run("ticker", tick, restart="always", backoff=0.001)
+        assert wait_true(lambda: runs[0] >= 3)
+        worker.stop()
+        assert worker.join(till=Till(seconds=20)) in (runs[0], None)
+        count = runs[0]
+        assert not worker.is_alive() and runs[0] == count
+
+    def test_stop_during_backoff_ends_at_once(self, log: LogCapture) -> None:
+        def broken(please_stop: Signal) -> None:
+            raise ValueError("down")
+
+        worker = Thread.run("slow restart", broken, restart="on-failure", backoff=30)
+        assert wait_true(lambda: "failed; restart" in log.text())
+        worker.stop()
+        assert worker.join(till=Till(seconds=10)) is None  # the failure was logged, not raised
+
+    def test_deadline_ends_restarts(self, log: LogCapture) -> None:
+        def broken(please_stop: Signal) -> None:
+            raise ValueError("down")
+
+        worker = Thread.run("bounded", broken, restart="on-failure", backoff=0.01, deadline=0.3)
+        worker.join(till=Till(seconds=20))  # returns once the deadline stops the restarts
+        assert worker.please_stop
+
+    def test_declared_parameters_go_to_the_target(self) -> None:
+        def work(restart: str, backoff: int, please_stop: Signal) -> Any:
+            return restart, backoff, current_thread()._policy  # type: ignore[attr-defined]
+
+        assert Thread.run("mine", work, restart="yes", backoff=3).join(till=Till(seconds=20)) == ("yes", 3, None)
+
+    @pytest.mark.parametrize(
+        "options, error, words",
+        [
+            ({"restart": "sometimes"}, ValueError, ["restart", "'sometimes'"]),
+            ({"max_restarts": -1}, ValueError, ["max_restarts", "-1"]),
+            ({"max_restarts": 1.5}, TypeError, ["max_restarts", "float"]),
+            ({"backoff": -1}, ValueError, ["backoff", "-1"]),
+            ({"backoff": "1s"}, TypeError, ["backoff", "str"]),
+        ],
+    )
+    def test_bad_policy(self, options: Any, error: type, words: List[str]) -> None:
+        before = list(MAIN_THREAD.children)
+        with pytest.raises(error) as info:  # type: ignore[call-overload]
+            Thread.run("worker", lambda please_stop: None, **options)
+        for word in words:
+            assert word in str(info.value)
+        assert MAIN_THREAD.children == before
+
+
+class TestShutdownStopsRestarts:
+    def test_shutdown_stops_restarting(self) -> None:
+        result = run_python(
+            """
+            import sys, time
+            from mo_threads import Thread, Till, stop_main_thread
+
+            tries = []
+
+            def broken(please_stop):
+                tries.append(time.time())
+                print("try", len(tries), flush=True)
+                raise ValueError("down")
+
+            worker = Thread.run("service", broken, restart="always", backoff=0.05)
+            while len(tries) < 3:
+                time.sleep(0.01)
+            start = time.time()
+            stop_main_thread()
+            took = time.time() - start
+            count = len(tries)
+            time.sleep(0.3)
+            print("after shutdown", count, len(tries), "took", round(took, 2), flush=True)
+            assert len(tries) == count
+            assert not worker.is_alive()
+            print("done", flush=True)
+            """,
+            timeout=30,
+        )
+        assert result.returncode == 0, result.stderr
+        assert "done" in result.stdout
+        took = float(result.stdout.split("took")[1].split()[0])
+        assert took < 10
+
+    def test_exit_during_backoff_is_prompt(self) -> None:
+        result = run_python(
+            """
+            import time
+            from mo_threads import Thread
+
+            def broken(please_stop):
+                print("failing", flush=True)
+                raise ValueError("down")
+
+            Thread.run("service", broken, restart="on-failure", backoff=3600)
+            time.sleep(0.3)
+            print("exiting", flush=True)
+            """,
+            timeout=30,
+        )
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.count("failing") == 1
+        assert "exiting" in result.stdout
