@@ -31,7 +31,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 from mo_logs import logger
 
 from mo_threads.lock import Lock
-from mo_threads.processes import Process
+from mo_threads.processes import Process, check_name_and_params
 from mo_threads.queues import Queue
 from mo_threads.signals import Signal, check_timeout
 from mo_threads.threads import MAIN_THREAD, ThreadTimeout
@@ -77,17 +77,11 @@ class Command:
         timeout: Optional[float] = None,
         max_stdout: int = 1024,
     ) -> None:
-        if not isinstance(name, str):
-            raise TypeError("Command name must be a str, not " + type(name).__name__)
+        check_name_and_params("Command", name, params, "a command line (str) or a list of arguments")
         if timeout is not None:
             timeout = check_timeout(timeout, "Command " + repr(name) + " timeout")
         if isinstance(max_stdout, bool) or not isinstance(max_stdout, int) or max_stdout < 1:
             raise ValueError("Command " + repr(name) + " max_stdout must be a positive int, not " + repr(max_stdout))
-        if not isinstance(params, (str, bytes)) and not hasattr(params, "__iter__"):
-            raise TypeError(
-                "Command " + repr(name) + ": params must be a command line (str) or a list of arguments, not "
-                + type(params).__name__
-            )
         self.name = name
         self.debug = debug
         self.max_stdout = max_stdout
@@ -282,34 +276,31 @@ class _Session(Process):
             self._command_done(None, -1)
 
     def _on_stdout(self, line: str) -> None:
-        command = self.current
-        if command is None:
-            logger.info("Output of bash session {pid} outside any command: {line}", pid=self.pid, line=line)
-            return
-        at = line.find(self.marker)
-        if at < 0:
-            command._add_stdout(line)
-            return
-        if at > 0:
-            command._add_stdout(line[:at])  # the command's last line had no line ending
-        try:
-            code: Optional[int] = int(line[at + len(self.marker):].strip())
-        except ValueError:
-            code = None
-        self._command_done("stdout", code)
+        self._on_line(line, "stdout")
 
     def _on_stderr(self, line: str) -> None:
+        self._on_line(line, "stderr")
+
+    def _on_line(self, line: str, stream: str) -> None:
+        """Give a line of the session's `stream` to the current command, or end it at our marker."""
         command = self.current
         if command is None:
             logger.info("Output of bash session {pid} outside any command: {line}", pid=self.pid, line=line)
             return
+        add = command._add_stdout if stream == "stdout" else command._add_stderr
         at = line.find(self.marker)
         if at < 0:
-            command._add_stderr(line)
+            add(line)
             return
         if at > 0:
-            command._add_stderr(line[:at])
-        self._command_done("stderr", None)
+            add(line[:at])  # the command's last line had no line ending
+        code: Optional[int] = None
+        if stream == "stdout":  # the exit code follows the marker on stdout only
+            try:
+                code = int(line[at + len(self.marker):].strip())
+            except ValueError:
+                pass
+        self._command_done(stream, code)
 
     def _on_stdout_end(self) -> None:
         pass

@@ -82,6 +82,14 @@ def _parent_for_new_child() -> BaseThread:
     return current
 
 
+def check_name_and_params(kind: str, name: Any, params: Any, expected: str) -> None:
+    """Raise TypeError for a `name` that is not a str or `params` that are neither a str nor iterable."""
+    if not isinstance(name, str):
+        raise TypeError(kind + " name must be a str, not " + type(name).__name__)
+    if not isinstance(params, (str, bytes)) and not hasattr(params, "__iter__"):
+        raise TypeError(kind + " " + repr(name) + ": params must be " + expected + ", not " + type(params).__name__)
+
+
 def merge_env(env: Optional[Mapping[str, Any]]) -> Optional[Dict[str, str]]:
     """The environment for a child: `os.environ` updated with `env` (a None value removes a variable)."""
     if env is None:
@@ -146,13 +154,7 @@ class Process(BaseThread):
         startup_timeout: Optional[float] = 10.0,
         parent_thread: Optional[BaseThread] = None,
     ) -> None:
-        if not isinstance(name, str):
-            raise TypeError("Process name must be a str, not " + type(name).__name__)
-        if not isinstance(params, (str, bytes)) and not hasattr(params, "__iter__"):
-            raise TypeError(
-                "Process " + repr(name) + ": params must be a list of arguments (or a command line with"
-                " shell=True), not " + type(params).__name__
-            )
+        check_name_and_params("Process", name, params, "a list of arguments (or a command line with shell=True)")
         if isinstance(params, (str, bytes)):
             if not shell:
                 raise TypeError(
