@@ -1,17 +1,60 @@
-"""`Future`: a value that one thread assigns and others wait for."""
+"""`Future`: a value that one thread assigns and others wait for.
+
+Combinators (`then`, `all_of`, `any_of`) make a new Future settled by
+callbacks on the `done` Signal of the futures they read: they run on the
+thread that settles the last future needed, and no thread waits for them.
+"""
 
 from __future__ import annotations
 
 import _thread
 import concurrent.futures as _cf
-from typing import Any, Generic, Optional, TypeVar
+import functools
+import sys
+from typing import Any, Callable, Generic, List, Optional, TypeVar
 
+from mo_threads import _blocking
 from mo_threads.signals import Signal
 from mo_threads.threads import ThreadTimeout
 
-__all__ = ("Future",)
+__all__ = ("Future", "AllFailed")
 
 _T = TypeVar("_T")
+_R = TypeVar("_R")
+
+if sys.version_info >= (3, 11):
+    _GroupBase: Any = BaseExceptionGroup  # noqa: F821 (a builtin from 3.11)
+else:
+    _GroupBase = Exception
+
+
+class AllFailed(_GroupBase):  # type: ignore[misc,valid-type]
+    """Every future given to `Future.any_of` failed: `exceptions` holds their failures, in argument order.
+
+    On Python 3.11+ this is a `BaseExceptionGroup` (catch members with
+    `except*`). Before, it is an `Exception` with the same `message` and
+    `exceptions` attributes, and the first failure as `__cause__`.
+    """
+
+    if _GroupBase is Exception:
+
+        def __init__(self, message: str, exceptions: Any) -> None:
+            exceptions = tuple(exceptions)
+            Exception.__init__(self, message, exceptions)
+            self.message = message
+            self.exceptions = exceptions
+            if exceptions:
+                self.__cause__ = exceptions[0]
+
+        def __str__(self) -> str:
+            return self.message + " (" + str(len(self.exceptions)) + " sub-exceptions)"
+
+
+def _check_futures(futures: Any, what: str) -> List[Future[Any]]:
+    for future in futures:
+        if not isinstance(future, Future):
+            raise TypeError(what + "() takes Futures, not " + type(future).__name__)
+    return list(futures)
 _UNSET: Any = object()
 # guards settling (rare): assign() and fail() from two threads at once must not both win
 _SETTLE_LOCK = _thread.allocate_lock()
@@ -22,13 +65,17 @@ class Future(Generic[_T]):
 
     `done` is a Signal that fires once the future is settled (also known by
     upstream's name, `is_ready`). Settling twice raises `RuntimeError`.
+    `name` (default "future") names it in dumps and blocking statistics.
+    Combine with `then(fn)`, `Future.all_of(*futures)`, `Future.any_of(*futures)`.
     Generic in its value type for type checkers: `Future[int]()`.
     """
 
     __slots__ = ("done", "_value", "_failure")
 
-    def __init__(self) -> None:
-        self.done = Signal("future")
+    def __init__(self, name: str = "future") -> None:
+        if not isinstance(name, str):
+            raise TypeError("Future name must be a str, not " + type(name).__name__)
+        self.done = Signal(name)
         self._value: Any = _UNSET
         self._failure: Optional[BaseException] = None
 
@@ -67,14 +114,127 @@ class Future(Generic[_T]):
         """Block until settled; return the value, or raise the failure given to `fail()`.
 
         Raises `THREAD_TIMEOUT` (a `TimeoutError`) when `till` fires, or
-        `timeout` seconds pass, first.
+        `timeout` seconds pass, first. Does not block when already settled.
         """
-        if not self.done.wait(till=till, timeout=timeout):
-            raise ThreadTimeout("Timeout waiting for a Future")
+        done = self.done
+        if not done._go:
+            # slow path: recorded for dumps and metrics
+            record = _blocking.begin("Future", self, bounded=till is not None or timeout is not None)
+            try:
+                settled = done.wait(till=till, timeout=timeout)
+            finally:
+                _blocking.end(record)
+            if not settled:
+                raise ThreadTimeout("Timeout waiting for " + repr(self))
         if self._failure is not None:
             raise self._failure
         value: _T = self._value
         return value
+
+    @property
+    def name(self) -> str:
+        """How this future reads in dumps and statistics: the name of its `done` Signal."""
+        return self.done.name
+
+    # --- combinators ---------------------------------------------------------------
+    def then(self, fn: Callable[[_T], _R]) -> Future[_R]:
+        """A new Future settled with `fn(value)` once this one is assigned.
+
+        When this future fails, the new one fails with the same exception
+        (`fn` is not called); when `fn` raises, the new one fails with that.
+        `fn` runs on the thread that settles this future, or at once on this
+        thread when it is settled already: keep it short. Chains:
+        `future.then(parse).then(store)`.
+        """
+        if not callable(fn):
+            raise TypeError("Future.then() expects a callable, not " + type(fn).__name__)
+        output: Future[_R] = Future(self.done.name + " then")
+
+        def run() -> None:
+            failure = self._failure
+            if failure is not None:
+                output.fail(failure)
+                return
+            try:
+                result = fn(self._value)
+            except BaseException as cause:
+                output.fail(cause)
+                return
+            output.assign(result)
+
+        self.done.then(run)
+        return output
+
+    @staticmethod
+    def all_of(*futures: Future[Any]) -> Future[List[Any]]:
+        """A Future of the list of every future's value, in argument order.
+
+        It fails as soon as one of them fails, with that failure (the first to
+        happen); the others are not waited for. `all_of()` is assigned `[]`.
+        """
+        given = _check_futures(futures, "Future.all_of")
+        output: Future[List[Any]] = Future("all_of")
+        if not given:
+            output.assign([])
+            return output
+        left = [len(given)]
+        lock = _thread.allocate_lock()
+
+        def one_settled(future: Future[Any]) -> None:
+            if future._failure is not None:
+                output._try_settle(None, future._failure)
+                return
+            with lock:
+                left[0] -= 1
+                last = not left[0]
+            if last:
+                output._try_settle([f._value for f in given], None)
+
+        for future in given:
+            future.done.then(functools.partial(one_settled, future))
+        return output
+
+    @staticmethod
+    def any_of(*futures: Future[Any]) -> Future[Any]:
+        """A Future of the value of the first future assigned (the first to happen).
+
+        Failures are ignored while one of the futures may still succeed; it
+        fails only when all failed, with `AllFailed` holding every failure in
+        argument order. `any_of()` with no futures raises ValueError.
+        """
+        given = _check_futures(futures, "Future.any_of")
+        if not given:
+            raise ValueError("Future.any_of() needs at least one Future")
+        output: Future[Any] = Future("any_of")
+        left = [len(given)]
+        lock = _thread.allocate_lock()
+
+        def one_settled(future: Future[Any]) -> None:
+            if future._failure is None:
+                output._try_settle(future._value, None)
+                return
+            with lock:
+                left[0] -= 1
+                last = not left[0]
+            if last:
+                failures = [f._failure for f in given]
+                output._try_settle(
+                    None, AllFailed("every one of " + str(len(given)) + " futures failed", failures)
+                )
+
+        for future in given:
+            future.done.then(functools.partial(one_settled, future))
+        return output
+
+    def _try_settle(self, value: Any, failure: Optional[BaseException]) -> bool:
+        """Settle unless settled already; True when this call did."""
+        with _SETTLE_LOCK:
+            if self._value is not _UNSET:
+                return False
+            self._value = value
+            self._failure = failure
+        self.done.go()
+        return True
 
     def to_concurrent(self) -> _cf.Future[_T]:
         """A `concurrent.futures.Future` that completes with this future's value or exception.
@@ -127,8 +287,10 @@ class Future(Generic[_T]):
         return output
 
     def __repr__(self) -> str:
+        name = self.done.name
+        label = "" if name == "future" else " " + repr(name)
         if not self.done:
-            return "<Future pending>"
+            return "<Future" + label + " pending>"
         if self._failure is not None:
-            return "<Future failed " + type(self._failure).__name__ + ">"
-        return "<Future done>"
+            return "<Future" + label + " failed " + type(self._failure).__name__ + ">"
+        return "<Future" + label + " done>"
