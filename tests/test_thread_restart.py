@@ -2,46 +2,13 @@
 
 from __future__ import annotations
 
-import threading
 from typing import Any, List
 
 import pytest
-from mo_logs import logger
-from mo_logs.strings import expand_template
 
 from mo_threads import MAIN_THREAD, Signal, Thread, Till, current_thread
+from tests.conftest import LogCapture
 from tests.helpers import run_python, wait_true
-
-
-class LogCapture:
-    """Stands in for `mo_logs.logger.main_log`: keeps every line written."""
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.lines: List[str] = []
-
-    def write(self, template: str, params: Any) -> None:
-        text = expand_template(template, params)
-        with self.lock:
-            self.lines.append(text)
-
-    def stop(self) -> None:
-        pass
-
-    def text(self) -> str:
-        with self.lock:
-            return "\n".join(self.lines)
-
-
-@pytest.fixture
-def log() -> Any:
-    capture = LogCapture()
-    old = logger.main_log
-    logger.main_log = capture
-    try:
-        yield capture
-    finally:
-        logger.main_log = old
 
 
 class TestThreadRestart:
