@@ -1,11 +1,14 @@
-"""`python -m mo_threads`: print the version and run a short self-check.
+"""`python -m mo_threads`: print the version, run a short self-check, say how to dump threads.
 
 The self-check starts a thread, waits on a Signal and a Till, and makes a Queue
 round trip; it prints OK and exits 0, or exits 1 naming the step that failed.
+Then it prints how to see inside a running program: `dump_threads()`, the
+SIGUSR1 dump (where the platform has it), `statistics()`.
 """
 
 from __future__ import annotations
 
+import signal
 import sys
 
 from mo_threads import MAIN_THREAD, Queue, Signal, Thread, Till, __version__
@@ -31,6 +34,30 @@ def _self_check() -> str:
     return ""
 
 
+def _how_to_dump() -> str:
+    lines = [
+        "",
+        "See inside a running program:",
+        "  mo_threads.dump_threads()       print the thread tree to stderr: each thread's state",
+        "                                  (running, waiting, stopping, stopped), what it waits on",
+        "                                  and for how long, and its stack",
+    ]
+    if hasattr(signal, "SIGUSR1"):
+        lines += [
+            "  kill -USR1 <pid>                the same dump, on stderr, from outside; the program goes on",
+            "                                  (on once a Thread is made, unless the program handles",
+            "                                  SIGUSR1 itself; mo_threads.dump_on_signal() to set it up)",
+        ]
+    else:
+        lines += ["  (no SIGUSR1 here: mo_threads.dump_on_signal(signum) dumps on another signal)"]
+    lines += [
+        "  mo_threads.statistics()         time blocked and number of waits, per thread and per",
+        "                                  named primitive",
+        "",
+    ]
+    return "\n".join(lines)
+
+
 def main() -> int:
     """Print the version and the self-check result; return the exit code."""
     sys.stdout.write("mo-threads " + __version__ + "\n")
@@ -39,6 +66,7 @@ def main() -> int:
         sys.stdout.write("self-check FAILED at: " + failed + "\n")
         return 1
     sys.stdout.write("self-check OK\n")
+    sys.stdout.write(_how_to_dump())
     return 0
 
 

@@ -32,6 +32,17 @@ A signal ignored when the handlers are installed (a background job, nohup)
 stays ignored. A handler the application installs after ours takes over: the
 watcher then stands back.
 
+SIGUSR1 (where the platform has it) dumps the thread tree to stderr without
+stopping anything. Its handler is installed with the SIGINT/SIGTERM ones (when
+the first Thread is made), only if SIGUSR1 still has its default action: a
+program that set its own handler before keeps it, and one that sets it later
+takes over. `dump_on_signal()` installs it explicitly (for any signal but
+SIGINT/SIGTERM). The watcher thread makes the dump (on a short-lived helper
+thread, so a full stderr pipe can not keep it from forcing an exit), because
+a main thread stuck in a C call would not run the Python handler; without a
+watcher (another party took the wakeup fd), the handler makes it. The dump
+function itself comes from a higher layer (`set_dumper`, by `_introspect`).
+
 The handler fires please_stop too, from a short-lived helper thread (firing a
 Signal takes a lock the interrupted main thread may be holding): the watcher
 may be gone, when another party took the wakeup fd (an asyncio loop, say), or
@@ -49,7 +60,7 @@ import signal
 import sys
 import threading
 import time
-from typing import Any, Callable, Dict, Optional, Tuple
+from typing import Any, Callable, Dict, Optional, Set, Tuple
 
 from mo_threads._watchdog import SETTINGS, describe_stack
 
@@ -68,6 +79,10 @@ class _State:
         "forcing",
         "pipe",
         "nudged",
+        "dumper",
+        "dump_signals",
+        "dumps_asked",
+        "dumps_started",
     )
 
     def __init__(self) -> None:
@@ -89,12 +104,23 @@ class _State:
         self.pipe: Optional[Tuple[int, int]] = None
         # True while a signal the watcher re-sent to the main thread may still arrive
         self.nudged = False
+        # writes the thread dump to stderr (set by _introspect)
+        self.dumper: Optional[Callable[[], None]] = None
+        # signal numbers whose handler is _dump_handler
+        self.dump_signals: Set[int] = set()
+        # dump requests seen by the handler (main thread), and dumps started by the watcher
+        self.dumps_asked = 0
+        self.dumps_started = 0
 
 
 STATE = _State()
 HANDLED = tuple(
     s for s in (getattr(signal, "SIGINT", None), getattr(signal, "SIGTERM", None)) if s is not None
 )
+# the signal that dumps the thread tree, where the platform has it
+DUMP_SIGNAL: Optional[int] = getattr(signal, "SIGUSR1", None)
+# how long the handler leaves the watcher to make a dump before making it itself
+DUMP_HANDOVER = 0.25
 
 
 def install(
@@ -118,8 +144,15 @@ def install(
         except (ValueError, OSError):
             # not the main interpreter, or the platform refuses
             continue
+    if DUMP_SIGNAL is not None and signal.getsignal(DUMP_SIGNAL) == signal.SIG_DFL:
+        # on by default, unless the program handles (or ignores) SIGUSR1 itself
+        try:
+            STATE.previous[DUMP_SIGNAL] = signal.signal(DUMP_SIGNAL, _dump_handler)
+            STATE.dump_signals.add(DUMP_SIGNAL)
+        except (ValueError, OSError):
+            pass
     STATE.installed = True
-    if STATE.previous:
+    if STATE.previous and STATE.pipe is None:
         _start_watcher()
     return True
 
@@ -159,13 +192,14 @@ def uninstall() -> None:
         return
     if threading.current_thread() is threading.main_thread():
         for signum, previous in STATE.previous.items():
-            if signal.getsignal(signum) is _handler:
+            if signal.getsignal(signum) in (_handler, _dump_handler):
                 try:
                     signal.signal(signum, previous if previous is not None else signal.SIG_DFL)
                 except (ValueError, OSError):
                     pass
         _stop_watcher()
     STATE.previous.clear()
+    STATE.dump_signals.clear()
     STATE.installed = False
     reset()
 
@@ -228,6 +262,10 @@ def _watch(read_end: int) -> None:
             if ready and not data:
                 return  # the write end was closed: uninstalled
             for signum in data:
+                if signum in STATE.dump_signals and signal.getsignal(signum) is _dump_handler:
+                    STATE.dumps_started += 1
+                    _start_dump()
+                    continue
                 if signum not in HANDLED or signal.getsignal(signum) is not _handler:
                     continue  # not ours, or the application handles it itself now
                 if nudge_bytes and signum == first and time.monotonic() - nudged_at < 1.0:
@@ -363,3 +401,79 @@ def _handler(signum: int, frame: Any) -> None:
     if signum == getattr(signal, "SIGINT", None):
         raise KeyboardInterrupt
     sys.exit(128 + signum)
+
+
+# --- the thread dump on SIGUSR1 ---------------------------------------------------
+def set_dumper(dumper: Callable[[], None]) -> None:
+    """Install the function that writes the thread dump to stderr (`_introspect` does, at import)."""
+    STATE.dumper = dumper
+
+
+def install_dump(signum: Optional[int] = None) -> int:
+    """Make signal `signum` (default SIGUSR1) dump the thread tree to stderr; returns the signal number.
+
+    Replaces any handler the signal had (put back by `uninstall`). Raises
+    ValueError when the platform has no SIGUSR1 and none is given, for
+    SIGINT/SIGTERM (they stop the program), or off the main thread.
+    """
+    if signum is None:
+        if DUMP_SIGNAL is None:
+            raise ValueError("dump_on_signal(): this platform has no SIGUSR1; name another signal")
+        signum = DUMP_SIGNAL
+    if isinstance(signum, bool) or not isinstance(signum, int):
+        raise TypeError("dump_on_signal(signum) expects a signal number, not " + type(signum).__name__)
+    if signum in HANDLED:
+        raise ValueError("dump_on_signal() can not use signal " + str(signum) + ": it stops the program")
+    if threading.current_thread() is not threading.main_thread():
+        raise ValueError("dump_on_signal() must be called from the main thread (Python only lets it set handlers)")
+    previous = signal.signal(signum, _dump_handler)
+    if previous is not _dump_handler:
+        STATE.previous.setdefault(signum, previous)
+    STATE.dump_signals.add(signum)
+    if STATE.pipe is None:
+        _start_watcher()
+    return signum
+
+
+def _start_dump() -> None:
+    # on a short-lived helper thread: writing to a full stderr pipe must block nobody else
+    try:
+        _thread.start_new_thread(_dump, ())
+    except RuntimeError:
+        pass  # the interpreter is finalizing: no dump
+
+
+def _dump() -> None:
+    dumper = STATE.dumper
+    if dumper is None:
+        return
+    try:
+        dumper()
+    except Exception as cause:
+        try:
+            sys.stderr.write("mo_threads: the thread dump failed: %r\n" % (cause,))
+        except Exception:
+            pass
+
+
+def _dump_handler(signum: int, frame: Any) -> None:
+    # on the main thread. The watcher dumps as soon as it sees the signal; this
+    # handler only covers for a missing watcher (no wakeup fd of ours)
+    STATE.dumps_asked += 1
+    if STATE.pipe is None:
+        _start_dump()
+        return
+    asked = STATE.dumps_asked
+
+    def cover() -> None:
+        deadline = time.monotonic() + DUMP_HANDOVER
+        while STATE.dumps_started < asked and time.monotonic() < deadline:
+            time.sleep(0.01)
+        if STATE.dumps_started < asked:
+            STATE.dumps_started = asked
+            _dump()
+
+    try:
+        _thread.start_new_thread(cover, ())
+    except RuntimeError:
+        pass

@@ -1,10 +1,10 @@
 """Joining threads that may not stop: report them instead of hanging silently (internal).
 
 `wait_stopped(thread)` waits for a thread's `stopped` signal. Past the grace
-period it logs the thread's name, tree path and current stack, and repeats the
-report every grace period while the thread keeps running. When shutdown was
-started by an OS signal, it gives up after the first report so the process
-still ends.
+period it logs the thread's name, tree path, what it is blocked on (from the
+wait registry, `_blocking`) and current stack, and repeats the report every
+grace period while the thread keeps running. When shutdown was started by an
+OS signal, it gives up after the first report so the process still ends.
 
 `wait_in_main(signal, till, timeout)` is how the main thread waits: in slices
 of `MAIN_THREAD_SLICE` seconds. The kernel may deliver SIGINT/SIGTERM to any
@@ -17,14 +17,16 @@ a slow shutdown would do nothing for 30 s). Other threads wait in one piece.
 from __future__ import annotations
 
 import _thread
+import os
 import sys
 import threading
 import traceback
 from time import time as _time
-from typing import Any, Optional
+from typing import Any, List, Optional
 
 from mo_logs import logger
 
+from mo_threads._blocking import describe_wait
 from mo_threads.signals import Signal, check_timeout
 
 MAIN_THREAD_SLICE = 0.1
@@ -59,15 +61,60 @@ def set_grace_period(seconds: float) -> None:
     SETTINGS.grace_period = check_timeout(seconds, "grace period")
 
 
-def describe_stack(ident: Optional[int]) -> str:
-    """The current stack of the OS thread `ident`, as text."""
+def describe_stack(ident: Optional[int], with_wait: bool = True) -> str:
+    """The current stack of the OS thread `ident`, as text.
+
+    With `with_wait` (the default), a first line says what the thread is
+    blocked on and for how long, when the wait registry knows
+    (`  (waiting on Lock 'totals' for 3.2 s)`).
+    """
     frame = sys._current_frames().get(ident) if ident is not None else None
     if frame is None:
-        return "    (no stack: the thread is not running Python code)"
-    return "".join(traceback.format_stack(frame)).rstrip()
+        stack = "    (no stack: the thread is not running Python code)"
+    else:
+        stack = "".join(traceback.StackSummary.from_list(_trim(traceback.extract_stack(frame))).format()).rstrip()
+    if with_wait and ident is not None:
+        waiting = describe_wait(ident)
+        if waiting is not None:
+            return "  (" + waiting + ")\n" + stack
+    return stack
+
+
+# frames every thread starts with, that say nothing about what it does
+_BOOTSTRAP = (
+    ("threading.py", ("_bootstrap", "_bootstrap_inner", "run")),
+    (os.path.join("mo_threads", "threads.py"), ("_run",)),
+)
+# frames of the report itself, on the thread that makes it
+_REPORTING = (os.path.join("mo_threads", "_watchdog.py"), os.path.join("mo_threads", "_introspect.py"))
+
+
+def _trim(frames: traceback.StackSummary) -> List[traceback.FrameSummary]:
+    """Drop the thread start-up frames at the top and the reporting frames at the bottom."""
+    summary = list(frames)
+    start = 0
+    while start < len(summary) - 1 and any(
+        summary[start].filename.endswith(file) and summary[start].name in names for file, names in _BOOTSTRAP
+    ):
+        start += 1
+    stop = len(summary)
+    while stop > start + 1 and summary[stop - 1].filename.endswith(_REPORTING):
+        stop -= 1
+    return summary[start:stop]
+
+
+def describe_blocking(ident: Optional[int]) -> str:
+    """What thread `ident` is blocked on, as a phrase for reports.
+
+    `waiting on Lock 'a' for 2.3 s`, or `not waiting on any mo_threads
+    primitive` (it computes, sleeps, or waits on something outside mo_threads).
+    """
+    waiting = describe_wait(ident) if ident is not None else None
+    return waiting or "not waiting on any mo_threads primitive"
 
 
 def tree_path(thread: Any) -> str:
+    """`Main Thread / parent / child`: the names from the root down to `thread`."""
     names = []
     while thread is not None:
         names.append(thread.name)
@@ -108,12 +155,13 @@ def wait_stopped(thread: Any, waiting_for: str = "shutdown") -> bool:
     while not wait_in_main(stopped, timeout=timeout):
         logger.warning(
             "Thread {name|quote} ({path}) is still running, {seconds} seconds after the wait for it"
-            " began, blocking {waiting_for}. Its stack:\n{stack}",
+            " began, blocking {waiting_for}; it is {blocked}. Its stack:\n{stack}",
             name=thread.name,
             path=tree_path(thread),
             seconds=timeout,
             waiting_for=waiting_for,
-            stack=describe_stack(thread.ident),
+            blocked=describe_blocking(thread.ident),
+            stack=describe_stack(thread.ident, with_wait=False),
         )
         if SETTINGS.give_up_after_report:
             SETTINGS.gave_up = True

@@ -28,6 +28,10 @@ From Python 3.12 cProfile is built on `sys.monitoring`, which sees every thread
 and allows one active profiler per process: one profiler, enabled by
 `enable_profilers()`, covers every thread, existing ones included.
 
+Next to the profile goes the blocking metrics file (`profile.blocking.tab`,
+see `mo_threads.metrics`): per thread and per named primitive, the number of
+blocking waits and the seconds spent in them.
+
 All the state lives in one collector object, `cprofiler_stats`, guarded by its
 lock. `write_profiles()` runs at interpreter exit (after `stop_main_thread()`
 has joined every thread) and writes one tab-separated file: a header, then one
@@ -49,6 +53,7 @@ from typing import Any, Dict, List, Optional, Tuple
 from mo_logs import logger
 
 from mo_threads import _registry
+from mo_threads.metrics import statistics_filename, write_statistics
 from mo_threads.threads import MAIN_THREAD, stop_main_thread
 
 __all__ = ("CProfiler", "enable_profilers", "disable_profilers", "write_profiles", "cprofiler_stats")
@@ -312,8 +317,10 @@ def write_profiles(filename: Optional[str] = None) -> Optional[str]:
 
     A header row, then one row per function, slowest total first: calls, self
     time, total time (seconds), file, line, name. Profilers still running are
-    read, not stopped. Returns the filename written, or None when profiling was
-    never enabled and no `filename` is given.
+    read, not stopped. The blocking metrics (`mo_threads.statistics()`) are
+    written next to it, `profile.tab` -> `profile.blocking.tab` (see
+    `metrics.write_statistics`). Returns the profile's filename, or None when
+    profiling was never enabled and no `filename` is given.
     """
     filename = filename or cprofiler_stats.filename
     if not filename:
@@ -325,6 +332,7 @@ def write_profiles(filename: Optional[str] = None) -> Optional[str]:
         output.write("\t".join(COLUMNS) + "\n")
         for row in rows:
             output.write("\t".join(row) + "\n")
+    write_statistics(statistics_filename(filename))
     return filename
 
 

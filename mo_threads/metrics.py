@@ -1,0 +1,84 @@
+"""Blocking metrics: how often, and how long, threads were blocked, and on what.
+
+    import mo_threads
+    ...
+    stats = mo_threads.statistics()
+    stats["threads"]["worker"]            # {"waits": 12, "seconds": 3.4}
+    stats["primitives"]["Lock 'totals'"]  # {"waits": 7, "seconds": 2.9}
+    mo_threads.reset_statistics()         # start counting afresh
+
+Every blocking primitive records the slow path of its waits (the part that
+parks the thread; a wait that returns at once is not counted) in the wait
+registry, `_blocking`: one wait per blocking call, counted when it ends, under
+the waiting thread's name and under the primitive's kind and name
+(`Lock 'totals'`, `Signal 'stopped worker'`, `join 'worker'`; an unnamed
+primitive counts under its kind alone). When profiling is enabled
+(`profiles.enable_profilers(filename)`), the totals are written next to the
+profile at exit, by `write_statistics`.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Dict, List, Tuple
+
+from mo_threads._blocking import reset_statistics as _reset_statistics
+from mo_threads._blocking import statistics as _statistics
+
+__all__ = ("statistics", "reset_statistics", "write_statistics", "statistics_filename", "COLUMNS")
+
+COLUMNS = ("kind", "name", "waits", "seconds")
+
+
+def statistics() -> Dict[str, Dict[str, Dict[str, float]]]:
+    """Blocking totals since the start (or the last reset), per thread and per named primitive.
+
+    Returns `{"threads": {thread name: {"waits": n, "seconds": s}},
+    "primitives": {"Lock 'totals'": {"waits": n, "seconds": s}, ...}}`, a new
+    dict the caller may keep. `waits` counts finished blocking waits (a wait
+    still in progress is counted when it ends); `seconds` is the time they
+    spent blocked. Threads are counted by name: two threads of the same name
+    share a total. Never blocks for long (one short internal lock).
+    """
+    return _statistics()
+
+
+def reset_statistics() -> None:
+    """Forget every total gathered so far; waits in progress are counted when they end."""
+    _reset_statistics()
+
+
+def statistics_filename(profile_filename: str) -> str:
+    """Where the totals go next to a profile: `profile.tab` -> `profile.blocking.tab`."""
+    stem, extension = os.path.splitext(profile_filename)
+    return stem + ".blocking" + (extension or ".tab")
+
+
+def _rows() -> List[Tuple[str, str, str, str]]:
+    found = _statistics()
+    rows: List[Tuple[float, Tuple[str, str, str, str]]] = []
+    for kind, key in (("thread", "threads"), ("primitive", "primitives")):
+        for name, totals in found[key].items():
+            seconds = float(totals["seconds"])
+            clean = name.replace("\t", " ").replace("\n", " ")
+            rows.append((seconds, (kind, clean, str(int(totals["waits"])), "%.6f" % seconds)))
+    rows.sort(key=lambda row: (row[1][0] != "thread", -row[0]))
+    return [row for _, row in rows]
+
+
+def write_statistics(filename: str) -> str:
+    """Write the blocking totals to `filename` as tab-separated text; returns `filename`.
+
+    A header row (`kind name waits seconds`), then one row per thread (kind
+    `thread`), then one per primitive (kind `primitive`), each group longest
+    blocked first. Creates the directory if needed; raises OSError when the
+    file can not be written.
+    """
+    filename = str(filename)
+    directory = os.path.dirname(os.path.abspath(filename))
+    os.makedirs(directory, exist_ok=True)
+    with open(filename, "w", encoding="utf8") as output:
+        output.write("\t".join(COLUMNS) + "\n")
+        for row in _rows():
+            output.write("\t".join(row) + "\n")
+    return filename
