@@ -32,6 +32,7 @@ import _thread
 from collections import deque
 from typing import Any, Callable, Deque, Generic, Iterator, List, Optional, Tuple, TypeVar
 
+from mo_threads import _blocking
 from mo_threads._waits import ThreadTimeout, check_wait, wait_for
 from mo_threads.queues import QueueClosed, Watch
 from mo_threads.signals import Signal
@@ -136,9 +137,12 @@ class Channel(Generic[_T]):
             offer = _Offer(value)
             self._senders.append(offer)
             self._wake_watchers()
+        # slow path: recorded for dumps and metrics
+        record = _blocking.begin("Channel", self, bounded=till is not None or timeout is not None)
         try:
             wait_for(offer, till, timeout)
         finally:
+            _blocking.end(record)
             with self._lock:
                 if not offer.taken:
                     try:
@@ -226,9 +230,12 @@ class Channel(Generic[_T]):
                 return self._end()
             slot = _Slot()
             self._receivers.append(slot)
+        # slow path: recorded for dumps and metrics
+        record = _blocking.begin("Channel", self, bounded=till is not None or timeout is not None)
         try:
             wait_for(slot, till, timeout)
         finally:
+            _blocking.end(record)
             with self._lock:
                 if not slot.filled:
                     try:

@@ -43,6 +43,8 @@ from typing import Any, Callable, Deque, Generic, Iterable, Iterator, List, Opti
 
 from mo_logs import logger
 
+from mo_threads._blocking import begin as _begin_wait
+from mo_threads._blocking import end as _end_wait
 from mo_threads.signals import Signal, check_timeout
 from mo_threads.threads import PLEASE_STOP, Thread, ThreadTimeout
 
@@ -404,50 +406,57 @@ class Queue(Generic[_T]):
         started = _monotonic()
         next_warning = started + FULL_WARNING_SECONDS
         lock = self._lock
-        while self._qsize() >= limit and not self._is_closed:  # type: ignore[operator]
-            if till is not None and till._go:
-                raise QueueFull("Queue " + repr(self.name) + " is full and till fired before there was room")
-            now = _monotonic()
-            if deadline is not None and now >= deadline:
-                raise QueueFull("Queue " + repr(self.name) + " is full (" + str(limit) + " items) past the timeout")
-            warn = not self.silent and now >= next_warning
-            if warn:
-                next_warning = now + FULL_WARNING_SECONDS
-            wait = None if deadline is None else deadline - now
-            if not self.silent:
-                wait = next_warning - now if wait is None else min(wait, next_warning - now)
-            waiter = _allocate_lock()
-            waiter.acquire()
-            self._putters.append(waiter)
-            # look again: a lock-free pop() may have made room before it saw this waiter
-            if self._qsize() < limit or (till is not None and not till._add_waiter(waiter)):  # type: ignore[operator]
-                try:
-                    self._putters.remove(waiter)
-                except ValueError:
-                    pass  # a pop() took it to wake us: the loop looks at the room first
-                continue
-            lock.release()
-            try:
+        record = None  # the blocking record, made at the first park (one per call)
+        try:
+            while self._qsize() >= limit and not self._is_closed:  # type: ignore[operator]
+                if till is not None and till._go:
+                    raise QueueFull("Queue " + repr(self.name) + " is full and till fired before there was room")
+                now = _monotonic()
+                if deadline is not None and now >= deadline:
+                    raise QueueFull("Queue " + repr(self.name) + " is full (" + str(limit) + " items) past the timeout")
+                warn = not self.silent and now >= next_warning
                 if warn:
-                    # outside the lock: the logger may write to a queue itself
-                    logger.warning(
-                        "Queue {name|quote} is full ({num} items): a producer has waited {seconds|round(places=2)} seconds",
-                        name=self.name,
-                        num=limit,
-                        seconds=now - started,
-                    )
-                if wait is None:
-                    waiter.acquire()
-                else:
-                    waiter.acquire(True, wait)
-            finally:
-                if till is not None:
-                    till._remove_waiter(waiter)
-                lock.acquire()
+                    next_warning = now + FULL_WARNING_SECONDS
+                wait = None if deadline is None else deadline - now
+                if not self.silent:
+                    wait = next_warning - now if wait is None else min(wait, next_warning - now)
+                waiter = _allocate_lock()
+                waiter.acquire()
+                self._putters.append(waiter)
+                # look again: a lock-free pop() may have made room before it saw this waiter
+                if self._qsize() < limit or (till is not None and not till._add_waiter(waiter)):  # type: ignore[operator]
+                    try:
+                        self._putters.remove(waiter)
+                    except ValueError:
+                        pass  # a pop() took it to wake us: the loop looks at the room first
+                    continue
+                if record is None:
+                    record = _begin_wait("Queue", self, till is not None or deadline is not None)
+                lock.release()
                 try:
-                    self._putters.remove(waiter)
-                except ValueError:
-                    pass
+                    if warn:
+                        # outside the lock: the logger may write to a queue itself
+                        logger.warning(
+                            "Queue {name|quote} is full ({num} items): a producer has waited {seconds|round(places=2)} seconds",
+                            name=self.name,
+                            num=limit,
+                            seconds=now - started,
+                        )
+                    if wait is None:
+                        waiter.acquire()
+                    else:
+                        waiter.acquire(True, wait)
+                finally:
+                    if till is not None:
+                        till._remove_waiter(waiter)
+                    lock.acquire()
+                    try:
+                        self._putters.remove(waiter)
+                    except ValueError:
+                        pass
+        finally:
+            if record is not None:
+                _end_wait(record)  # lock held: end() takes only its own leaf lock
 
     def _wake_getters(self, count: int) -> None:
         getters = self._getters
@@ -566,44 +575,51 @@ class Queue(Generic[_T]):
         On give-up return None, or raise `QueueEmpty(empty)` when `empty` is given.
         """
         lock = self._lock
-        while True:
-            try:
-                value = self._get()
-            except IndexError:
-                pass
-            else:
-                if self._putters:
-                    _release(self._putters.popleft())
-                return value
-            if self._is_closed:
-                return PLEASE_STOP
-            if till is not None and till._go:
-                break
-            wait = None
-            if deadline is not None:
-                wait = deadline - _monotonic()
-                if wait <= 0:
-                    break
-            waiter = _allocate_lock()
-            waiter.acquire()
-            self._getters.append(waiter)
-            if till is not None and not till._add_waiter(waiter):
-                self._getters.remove(waiter)
-                continue
-            lock.release()
-            try:
-                if wait is None:
-                    waiter.acquire()
-                else:
-                    waiter.acquire(True, wait)
-            finally:
-                if till is not None:
-                    till._remove_waiter(waiter)
-                lock.acquire()
+        record = None  # the blocking record, made at the first park (one per call)
+        try:
+            while True:
                 try:
-                    self._getters.remove(waiter)
-                except ValueError:
+                    value = self._get()
+                except IndexError:
                     pass
+                else:
+                    if self._putters:
+                        _release(self._putters.popleft())
+                    return value
+                if self._is_closed:
+                    return PLEASE_STOP
+                if till is not None and till._go:
+                    break
+                wait = None
+                if deadline is not None:
+                    wait = deadline - _monotonic()
+                    if wait <= 0:
+                        break
+                waiter = _allocate_lock()
+                waiter.acquire()
+                self._getters.append(waiter)
+                if till is not None and not till._add_waiter(waiter):
+                    self._getters.remove(waiter)
+                    continue
+                if record is None:
+                    record = _begin_wait("Queue", self, till is not None or deadline is not None)
+                lock.release()
+                try:
+                    if wait is None:
+                        waiter.acquire()
+                    else:
+                        waiter.acquire(True, wait)
+                finally:
+                    if till is not None:
+                        till._remove_waiter(waiter)
+                    lock.acquire()
+                    try:
+                        self._getters.remove(waiter)
+                    except ValueError:
+                        pass
+        finally:
+            if record is not None:
+                _end_wait(record)  # lock held: end() takes only its own leaf lock
         if empty is not None:
             raise QueueEmpty(empty)
         return None
@@ -749,9 +765,11 @@ class Queue(Generic[_T]):
             self._joiners.append(waiter)
         if till is not None and not till._add_waiter(waiter):
             _release(waiter)
+        record = _begin_wait("Queue", self, till is not None)
         try:
             waiter.acquire()
         finally:
+            _end_wait(record)
             if till is not None:
                 till._remove_waiter(waiter)
         with self._lock:

@@ -21,6 +21,7 @@ from collections import deque
 from threading import BrokenBarrierError
 from typing import Any, Deque, Optional
 
+from mo_threads import _blocking
 from mo_threads._waits import ThreadTimeout, check_wait, wait_for
 from mo_threads.signals import Signal
 
@@ -71,6 +72,8 @@ class Semaphore:
                 return False
             waiter = Signal("waiter of " + self.name)
             self._waiters.append(waiter)
+        # slow path: recorded for dumps and metrics
+        record = _blocking.begin("Semaphore", self, bounded=till is not None or timeout is not None)
         try:
             if wait_for(waiter, till, timeout):
                 return True
@@ -83,6 +86,8 @@ class Semaphore:
             if granted:
                 self.release()
             raise
+        finally:
+            _blocking.end(record)
         with self._lock:
             if waiter:
                 return True  # handed over as the wait ended
@@ -192,11 +197,15 @@ class Barrier:
                 round_.gate.go()
                 return index
             self._count = index + 1
+        # slow path: recorded for dumps and metrics
+        record = _blocking.begin("Barrier", self, bounded=till is not None or timeout is not None)
         try:
             arrived = wait_for(round_.gate, till, timeout)
         except BaseException:
             self._give_up(round_)
             raise
+        finally:
+            _blocking.end(record)
         if not arrived and not self._give_up(round_):
             raise ThreadTimeout("Timeout waiting on barrier " + repr(self.name))
         if round_.broken:
@@ -273,7 +282,14 @@ class Latch:
     def wait(self, till: Optional[Signal] = None, *, timeout: Optional[float] = None) -> bool:
         """Block until the count reaches zero: True then, False when `till`/`timeout` came first."""
         timeout = check_wait(till, timeout)
-        return wait_for(self.done, till, timeout)
+        if self.done._go:
+            return True
+        # slow path: recorded for dumps and metrics
+        record = _blocking.begin("Latch", self, bounded=till is not None or timeout is not None)
+        try:
+            return wait_for(self.done, till, timeout)
+        finally:
+            _blocking.end(record)
 
     def __repr__(self) -> str:
         return "<Latch " + repr(self.name) + " count=" + str(self._count) + ">"
