@@ -301,11 +301,7 @@ class Queue(Generic[_T]):
 
     def push(self, value: _T, timeout: Optional[float] = None, force: bool = False, till: Optional[Signal] = None) -> Queue[_T]:
         """Put `value` at the front, so it is popped next; otherwise like `add`."""
-        if value is PLEASE_STOP:
-            self.close()
-            return self
-        with self._lock:
-            self._add_slow((value,), True, timeout, force, till)
+        self._add_one(value, True, timeout, force, till, None)
         return self
 
     def extend(self, values: Iterable[_T], timeout: Optional[float] = None, force: bool = False, till: Optional[Signal] = None) -> Queue[_T]:
@@ -316,6 +312,27 @@ class Queue(Generic[_T]):
         A `PLEASE_STOP` among the values closes the queue after the values
         before it are added.
         """
+        self._extend(values, timeout, force, till, None)
+        return self
+
+    def push_all(self, values: Iterable[_T], timeout: Optional[float] = None, force: bool = False, till: Optional[Signal] = None) -> Queue[_T]:
+        """Put `values` at the front, keeping their order (`values[0]` is popped next)."""
+        self._push_all(values, timeout, force, till, None)
+        return self
+
+    # what add, push, extend and push_all share with PriorityQueue's (which pass a priority)
+    def _entries(self, values: List[Any], priority: Optional[int]) -> List[Any]:
+        """What the storage hooks take for `values` (PriorityQueue pairs them with `priority`)."""
+        return values
+
+    def _add_one(self, value: Any, front: bool, timeout: Optional[float], force: bool, till: Optional[Signal], priority: Optional[int]) -> None:
+        if value is PLEASE_STOP:
+            self.close()
+            return
+        with self._lock:
+            self._add_slow(self._entries([value], priority), front, timeout, force, till)
+
+    def _extend(self, values: Iterable[Any], timeout: Optional[float], force: bool, till: Optional[Signal], priority: Optional[int]) -> None:
         if till is not None or timeout is not None:
             _check_till(till)
             _deadline(timeout)
@@ -331,15 +348,13 @@ class Queue(Generic[_T]):
                     self._unfinished += len(before)
                     self._wake_getters(len(before))
                 else:
-                    self._add_slow(before, False, timeout, force, till)
+                    self._add_slow(self._entries(before, priority), False, timeout, force, till)
         if stop:
             self.close()
             if after:
-                self.extend(after)
-        return self
+                self._extend(after, None, False, None, priority)
 
-    def push_all(self, values: Iterable[_T], timeout: Optional[float] = None, force: bool = False, till: Optional[Signal] = None) -> Queue[_T]:
-        """Put `values` at the front, keeping their order (`values[0]` is popped next)."""
+    def _push_all(self, values: Iterable[Any], timeout: Optional[float], force: bool, till: Optional[Signal], priority: Optional[int]) -> None:
         _check_till(till)
         if timeout is not None:
             _deadline(timeout)
@@ -347,9 +362,9 @@ class Queue(Generic[_T]):
         if stop or after:
             raise ValueError("push_all() of queue " + repr(self.name) + " can not take PLEASE_STOP; use close()")
         if before:
+            before.reverse()
             with self._lock:
-                self._add_slow(list(reversed(before)), True, timeout, force, till)
-        return self
+                self._add_slow(self._entries(before, priority), True, timeout, force, till)
 
     def _add_slow(self, values: Any, front: bool, timeout: Optional[float], force: bool, till: Optional[Signal]) -> None:
         """Add `values` (lock held): check closed and unique, wait for room."""
@@ -405,7 +420,6 @@ class Queue(Generic[_T]):
         limit = self._limit
         started = _monotonic()
         next_warning = started + FULL_WARNING_SECONDS
-        lock = self._lock
         record = None  # the blocking record, made at the first park (one per call)
         try:
             while self._qsize() >= limit and not self._is_closed:  # type: ignore[operator]
@@ -432,31 +446,41 @@ class Queue(Generic[_T]):
                     continue
                 if record is None:
                     record = _begin_wait("Queue", self, till is not None or deadline is not None)
-                lock.release()
-                try:
-                    if warn:
-                        # outside the lock: the logger may write to a queue itself
-                        logger.warning(
-                            "Queue {name|quote} is full ({num} items): a producer has waited {seconds|round(places=2)} seconds",
-                            name=self.name,
-                            num=limit,
-                            seconds=now - started,
-                        )
-                    if wait is None:
-                        waiter.acquire()
-                    else:
-                        waiter.acquire(True, wait)
-                finally:
-                    if till is not None:
-                        till._remove_waiter(waiter)
-                    lock.acquire()
-                    try:
-                        self._putters.remove(waiter)
-                    except ValueError:
-                        pass
+                self._park(self._putters, waiter, wait, till, now - started if warn else None)
         finally:
             if record is not None:
                 _end_wait(record)  # lock held: end() takes only its own leaf lock
+
+    def _park(self, line: Deque[Any], waiter: Any, wait: Optional[float], till: Optional[Signal], waited: Optional[float]) -> None:
+        """Sleep on `waiter`, queued in `line`, with the queue lock released; return holding it, `waiter` out of `line`.
+
+        Wakes when `waiter` is released (by an add, a pop, a close, or `till`
+        it is parked on too), or after `wait` seconds. `waited` (seconds so
+        far) logs first that a producer is blocked on a full queue.
+        """
+        lock = self._lock
+        lock.release()
+        try:
+            if waited is not None:
+                # outside the lock: the logger may write to a queue itself
+                logger.warning(
+                    "Queue {name|quote} is full ({num} items): a producer has waited {seconds|round(places=2)} seconds",
+                    name=self.name,
+                    num=self._limit,
+                    seconds=waited,
+                )
+            if wait is None:
+                waiter.acquire()
+            else:
+                waiter.acquire(True, wait)
+        finally:
+            if till is not None:
+                till._remove_waiter(waiter)
+            lock.acquire()
+            try:
+                line.remove(waiter)
+            except ValueError:
+                pass
 
     def _wake_getters(self, count: int) -> None:
         getters = self._getters
@@ -574,7 +598,6 @@ class Queue(Generic[_T]):
 
         On give-up return None, or raise `QueueEmpty(empty)` when `empty` is given.
         """
-        lock = self._lock
         record = None  # the blocking record, made at the first park (one per call)
         try:
             while True:
@@ -603,20 +626,7 @@ class Queue(Generic[_T]):
                     continue
                 if record is None:
                     record = _begin_wait("Queue", self, till is not None or deadline is not None)
-                lock.release()
-                try:
-                    if wait is None:
-                        waiter.acquire()
-                    else:
-                        waiter.acquire(True, wait)
-                finally:
-                    if till is not None:
-                        till._remove_waiter(waiter)
-                    lock.acquire()
-                    try:
-                        self._getters.remove(waiter)
-                    except ValueError:
-                        pass
+                self._park(self._getters, waiter, wait, till, None)
         finally:
             if record is not None:
                 _end_wait(record)  # lock held: end() takes only its own leaf lock
@@ -939,86 +949,35 @@ class PriorityQueue(Queue[_T]):
             )
         return priority
 
+    def _entries(self, values: List[Any], priority: Optional[int]) -> List[Any]:
+        return [(priority, value) for value in values]
+
     def add(  # type: ignore[override]
-        self,
-        value: Any,
-        timeout: Optional[float] = None,
-        force: bool = False,
-        till: Optional[Signal] = None,
-        priority: int = 0,
+        self, value: Any, timeout: Optional[float] = None, force: bool = False, till: Optional[Signal] = None, priority: int = 0
     ) -> PriorityQueue[_T]:
         """Add `value` at `priority` (0 is most urgent); `PLEASE_STOP` closes. See `Queue.add`."""
-        if value is PLEASE_STOP:
-            self.close()
-            return self
-        priority = self._priority(priority)
-        with self._lock:
-            self._add_slow(((priority, value),), False, timeout, force, till)
+        self._add_one(value, False, timeout, force, till, self._priority(priority))
         return self
 
     def push(  # type: ignore[override]
-        self,
-        value: Any,
-        timeout: Optional[float] = None,
-        force: bool = False,
-        till: Optional[Signal] = None,
-        priority: int = 0,
+        self, value: Any, timeout: Optional[float] = None, force: bool = False, till: Optional[Signal] = None, priority: int = 0
     ) -> PriorityQueue[_T]:
         """Put `value` at the front of its priority; see `Queue.push`."""
-        if value is PLEASE_STOP:
-            self.close()
-            return self
-        priority = self._priority(priority)
-        with self._lock:
-            self._add_slow(((priority, value),), True, timeout, force, till)
+        self._add_one(value, True, timeout, force, till, self._priority(priority))
         return self
 
     def extend(  # type: ignore[override]
-        self,
-        values: Iterable[Any],
-        timeout: Optional[float] = None,
-        force: bool = False,
-        till: Optional[Signal] = None,
-        priority: int = 0,
+        self, values: Iterable[Any], timeout: Optional[float] = None, force: bool = False, till: Optional[Signal] = None, priority: int = 0
     ) -> PriorityQueue[_T]:
         """Add every value at `priority`, in order; see `Queue.extend`."""
-        priority = self._priority(priority)
-        if till is not None or timeout is not None:
-            _check_till(till)
-            _deadline(timeout)
-        before, stop, after = _split_at_stop(values)
-        if stop and after and not self.allow_add_after_close:
-            raise QueueClosed(
-                "Can not extend queue " + repr(self.name) + " with values after PLEASE_STOP: it would be closed"
-            )
-        if before:
-            with self._lock:
-                self._add_slow([(priority, v) for v in before], False, timeout, force, till)
-        if stop:
-            self.close()
-            if after:
-                self.extend(after, priority=priority)
+        self._extend(values, timeout, force, till, self._priority(priority))
         return self
 
     def push_all(  # type: ignore[override]
-        self,
-        values: Iterable[Any],
-        timeout: Optional[float] = None,
-        force: bool = False,
-        till: Optional[Signal] = None,
-        priority: int = 0,
+        self, values: Iterable[Any], timeout: Optional[float] = None, force: bool = False, till: Optional[Signal] = None, priority: int = 0
     ) -> PriorityQueue[_T]:
         """Put `values` at the front of `priority`, keeping their order."""
-        priority = self._priority(priority)
-        _check_till(till)
-        if timeout is not None:
-            _deadline(timeout)
-        before, stop, after = _split_at_stop(values)
-        if stop or after:
-            raise ValueError("push_all() of queue " + repr(self.name) + " can not take PLEASE_STOP; use close()")
-        if before:
-            with self._lock:
-                self._add_slow([(priority, v) for v in reversed(before)], True, timeout, force, till)
+        self._push_all(values, timeout, force, till, self._priority(priority))
         return self
 
 
