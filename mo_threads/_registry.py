@@ -41,8 +41,9 @@ def enter(thread: Any, live: bool = True) -> None:
     if live:
         with LIVE_LOCK:
             LIVE[_thread.get_ident()] = thread
-    for hook in list(ON_START):
-        hook(thread)
+    if ON_START:
+        for hook in list(ON_START):
+            hook(thread)
 
 
 def make_live(thread: Any) -> None:
@@ -56,8 +57,9 @@ def make_live(thread: Any) -> None:
 
 def leave(thread: Any) -> None:
     """Forget the calling OS thread's object."""
-    for hook in list(ON_END):
-        hook(thread)
+    if ON_END:
+        for hook in list(ON_END):
+            hook(thread)
     with LIVE_LOCK:
         if LIVE.get(_thread.get_ident()) is thread:
             del LIVE[_thread.get_ident()]

@@ -48,7 +48,6 @@ from mo_threads._watchdog import (
     wait_in_main,
     wait_stopped,
 )
-from mo_threads.lock import Lock
 from mo_threads.signals import Signal, check_timeout
 from mo_threads.till import Till
 
@@ -99,6 +98,8 @@ class ThreadTimeout(TimeoutError):
 
 
 THREAD_TIMEOUT = ThreadTimeout
+
+_allocate_lock = _thread.allocate_lock
 
 
 # the keywords Thread takes for itself, unless the target declares a parameter of that name
@@ -221,7 +222,8 @@ class BaseThread:
         self.ident = ident
         self.parent = parent
         self.children: List[BaseThread] = []
-        self.child_locker = Lock("children of " + name)
+        # a plain lock: held only for a few list operations, never while calling out
+        self.child_locker: Any = _allocate_lock()
         self.please_stop = Signal("please_stop of " + name)
         self.stopped = Signal("stopped " + name)
         self.cprofiler: Any = None
@@ -422,6 +424,7 @@ class Thread(BaseThread):
         # set when parent.remove_child(thread) comes before start() (mo-logs does this to its
         # logging thread, so shutdown stops it after logging, not with the other children)
         self._detached = False
+        self._in_tree = False  # in its parent's children: from start() until joined, or ended well
         self._deadline_spec = deadline
         self._own_deadline: Optional[Signal] = None  # the deadline this thread watches itself
         self._policy = policy
@@ -475,13 +478,15 @@ class Thread(BaseThread):
             # nobody would join it under a parent that has ended
             self.parent = MAIN_THREAD
         if not self._detached:
+            self._in_tree = True
             self.parent.add_child(self)  # type: ignore[union-attr]
         try:
-            self._arm_deadline()
+            if self._deadline_spec is not None or self.parent.deadline is not None:  # type: ignore[union-attr]
+                self._arm_deadline()
             thread.start()
         except BaseException:
             self._disarm_deadline()
-            self.parent.remove_child(self)  # type: ignore[union-attr]
+            self._leave_tree()
             self._thread = None
             raise
         self.ident = thread.ident  # known once start() returns: a join right away has its owner
@@ -530,7 +535,8 @@ class Thread(BaseThread):
             self._failure = failure
         finally:
             try:
-                _log_unjoined(self, self._stop_and_join_children())
+                if self.children:
+                    _log_unjoined(self, self._stop_and_join_children())
             finally:
                 _registry.leave(self)
                 self._end()
@@ -556,19 +562,26 @@ class Thread(BaseThread):
 
     def _end(self) -> None:
         self.target = self.args = self.kwargs = None  # type: ignore[assignment]
-        self._disarm_deadline()
+        if self._own_deadline is not None:
+            self._disarm_deadline()
         self.deadline = None
         self.stopped.go()
         _blocking.owned_by(self.stopped, None)
         if self._failure is None:
             # a successful thread leaves the tree; a failed one stays until joined,
             # so its parent reports it if nobody does
-            if self.parent is not None:
-                self.parent.remove_child(self)
+            self._leave_tree()
         elif self._released:
             self._report()
-            if self.parent is not None:
-                self.parent.remove_child(self)
+            self._leave_tree()
+
+    def _leave_tree(self) -> None:
+        # join() and _end() both do this: the second (usually) costs nothing. The flag
+        # is cleared only once removed, so neither returns while the thread is still listed
+        parent = self.parent
+        if parent is not None and self._in_tree:
+            parent.remove_child(self)
+            self._in_tree = False
 
     def _report(self) -> None:
         with self.child_locker:
@@ -606,8 +619,7 @@ class Thread(BaseThread):
                 _blocking.end(wait)
         self._joined = True
         # _end removes it too, but only after `stopped` fired: a joiner must see it gone
-        if self.parent is not None:
-            self.parent.remove_child(self)
+        self._leave_tree()
         if self._failure is not None:
             raise _wrap_failure(self.name, self._failure)
         return self._result
@@ -617,8 +629,7 @@ class Thread(BaseThread):
         self._released = True
         if self.stopped and self._failure is not None:
             self._report()
-            if self.parent is not None:
-                self.parent.remove_child(self)
+            self._leave_tree()
         return self
 
     def is_alive(self) -> bool:
@@ -738,7 +749,7 @@ def _after_fork_in_child() -> None:
     current = _registry.get_current()
     for thread in (MAIN_THREAD, current):
         if thread is not None:
-            thread.child_locker = Lock("children of " + thread.name)
+            thread.child_locker = _allocate_lock()
             thread.children = []
     MAIN_THREAD.ident = threading.main_thread().ident
     SHUTDOWN_SETTINGS.reset()
