@@ -452,7 +452,7 @@ class Queue(Generic[_T]):
                 _end_wait(record)  # lock held: end() takes only its own leaf lock
 
     def _park(self, line: Deque[Any], waiter: Any, wait: Optional[float], till: Optional[Signal], waited: Optional[float]) -> None:
-        """Sleep on `waiter`, queued in `line`, with the queue lock released; return holding it, `waiter` out of `line`.
+        """Sleep on `waiter`, queued in `line` (`_putters`), with the lock released; return holding it, `waiter` out of `line`.
 
         Wakes when `waiter` is released (by an add, a pop, a close, or `till`
         it is parked on too), or after `wait` seconds. `waited` (seconds so
@@ -460,6 +460,7 @@ class Queue(Generic[_T]):
         """
         lock = self._lock
         lock.release()
+        woken = False
         try:
             if waited is not None:
                 # outside the lock: the logger may write to a queue itself
@@ -470,17 +471,20 @@ class Queue(Generic[_T]):
                     seconds=waited,
                 )
             if wait is None:
-                waiter.acquire()
+                woken = waiter.acquire()
             else:
-                waiter.acquire(True, wait)
+                woken = waiter.acquire(True, wait)
         finally:
             if till is not None:
                 till._remove_waiter(waiter)
             lock.acquire()
-            try:
-                line.remove(waiter)
-            except ValueError:
-                pass
+            if not woken or till is not None:
+                # maybe still in line (timed out, interrupted, or woken by `till`): leave it
+                try:
+                    line.remove(waiter)
+                except ValueError:
+                    pass
+            # else a pop or close took it out of the line to wake it
 
     def _wake_getters(self, count: int) -> None:
         getters = self._getters
@@ -537,8 +541,7 @@ class Queue(Generic[_T]):
             # no lock: taking from the left of a deque is atomic
             value = self._get()
         except IndexError:
-            with self._lock:
-                value = self._wait_for_item(till, deadline, None)
+            value = self._wait_for_item(till, deadline, None)
             if value is PLEASE_STOP:
                 return self._end()
             return value
@@ -594,42 +597,71 @@ class Queue(Generic[_T]):
         _release(waiter)
 
     def _wait_for_item(self, till: Optional[Signal], deadline: Optional[float], empty: Optional[str]) -> Any:
-        """Block (lock held, released while parked) until an item, close, or give-up.
+        """Block until an item, close, or give-up; call it without the lock.
 
-        On give-up return None, or raise `QueueEmpty(empty)` when `empty` is given.
+        Returns the item, `PLEASE_STOP` once closed and drained, and on give-up
+        None, or raises `QueueEmpty(empty)` when `empty` is given. A woken
+        consumer looks at the queue without the lock first (as `pop()` does):
+        it takes the lock again only to park again.
         """
+        lock = self._lock
+        getters = self._getters
         record = None  # the blocking record, made at the first park (one per call)
         try:
             while True:
+                with lock:
+                    try:
+                        value = self._get()
+                    except IndexError:
+                        if self._is_closed:
+                            return PLEASE_STOP
+                        if till is not None and till._go:
+                            break
+                        wait = None
+                        if deadline is not None:
+                            wait = deadline - _monotonic()
+                            if wait <= 0:
+                                break
+                        waiter = _allocate_lock()
+                        waiter.acquire()
+                        getters.append(waiter)
+                        if till is not None and not till._add_waiter(waiter):
+                            getters.remove(waiter)
+                            continue
+                        if record is None:
+                            record = _begin_wait("Queue", self, till is not None or deadline is not None)
+                    else:
+                        if self._putters:
+                            _release(self._putters.popleft())
+                        return value
+                woken = False
                 try:
+                    if wait is None:
+                        woken = waiter.acquire()
+                    else:
+                        woken = waiter.acquire(True, wait)
+                finally:
+                    if till is not None:
+                        till._remove_waiter(waiter)
+                    if not woken or till is not None:
+                        # maybe still in line (timed out, interrupted, or woken by `till`): leave it
+                        with lock:
+                            try:
+                                getters.remove(waiter)
+                            except ValueError:
+                                pass
+                    # else an add or close took it out of the line to wake it
+                try:
+                    # no lock: taking from the left of a deque is atomic
                     value = self._get()
                 except IndexError:
-                    pass
-                else:
-                    if self._putters:
-                        _release(self._putters.popleft())
-                    return value
-                if self._is_closed:
-                    return PLEASE_STOP
-                if till is not None and till._go:
-                    break
-                wait = None
-                if deadline is not None:
-                    wait = deadline - _monotonic()
-                    if wait <= 0:
-                        break
-                waiter = _allocate_lock()
-                waiter.acquire()
-                self._getters.append(waiter)
-                if till is not None and not till._add_waiter(waiter):
-                    self._getters.remove(waiter)
                     continue
-                if record is None:
-                    record = _begin_wait("Queue", self, till is not None or deadline is not None)
-                self._park(self._getters, waiter, wait, till, None)
+                if self._putters:
+                    self._wake_putter()
+                return value
         finally:
             if record is not None:
-                _end_wait(record)  # lock held: end() takes only its own leaf lock
+                _end_wait(record)
         if empty is not None:
             raise QueueEmpty(empty)
         return None
@@ -675,16 +707,15 @@ class Queue(Generic[_T]):
         Returns a list (empty when the deadline passed first), or `PLEASE_STOP`
         once closed and drained.
         """
+        output: List[Any] = []
+        if not self._qsize():
+            first = self._wait_for_item(None, deadline, None)
+            if first is None:
+                return output
+            if first is PLEASE_STOP:
+                return PLEASE_STOP
+            output.append(first)
         with self._lock:
-            if not self._qsize():
-                first = self._wait_for_item(None, deadline, None)
-                if first is None:
-                    return []
-                if first is PLEASE_STOP:
-                    return PLEASE_STOP
-                output = [first]
-            else:
-                output = []
             get = self._get
             try:
                 while len(output) < limit:
@@ -717,8 +748,7 @@ class Queue(Generic[_T]):
         try:
             value = self._get()
         except IndexError:
-            with self._lock:
-                value = self._wait_for_item(None, deadline, "Queue " + repr(self.name) + " is empty")
+            value = self._wait_for_item(None, deadline, "Queue " + repr(self.name) + " is empty")
             if value is PLEASE_STOP:
                 return self._end()
             return value
