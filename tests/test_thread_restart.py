@@ -1,18 +1,32 @@
-"""Tests for supervision through `Thread.run(..., restart=, max_restarts=, backoff=)`."""
+"""Tests for supervision: `Thread.run(..., restart=, max_restarts=, backoff=)` and `supervise()`, its wrapper.
+
+The behaviour tests run through both entry points (the `start` fixture);
+supervise-only details are in tests/test_supervise.py.
+"""
 
 from __future__ import annotations
 
-from typing import Any, List
+import time
+from typing import Any, Callable, List
 
 import pytest
 
-from mo_threads import MAIN_THREAD, Signal, Thread, Till, current_thread
+from mo_threads import MAIN_THREAD, Signal, Thread, Till, current_thread, supervise
 from tests.conftest import LogCapture
 from tests.helpers import run_python, wait_true
 
 
+Start = Callable[..., Thread]
+
+
+@pytest.fixture(params=[Thread.run, supervise], ids=["Thread.run", "supervise"])
+def start(request: Any) -> Start:
+    """Starts a supervised thread: `start(name, target, *args, restart=..., ...)`."""
+    return request.param  # type: ignore[no-any-return]
+
+
 class TestThreadRestart:
-    def test_fails_twice_then_succeeds(self, log: LogCapture) -> None:
+    def test_fails_twice_then_succeeds(self, log: LogCapture, start: Start) -> None:
         tries: List[str] = []
 
         def flaky(greeting: str, please_stop: Signal) -> str:
@@ -21,7 +35,7 @@ class TestThreadRestart:
                 raise ConnectionError("attempt " + str(len(tries)) + " failed")
             return greeting
 
-        worker = Thread.run("flaky", flaky, "hello", restart="on-failure", max_restarts=5, backoff=0.01)
+        worker = start("flaky", flaky, "hello", restart="on-failure", max_restarts=5, backoff=0.01)
         assert worker.join(till=Till(seconds=20)) == "hello"
         assert tries == ["flaky", "flaky", "flaky"]  # the same thread, restarted
         text = log.text()
@@ -29,14 +43,14 @@ class TestThreadRestart:
         assert "attempt 1 failed" in text and "attempt 2 failed" in text
         assert text.count("restarted") == 2
 
-    def test_max_restarts_exhausted_raises_the_last_failure(self, log: LogCapture) -> None:
+    def test_max_restarts_exhausted_raises_the_last_failure(self, log: LogCapture, start: Start) -> None:
         tries = [0]
 
         def broken(please_stop: Signal) -> None:
             tries[0] += 1
             raise ValueError("broken try " + str(tries[0]))
 
-        worker = Thread.run("broken", broken, max_restarts=2, backoff=0)  # max_restarts alone: on-failure
+        worker = start("broken", broken, max_restarts=2, backoff=0)  # max_restarts alone: on-failure
         with pytest.raises(Exception) as info:
             worker.join(till=Till(seconds=20))
         assert tries[0] == 3
@@ -44,34 +58,36 @@ class TestThreadRestart:
         assert str(info.value.__cause__) == "broken try 3"
         assert "gave up after 2 restarts" in log.text()
 
-    def test_always_restarts_until_stopped(self, log: LogCapture) -> None:
+    def test_always_restarts_until_stopped(self, log: LogCapture, start: Start) -> None:
         runs = [0]
 
         def tick(please_stop: Signal) -> int:
             runs[0] += 1
             return runs[0]
 
-        worker = Thread.run("ticker", tick, restart="always", backoff=0.001)
+        worker = start("ticker", tick, restart="always", backoff=0.001)
         assert wait_true(lambda: runs[0] >= 3)
         worker.stop()
         assert worker.join(till=Till(seconds=20)) in (runs[0], None)
         count = runs[0]
         assert not worker.is_alive() and runs[0] == count
 
-    def test_stop_during_backoff_ends_at_once(self, log: LogCapture) -> None:
+    def test_stop_during_backoff_ends_at_once(self, log: LogCapture, start: Start) -> None:
         def broken(please_stop: Signal) -> None:
             raise ValueError("down")
 
-        worker = Thread.run("slow restart", broken, restart="on-failure", backoff=30)
+        worker = start("slow restart", broken, restart="on-failure", backoff=30)
         assert wait_true(lambda: "failed; restart" in log.text())
+        started = time.time()
         worker.stop()
         assert worker.join(till=Till(seconds=10)) is None  # the failure was logged, not raised
+        assert time.time() - started < 9  # did not sit out the 30 s backoff
 
-    def test_deadline_ends_restarts(self, log: LogCapture) -> None:
+    def test_deadline_ends_restarts(self, log: LogCapture, start: Start) -> None:
         def broken(please_stop: Signal) -> None:
             raise ValueError("down")
 
-        worker = Thread.run("bounded", broken, restart="on-failure", backoff=0.01, deadline=0.3)
+        worker = start("bounded", broken, restart="on-failure", backoff=0.01, deadline=0.3)
         worker.join(till=Till(seconds=20))  # returns once the deadline stops the restarts
         assert worker.please_stop
 
@@ -91,10 +107,10 @@ class TestThreadRestart:
             ({"backoff": "1s"}, TypeError, ["backoff", "str"]),
         ],
     )
-    def test_bad_policy(self, options: Any, error: type, words: List[str]) -> None:
+    def test_bad_policy(self, options: Any, error: type, words: List[str], start: Start) -> None:
         before = list(MAIN_THREAD.children)
         with pytest.raises(error) as info:  # type: ignore[call-overload]
-            Thread.run("worker", lambda please_stop: None, **options)
+            start("worker", lambda please_stop: None, **options)
         for word in words:
             assert word in str(info.value)
         assert MAIN_THREAD.children == before

@@ -10,7 +10,6 @@ from typing import Any, List
 
 import pytest
 from mo_logs import logger
-from mo_logs.strings import expand_template
 from mo_logs.utils import MO_LOGS_EXTRAS
 
 import mo_threads
@@ -31,40 +30,8 @@ from mo_threads import (
 )
 from mo_threads import _registry
 from mo_threads import threads as threads_module
+from tests.conftest import LogCapture
 from tests.helpers import wait_true
-
-
-class LogCapture:
-    """Stands in for `mo_logs.logger.main_log`: keeps every line written."""
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.lines: List[str] = []
-        self.params: List[Any] = []
-
-    def write(self, template: str, params: Any) -> None:
-        text = expand_template(template, params)
-        with self.lock:
-            self.lines.append(text)
-            self.params.append(params)
-
-    def stop(self) -> None:
-        pass
-
-    def text(self) -> str:
-        with self.lock:
-            return "\n".join(self.lines)
-
-
-@pytest.fixture
-def log() -> Any:
-    capture = LogCapture()
-    old = logger.main_log
-    logger.main_log = capture
-    try:
-        yield capture
-    finally:
-        logger.main_log = old
 
 
 # helper threads of mo_threads itself, started once on first use
