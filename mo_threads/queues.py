@@ -5,15 +5,24 @@ Theory of operation
 A `Queue` is a deque guarded by one raw `_thread` lock. Items pass by
 reference: nothing is copied or serialized.
 
-The add-to-pop path is kept lean: under the lock, `add` appends and `pop`
-takes, and neither allocates anything. Only a thread that must wait allocates:
+The add-to-pop path is kept lean: under the lock `add` appends, and `pop`
+takes without the lock (taking from the left of a deque is atomic); neither
+allocates anything. Only a thread that must wait allocates:
 a consumer that finds the queue empty (or a producer that finds it full) parks
 on a raw lock of its own, kept in the `_getters` (or `_putters`) deque. A
 producer wakes one parked consumer only when there is one, by popping its raw
 lock and releasing it; a consumer likewise wakes one parked producer after it
-takes an item. A woken thread always looks at the queue again before deciding
-what to return, so a wake-up that raced with a timeout is never lost: if an item
-is there, it is taken.
+takes an item. The waker takes the raw lock out of line before releasing it,
+so a thread woken that way need not take the queue lock to leave the line. A
+woken thread always looks at the queue again before deciding what to return, so
+a wake-up that raced with a timeout is never lost: if an item is there, it is
+taken. Only a thread that parks is recorded in `_blocking` (kind "Queue"), once
+per call.
+
+`watch(callback)` puts a `Watch` in the consumers' line: an add wakes it like a
+parked consumer, by calling `release()`, which runs the callback. `unwatch()`
+passes on a wake-up the watcher did not use. This is how `wait_any` and
+`async_pop` wait on a queue without a thread parked in `pop()`.
 
 A wait with `till=` parks the same raw lock on that Signal too, so whichever
 comes first wakes it; `timeout=` is a timed acquire of that raw lock, honoured
@@ -1088,9 +1097,15 @@ class ThreadedQueue(Queue[_T]):
                 batch, callbacks, flush_at = [], [], None
         self._deliver(batch, please_stop)
         self._run_callbacks(callbacks)
-        if self._error is not None and isinstance(self.slow_queue, Queue):
-            self.slow_queue.close(self._error)  # pass the reason on
-            return
+        if self._error is not None:
+            if isinstance(self.slow_queue, Queue):
+                self.slow_queue.close(self._error)  # pass the reason on
+                return
+            logger.warning(
+                "ThreadedQueue {name|quote} was closed with an error its sink can not be told about",
+                name=self.name,
+                cause=self._error,
+            )
         add = getattr(self.slow_queue, "add", None)
         if callable(add):
             try:

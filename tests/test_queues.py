@@ -467,6 +467,16 @@ class TestCloseWithError:
             sink.pop()
 
 
+    def test_threaded_queue_logs_an_error_its_sink_can_not_take(self, log: Any) -> None:
+        sink = Sink()
+        q = ThreadedQueue("plain sink", sink, batch_size=2, period=0.01)
+        q.extend([1, 2, 3])
+        q.close(EOFError("input ended early"))
+        q.thread.join(till=Till(seconds=10))
+        assert sink.items == [1, 2, 3] and sink.stopped == 1
+        assert "input ended early" in log.text() and "plain sink" in log.text()
+
+
 class TestStdlibInterface:
     def test_put_get(self) -> None:
         q = Queue("stdlib", max=2)
