@@ -23,6 +23,7 @@ from typing import Any, Callable, List, Optional, Set
 
 from mo_logs import Except, logger
 
+from mo_threads import _blocking
 from mo_threads.lock import Lock
 from mo_threads.queues import Queue
 from mo_threads.signals import Signal
@@ -123,8 +124,16 @@ class PoolThread:
         """
         if till is not None and not isinstance(till, Signal):
             raise TypeError("till must be a Signal, not " + type(till).__name__)
-        if not self.stopped.wait(till=till):
-            raise ThreadTimeout("Timeout on join of thread " + repr(self.name))
+        stopped = self.stopped
+        if not stopped._go:
+            # slow path: recorded for dumps and metrics, as a join of this job
+            record = _blocking.begin("join", self, bounded=till is not None)
+            try:
+                done = stopped.wait(till=till)
+            finally:
+                _blocking.end(record)
+            if not done:
+                raise ThreadTimeout("Timeout on join of thread " + repr(self.name))
         self._joined = True
         failure = self._failure
         if failure is not None:

@@ -178,3 +178,22 @@ def _fresh_statistics() -> Any:
     _blocking.reset_statistics()
     yield
     _blocking.reset_statistics()
+
+
+class TestPoolJobRecords:
+    def test_join_of_a_job_is_recorded(self) -> None:
+        from mo_threads.pools import ThreadPool
+
+        gate = Signal("gate")
+
+        def job(please_stop: Signal) -> str:
+            gate.wait(timeout=30)
+            return "done"
+
+        with ThreadPool(1, name="records pool") as pool:
+            handle = pool.run("slow job", job)
+            thread, results, (kind, target, _) = _blocked(handle.join)
+            assert kind == "join" and target is handle
+            gate.go()
+            _finish(thread)
+        assert results == ["done"] and _waits("join", "slow job") == 1
