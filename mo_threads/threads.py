@@ -481,7 +481,7 @@ class Thread(BaseThread):
             self._in_tree = True
             self.parent.add_child(self)  # type: ignore[union-attr]
         try:
-            if self._deadline_spec is not None or self.parent.deadline is not None:  # type: ignore[union-attr]
+            if self._deadline_spec is not None or (self.parent.deadline is not None and not self._detached):  # type: ignore[union-attr]
                 self._arm_deadline()
             thread.start()
         except BaseException:
@@ -496,7 +496,8 @@ class Thread(BaseThread):
         # Only a deadline of its own gets a callback: an inherited one stops this
         # thread through its owner's stop(), which reaches every descendant. The
         # thread is in the tree already, so a deadline firing from now on reaches it.
-        inherited = self.parent.deadline  # type: ignore[union-attr]
+        # A detached thread is out of reach of that stop(): it inherits nothing.
+        inherited = None if self._detached else self.parent.deadline  # type: ignore[union-attr]
         spec = self._deadline_spec
         own: Optional[Signal] = None
         if isinstance(spec, Signal):

@@ -128,6 +128,29 @@ class TestDeadline:
         assert Thread.run("parent", parent, deadline=0.05).join(till=Till(seconds=20)) is True
 
 
+    def test_a_detached_thread_inherits_nothing(self) -> None:
+        # remove_child before start() detaches a thread (mo-logs' logging thread): its
+        # parent's stop() never reaches it, so it must not carry the parent's deadline
+        seen: Dict[str, Any] = {}
+
+        def parent(please_stop: Signal) -> None:
+            detached = Thread("detached", wait_for_stop)
+            current_thread().remove_child(detached)
+            detached.start()
+            seen["thread"] = detached
+            seen["remaining"] = detached.remaining()
+            please_stop.wait(till=Till(seconds=30))
+
+        Thread.run("parent", parent, deadline=0.05).join(till=Till(seconds=20))
+        detached = seen["thread"]
+        try:
+            assert seen["remaining"] is None
+            assert not detached.please_stop
+        finally:
+            detached.stop()
+            detached.join(till=Till(seconds=20))
+
+
 class TestRemaining:
     def test_unbounded(self) -> None:
         assert MAIN_THREAD.remaining() is None

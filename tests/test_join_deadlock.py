@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Dict
 
-from mo_threads import DeadlockError, Signal, Thread, Till
+from mo_threads import DeadlockError, Lock, Signal, Thread, Till
 from mo_threads import _blocking
 from mo_threads.threads import ThreadTimeout
 from tests.helpers import wait_true
@@ -52,6 +52,41 @@ class TestJoinDeadlock:
         assert "'alpha'" in message and "'beta'" in message and "join" in message
         assert [who for who, _ in error.cycle] == ["beta", "alpha"]
         assert outcome["alpha"] == "returned"  # beta ended instead of hanging, so alpha's join returned
+
+    def test_join_and_lock_cycle_raises(self) -> None:
+        # alpha holds a Lock and joins beta; beta wants the Lock: beta's wait closes the cycle
+        lock = Lock("ledger")
+        holding = Signal("alpha holds the lock")
+        outcome: Dict[str, Any] = {}
+        threads: Dict[str, Thread] = {}
+
+        def beta(please_stop: Signal) -> None:
+            holding.wait(till=Till(seconds=20))
+            wait_true(lambda: _blocking.blocked_on(threads["alpha"].ident) is not None)  # type: ignore[arg-type]
+            try:
+                with lock:
+                    outcome["beta"] = "locked"
+            except DeadlockError as error:
+                outcome["beta"] = error
+
+        def alpha(please_stop: Signal) -> None:
+            with lock:
+                holding.go()
+                threads["beta"].join()
+            outcome["alpha"] = "returned"
+
+        threads["beta"] = Thread("beta", beta)
+        threads["alpha"] = Thread("alpha", alpha)
+        threads["beta"].start()
+        threads["alpha"].start()
+        threads["alpha"].join(till=Till(seconds=30))
+        error = outcome["beta"]
+        assert isinstance(error, DeadlockError), error
+        message = str(error)
+        assert "'ledger'" in message and "'alpha'" in message
+        # alpha's join parks on beta's `stopped` Signal: the message may name either
+        assert "join 'beta'" in message or "'stopped beta'" in message
+        assert outcome["alpha"] == "returned"
 
     def test_bounded_join_does_not_raise(self) -> None:
         outcome = joined_by_each_other(bounded_first=True)
