@@ -16,7 +16,8 @@ Layers, each importing only from those above it:
     aio          wait, pop, receive, run_in_thread    asyncio bridges (import mo_threads.aio)
 
 Importing starts nothing: the timer thread starts with the first Till, and the
-exit hook and SIGINT/SIGTERM handlers with the first Thread.
+exit hook and SIGINT/SIGTERM handlers (and the SIGUSR1 thread dump, unless the
+program handles SIGUSR1 itself) with the first Thread.
 """
 
 from mo_threads._version import __version__
@@ -32,7 +33,8 @@ from mo_threads.python import Python
 from mo_threads.queues import PriorityQueue, Queue, ThreadedQueue
 from mo_threads.repeat import Repeat
 from mo_threads.waiting import wait_any
-from mo_threads._introspect import dump_threads
+from mo_threads._introspect import dump_on_signal, dump_threads
+from mo_threads.metrics import reset_statistics, statistics
 from mo_threads._blocking import DeadlockError
 from mo_threads.signals import DONE, NEVER, Signal
 from mo_threads.supervise import supervise
@@ -65,6 +67,9 @@ __all__ = (
     "NEVER",
     "Till",
     "dump_threads",
+    "dump_on_signal",
+    "statistics",
+    "reset_statistics",
     "DeadlockError",
     "Lock",
     "locked",
