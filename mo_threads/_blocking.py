@@ -236,7 +236,14 @@ def _deadlock(cycle: List[_Wait]) -> DeadlockError:
     parts: List[str] = []
     for wait in cycle:
         who = thread_name(wait.ident)
-        what = primitive_name(wait.kind, wait.target)
+        # the innermost wait gives the edge; the outermost says what the thread asked for
+        # (a join, not the Signal the join parks on)
+        asked = wait
+        while asked.outer is not None:
+            asked = asked.outer
+        what = primitive_name(asked.kind, asked.target)
+        if asked is not wait and wait.kind != "Signal":
+            what += " (in " + primitive_name(wait.kind, wait.target) + ")"
         owner = wait.owner_ident()
         steps.append((who, what))
         parts.append(
