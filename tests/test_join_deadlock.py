@@ -10,6 +10,12 @@ from mo_threads.threads import ThreadTimeout
 from tests.helpers import wait_true
 
 
+def joining(thread: Thread) -> bool:
+    """Whether `thread` is parked in a join (not still leaving an earlier wait)."""
+    found = _blocking.blocked_on(thread.ident)  # type: ignore[arg-type]
+    return found is not None and found[0] == "join"
+
+
 def joined_by_each_other(bounded_first: bool) -> Dict[str, Any]:
     """Threads 'alpha' and 'beta' join each other; return what each join did."""
     threads: Dict[str, Thread] = {}
@@ -28,7 +34,7 @@ def joined_by_each_other(bounded_first: bool) -> Dict[str, Any]:
     def beta(please_stop: Signal) -> None:
         ready.wait(till=Till(seconds=20))
         # let alpha park in its join first: then beta's join is the one closing the cycle
-        wait_true(lambda: _blocking.blocked_on(threads["alpha"].ident) is not None)  # type: ignore[arg-type]
+        assert wait_true(lambda: joining(threads["alpha"]))
         try:
             threads["alpha"].join()
             outcome["beta"] = "returned"
@@ -62,7 +68,7 @@ class TestJoinDeadlock:
 
         def beta(please_stop: Signal) -> None:
             holding.wait(till=Till(seconds=20))
-            wait_true(lambda: _blocking.blocked_on(threads["alpha"].ident) is not None)  # type: ignore[arg-type]
+            assert wait_true(lambda: joining(threads["alpha"]))
             try:
                 with lock:
                     outcome["beta"] = "locked"
