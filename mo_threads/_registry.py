@@ -3,7 +3,10 @@
 The current thread's object lives in a `threading.local`, so an entry dies with
 its thread: the OS reuses thread ids, and a new thread must never inherit an
 old thread's name. `LIVE` maps ident to thread object for the threads running
-now, for dumps and profiling; it is guarded by `LIVE_LOCK`.
+now, for dumps and profiling. Only the thread an entry is about writes it, with
+single dict operations (atomic under the GIL), so starting and ending a thread
+takes no lock; readers take a copy (`live_threads()`). `LIVE_LOCK` stays for
+callers that want to serialize something with the registry.
 
 Hooks let higher layers (profiling) act when a thread starts or ends, without
 this module importing them.
@@ -19,6 +22,7 @@ LIVE_LOCK = _thread.allocate_lock()
 LIVE: Dict[int, Any] = {}
 
 _local = threading.local()
+_get_ident = _thread.get_ident
 
 # called with the thread object, on the new thread, before / after its target
 ON_START: List[Callable[[Any], None]] = []
@@ -39,8 +43,7 @@ def enter(thread: Any, live: bool = True) -> None:
     """
     _local.thread = thread
     if live:
-        with LIVE_LOCK:
-            LIVE[_thread.get_ident()] = thread
+        LIVE[_get_ident()] = thread
     if ON_START:
         for hook in list(ON_START):
             hook(thread)
@@ -51,8 +54,7 @@ def make_live(thread: Any) -> None:
     if getattr(_local, "thread", None) is not thread:
         enter(thread)
         return
-    with LIVE_LOCK:
-        LIVE[_thread.get_ident()] = thread
+    LIVE[_get_ident()] = thread
 
 
 def leave(thread: Any) -> None:
@@ -60,9 +62,9 @@ def leave(thread: Any) -> None:
     if ON_END:
         for hook in list(ON_END):
             hook(thread)
-    with LIVE_LOCK:
-        if LIVE.get(_thread.get_ident()) is thread:
-            del LIVE[_thread.get_ident()]
+    ident = _get_ident()
+    if LIVE.get(ident) is thread:
+        LIVE.pop(ident, None)  # only this thread writes its entry: nobody replaced it meanwhile
     if getattr(_local, "thread", None) is thread:
         del _local.thread
 
@@ -83,5 +85,4 @@ def after_fork_in_child() -> None:
 
 def live_threads() -> List[Any]:
     """A snapshot of the registered threads running now."""
-    with LIVE_LOCK:
-        return list(LIVE.values())
+    return list(LIVE.copy().values())  # dict.copy() is one atomic step; iterating LIVE is not
