@@ -661,10 +661,18 @@ class AlienThread(BaseThread):
     def join(self, till: Optional[Signal] = None) -> None:
         """Wait until the registered thread leaves `RegisterThread`.
 
-        Raises `THREAD_TIMEOUT` when `till` fires first.
+        Raises `THREAD_TIMEOUT` when `till` fires first, `DeadlockError` when
+        the wait (without `till`) would close a cycle of waits.
         """
-        if not wait_in_main(self.stopped, till):
-            raise ThreadTimeout("Timeout on join of thread " + repr(self.name))
+        if self.stopped:
+            return
+        owner = self.ident if self.registered else None
+        wait = _blocking.begin("join", self, bounded=till is not None, owner=owner)
+        try:
+            if not wait_in_main(self.stopped, till):
+                raise ThreadTimeout("Timeout on join of thread " + repr(self.name))
+        finally:
+            _blocking.end(wait)
 
 
 class MainThread(BaseThread):
@@ -844,6 +852,7 @@ class RegisterThread:
             current.registered = True
             self.thread = current
             _registry.make_live(current)
+            _blocking.owned_by(current.stopped, current.ident)
             MAIN_THREAD.add_child(current)
             if not threading.current_thread().daemon:
                 _ensure_exit_watcher()
@@ -860,6 +869,7 @@ class RegisterThread:
             MAIN_THREAD.remove_child(alien)
             _registry.leave(alien)
             alien.stopped.go()
+            _blocking.owned_by(alien.stopped, None)
 
 
 def register_thread(func: Callable[..., Any]) -> Callable[..., Any]:

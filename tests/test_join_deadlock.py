@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any, Dict
 
-from mo_threads import DeadlockError, Lock, Signal, Thread, Till
+from mo_threads import DeadlockError, Lock, RegisterThread, Signal, Thread, Till
 from mo_threads import _blocking
 from mo_threads.threads import ThreadTimeout
 from tests.helpers import wait_true
@@ -134,3 +135,39 @@ class TestJoinDeadlock:
 
         Thread.run("named worker", work).join(till=Till(seconds=20))
         assert seen["name"] == "named worker"
+
+    def test_registered_thread_joined_by_the_thread_it_joins(self) -> None:
+        # a foreign thread, registered, joins a mo_threads thread that joins it back
+        outcome: Dict[str, Any] = {}
+        registered: Dict[str, Any] = {}
+
+        def worker(please_stop: Signal) -> None:
+            assert wait_true(lambda: "alien" in registered)
+            try:
+                registered["alien"].join()
+                outcome["worker"] = "returned"
+            except DeadlockError as error:
+                outcome["worker"] = error
+
+        def foreign() -> None:
+            with RegisterThread(name="foreign") as me:
+                thread = Thread.run("worker", worker)
+                registered["worker"] = thread
+                registered["alien"] = me
+                try:
+                    thread.join()
+                    outcome["foreign"] = "returned"
+                except BaseException as error:
+                    outcome["foreign"] = error
+
+        other = threading.Thread(target=foreign)
+        other.start()
+        other.join(30)
+        assert not other.is_alive()
+        # whichever joined last closed the cycle and got the error; the other carried on
+        errors = [v for v in outcome.values() if isinstance(v, DeadlockError)]
+        wrapped = [v for v in outcome.values() if isinstance(getattr(v, "__cause__", None), DeadlockError)]
+        assert len(errors) + len(wrapped) == 1, outcome
+        message = str(errors[0] if errors else wrapped[0].__cause__)
+        assert "'foreign'" in message and "'worker'" in message
+
