@@ -3,15 +3,18 @@
     python benchmarks/run.py            # full run (about 4 minutes on 2 cores)
     python benchmarks/run.py --quick    # about 1 minute, fewer rounds and items
     python benchmarks/run.py --only queue_1p1c,pingpong --rounds 3
+    python benchmarks/run.py --baseline HEAD~3   # ours vs ours at another commit
 
-Three implementations do each workload (see `workloads.py`), each in its own
-child process, because the repo's package and upstream's both import as
-`mo_threads`:
+Up to four implementations do each workload (see `workloads.py`), each in its
+own child process, because they all import as `mo_threads`:
 
     ours      this interpreter, PYTHONPATH = the repo root
     stdlib    this interpreter, the standard library doing the same work
     upstream  mo-threads==6.704.26062 from PyPI in benchmarks/.upstream-venv
               (made on first use), with the repo kept off sys.path
+    baseline  this interpreter, the repo's mo_threads at the commit given by
+              --baseline (default abc5e58, before deadlock detection),
+              extracted with `git archive` into benchmarks/.baseline/<commit>
 
 Rounds interleave the implementations (the order rotates each round) so that
 machine drift hits them all alike. Every figure is a ratio taken within one
@@ -26,12 +29,15 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import io
 import json
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
+import tarfile
 import tempfile
 import time
 from typing import Any, Dict, List, Optional, Tuple
@@ -41,6 +47,10 @@ REPO = os.path.dirname(HERE)
 WORKLOADS = os.path.join(HERE, "workloads.py")
 UPSTREAM_SPEC = "mo-threads==6.704.26062"
 UPSTREAM_VENV = os.path.join(HERE, ".upstream-venv")
+BASELINE_DIR = os.path.join(HERE, ".baseline")
+# the last commit before deadlock detection (issue 10): its fast paths are the reference
+BASELINE_REF = "abc5e58"
+BASELINE_NOTES = {"abc5e5810742": "before deadlock detection"}
 CHILD_TIMEOUT = 180.0
 
 # workload -> parameters (full run); per-implementation overrides under the impl's name
@@ -53,21 +63,45 @@ PARAMS: Dict[str, Dict[str, Any]] = {
     "spawn_join": {"n": 300, "reps": 3, "upstream": {"n": 100}},
     "stop_join": {"n": 300, "reps": 3},
     "lock_handoff": {"n": 3000, "reps": 9, "upstream": {"n": 1500}},
+    # fast paths: one thread, nothing to wait for; each repetition takes 50-150 ms
+    "lock_fast": {"n": 300000, "reps": 5},
+    "signal_fast": {"n": 500000, "reps": 5},
+    "queue_fast": {"n": 100000, "reps": 5},
+    "queue_pop_ready": {"n": 100000, "reps": 5},
     "memory_signal": {"n": 20000},
     "memory_till": {"n": 10000},
     "memory_thread": {"n": 100},
-    # mo-logs' threaded logger flushes every 0.3 s: a program must run a few seconds to amortise it
+    # mo-logs' threaded logger writes a batch every 0.3 s, and logger.stop() takes 0.3-0.9 s more
+    # (it waits out that period twice): a program must run a few seconds to amortise it.
+    # logging_io: batches of 50 records, one 2.5 ms I/O wait per batch, a line per record
+    "logging_io": {"n": 60000, "io_every": 50, "io_wait": 0.0025},
+    # the earlier shape (kept for information): a 1 ms wait every 10 lines
     "logging_program": {"n": 20000, "io_every": 10, "io_wait": 0.001},
     "logging_burst": {"n": 5000},
 }
 QUICK_SCALE = 0.3
-QUICK_MIN_N = {"till_lateness": 60, "stop_join": 300, "memory_thread": 50, "logging_program": 6000}
+QUICK_MIN_N = {
+    "till_lateness": 60,
+    "stop_join": 300,
+    "memory_thread": 50,
+    "logging_program": 6000,
+    "logging_io": 12000,
+}
 
 # which implementations each workload runs (ours first; the rest are references)
 IMPLS: Dict[str, List[str]] = {
-    "pingpong": ["ours", "stdlib", "upstream", "raw"],
+    "queue_1p1c": ["ours", "stdlib", "upstream", "baseline"],
+    "queue_4p4c": ["ours", "stdlib", "upstream", "baseline"],
+    "pingpong": ["ours", "stdlib", "upstream", "raw", "baseline"],
     "till_create": ["ours", "upstream"],
+    "stop_join": ["ours", "stdlib", "upstream", "baseline"],
+    "lock_handoff": ["ours", "stdlib", "upstream", "baseline"],
+    "lock_fast": ["ours", "baseline", "stdlib"],
+    "signal_fast": ["ours", "baseline", "stdlib"],
+    "queue_fast": ["ours", "baseline", "stdlib"],
+    "queue_pop_ready": ["ours", "baseline", "stdlib"],
     "memory_till": ["ours", "upstream"],
+    "logging_program": ["ours", "stdlib"],
 }
 DEFAULT_IMPLS = ["ours", "stdlib", "upstream"]
 
@@ -79,9 +113,14 @@ REF_NAMES = {
     "spawn_join": {"stdlib": "threading.Thread"},
     "stop_join": {"stdlib": "threading.Event per thread"},
     "lock_handoff": {"stdlib": "threading.Condition"},
+    "lock_fast": {"stdlib": "threading.Lock"},
+    "signal_fast": {"stdlib": "set threading.Event"},
+    "queue_fast": {"stdlib": "queue.Queue put_nowait+get_nowait"},
+    "queue_pop_ready": {"stdlib": "queue.Queue put_nowait+get"},
     "memory_signal": {"stdlib": "threading.Event"},
     "memory_thread": {"stdlib": "threading.Thread + Event"},
-    "logging_program": {"stdlib": "direct writes", "upstream": "upstream threaded"},
+    "logging_program": {"stdlib": "direct writes"},
+    "logging_io": {"stdlib": "direct writes", "upstream": "upstream threaded"},
     "logging_burst": {"stdlib": "direct writes", "upstream": "upstream threaded"},
 }
 
@@ -113,10 +152,26 @@ ROWS: List[Tuple[str, str, str, str, str, Optional[float]]] = [
     ("memory_till", "memory per pending Till", "upstream", "lower", "value", 1.0),
     ("memory_thread", "memory per live Thread", "upstream", "lower", "value", None),
     ("memory_thread", "memory per live Thread", "stdlib", "lower", "value", None),
-    ("logging_program", "logging program (I/O-bound)", "stdlib", "higher", "value", 1.1),
-    ("logging_program", "logging program (I/O-bound)", "upstream", "higher", "value", None),
+    ("logging_io", "logging program (I/O-bound), until logger.stop()", "stdlib", "higher", "value", 1.1),
+    ("logging_io", "logging program (I/O-bound), until logger.stop()", "upstream", "higher", "value", None),
+    ("logging_io", "logging program (I/O-bound), until its last line", "stdlib", "higher", "caller_rate", None),
+    ("logging_program", "logging program, earlier shape (1 ms wait / 10 lines)", "stdlib", "higher", "value", None),
     ("logging_burst", "logging burst, caller lines/s", "stdlib", "higher", "value", None),
     ("logging_burst", "logging burst, caller lines/s", "upstream", "higher", "value", None),
+    # what recording blocked waits (issue 10) costs: ours against ours at the baseline commit
+    ("lock_fast", "Lock `with lock:`, uncontended", "baseline", "higher", "value", 0.9),
+    ("lock_fast", "Lock `with lock:`, uncontended", "stdlib", "higher", "value", None),
+    ("signal_fast", "Signal.wait() on a fired Signal", "baseline", "higher", "value", 0.9),
+    ("signal_fast", "Signal.wait() on a fired Signal", "stdlib", "higher", "value", None),
+    ("queue_fast", "Queue add+pop_one, one thread", "baseline", "higher", "value", 0.9),
+    ("queue_fast", "Queue add+pop_one, one thread", "stdlib", "higher", "value", None),
+    ("queue_pop_ready", "Queue add+pop (item ready), one thread", "baseline", "higher", "value", 0.9),
+    ("queue_pop_ready", "Queue add+pop (item ready), one thread", "stdlib", "higher", "value", None),
+    ("queue_1p1c", "Queue 1P/1C add->pop", "baseline", "higher", "value", 0.9),
+    ("queue_4p4c", "Queue 4P x 4C, max=100", "baseline", "higher", "value", 0.9),
+    ("pingpong", "Signal ping-pong", "baseline", "higher", "value", 0.9),
+    ("lock_handoff", "Lock hand-off with wait()", "baseline", "higher", "value", 0.9),
+    ("stop_join", "stop+join 300 blocked threads", "baseline", "higher", "value", 0.9),
 ]
 
 
@@ -162,10 +217,58 @@ def ensure_upstream(packages: List[str]) -> str:
     return python
 
 
+# --- the baseline: our package at another commit ---------------------------------
+def _git(args: List[str]) -> "subprocess.CompletedProcess[bytes]":
+    return subprocess.run(["git"] + args, cwd=REPO, capture_output=True)
+
+
+def ensure_baseline(ref: str) -> Tuple[Optional[str], str]:
+    """Extract mo_threads/ as of commit `ref` into benchmarks/.baseline/<commit> (once).
+
+    Returns (directory to put on PYTHONPATH, description), or (None, why not)
+    when it can not be done: git missing, not a git checkout (an sdist), or an
+    unknown commit. Uses `git archive`, which reads the repository and touches
+    neither the working tree nor the index.
+    """
+    try:
+        top = _git(["rev-parse", "--show-toplevel"])
+    except OSError as cause:
+        return None, "git is not available (" + str(cause) + ")"
+    if top.returncode or os.path.realpath(top.stdout.decode().strip()) != os.path.realpath(REPO):
+        return None, REPO + " is not a git checkout (an sdist?): no commit to compare with"
+    found = _git(["rev-parse", "--verify", "--quiet", ref + "^{commit}"])
+    if found.returncode:
+        return None, "git knows no commit " + repr(ref) + " (a shallow clone? try git fetch --unshallow)"
+    sha = found.stdout.decode().strip()
+    note = next((text for prefix, text in BASELINE_NOTES.items() if sha.startswith(prefix)), "")
+    description = sha[:7] + (" (" + note + ")" if note else "")
+    target = os.path.join(BASELINE_DIR, sha[:12])
+    stamp = os.path.join(target, "bench-extracted.txt")
+    if os.path.exists(stamp):
+        return target, description
+    archive = _git(["archive", "--format=tar", sha, "mo_threads"])
+    if archive.returncode:
+        return None, "git archive " + sha[:7] + " failed: " + archive.stderr.decode().strip()
+    partial = target + ".partial"
+    shutil.rmtree(partial, ignore_errors=True)
+    os.makedirs(partial)
+    with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
+        if hasattr(tarfile, "data_filter"):
+            tar.extractall(partial, filter="data")
+        else:
+            tar.extractall(partial)
+    with open(os.path.join(partial, "bench-extracted.txt"), "w") as f:
+        f.write(sha + "\n")
+    shutil.rmtree(target, ignore_errors=True)
+    os.rename(partial, target)
+    return target, description
+
+
 # --- running one child -----------------------------------------------------------
 class Runner:
-    def __init__(self, upstream_python: Optional[str]) -> None:
+    def __init__(self, upstream_python: Optional[str], baseline_path: Optional[str] = None) -> None:
         self.upstream_python = upstream_python
+        self.baseline_path = baseline_path
         self.workdir = tempfile.mkdtemp(prefix="mo-threads-bench-")
 
     def command(self, workload: str, impl: str, params: Dict[str, Any]) -> Tuple[List[str], Dict[str, str]]:
@@ -175,7 +278,12 @@ class Runner:
             if self.upstream_python is None:
                 raise RuntimeError("no upstream virtualenv")
             return [self.upstream_python, "-s"] + args, env
-        env["PYTHONPATH"] = REPO
+        if impl == "baseline":
+            if self.baseline_path is None:
+                raise RuntimeError("no baseline")
+            env["PYTHONPATH"] = self.baseline_path
+        else:
+            env["PYTHONPATH"] = REPO
         return [sys.executable] + args, env
 
     def run(self, workload: str, impl: str, params: Dict[str, Any]) -> Dict[str, Any]:
@@ -199,11 +307,12 @@ class Runner:
         tail = (done.stderr or done.stdout).strip().splitlines()[-3:]
         return {"error": "exit " + str(done.returncode) + ": " + " | ".join(tail)}
 
-    @staticmethod
-    def check_origin(impl: str, origin: Optional[str]) -> Optional[str]:
+    def check_origin(self, impl: str, origin: Optional[str]) -> Optional[str]:
         """Make sure each child imported the mo_threads it was meant to."""
         if impl == "ours":
             expected = os.path.join(REPO, "mo_threads")
+        elif impl == "baseline" and self.baseline_path:
+            expected = os.path.join(self.baseline_path, "mo_threads")
         elif impl == "upstream":
             expected = os.path.realpath(UPSTREAM_VENV)
         else:
@@ -236,7 +345,12 @@ def _stat(result: Dict[str, Any], statistic: str) -> Optional[float]:
     return float(value) if value is not None else None
 
 
-def summarise(raw: Dict[str, Dict[str, List[Dict[str, Any]]]]) -> List[Dict[str, Any]]:
+def summarise(
+    raw: Dict[str, Dict[str, List[Dict[str, Any]]]],
+    not_run: Optional[Dict[str, str]] = None,
+    names: Optional[Dict[str, str]] = None,
+) -> List[Dict[str, Any]]:
+    """The table's rows; `not_run` says why an implementation was left out, `names` renames references."""
     rows = []
     for workload, label, ref, kind, statistic, target in ROWS:
         if workload not in raw:
@@ -247,12 +361,12 @@ def summarise(raw: Dict[str, Dict[str, List[Dict[str, Any]]]]) -> List[Dict[str,
             "workload": workload,
             "label": label,
             "reference": ref,
-            "reference_name": REF_NAMES.get(workload, {}).get(ref, ref),
+            "reference_name": REF_NAMES.get(workload, {}).get(ref) or (names or {}).get(ref, ref),
             "kind": kind,
             "statistic": statistic,
             "target": target,
         }
-        problem = _first_problem(ours_runs, "ours") or _first_problem(ref_runs, ref)
+        problem = _first_problem(ours_runs, "ours", not_run) or _first_problem(ref_runs, ref, not_run)
         if problem:
             row["status"] = problem
             row["met"] = None if target is None or problem.startswith("skipped") else False
@@ -302,9 +416,9 @@ def summarise(raw: Dict[str, Dict[str, List[Dict[str, Any]]]]) -> List[Dict[str,
     return rows
 
 
-def _first_problem(runs: List[Dict[str, Any]], impl: str) -> Optional[str]:
+def _first_problem(runs: List[Dict[str, Any]], impl: str, not_run: Optional[Dict[str, str]] = None) -> Optional[str]:
     if not runs:
-        return "skipped: " + impl + " not run"
+        return "skipped: " + ((not_run or {}).get(impl) or impl + " not run")
     for run in runs:
         if "skipped" in run:
             return "skipped: " + run["skipped"]
@@ -479,6 +593,14 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--rounds", type=int, default=None, help="rounds (default 5, quick 3)")
     parser.add_argument("--only", default="", help="comma-separated workloads to run")
     parser.add_argument("--no-upstream", action="store_true", help="skip upstream (no virtualenv made)")
+    parser.add_argument(
+        "--baseline",
+        default=BASELINE_REF,
+        metavar="REF",
+        help="also run the repo's mo_threads at git commit REF as impl 'baseline' (default %(default)s, "
+        "before deadlock detection); '' to skip",
+    )
+    parser.add_argument("--no-baseline", action="store_true", help="skip the baseline comparison")
     parser.add_argument("--output", default=HERE, help="directory for results.json and results.png")
     args = parser.parse_args(argv)
     rounds = args.rounds or (3 if args.quick else 5)
@@ -496,15 +618,27 @@ def main(argv: Optional[List[str]] = None) -> int:
     upstream_python = None
     if not args.no_upstream:
         upstream_python = ensure_upstream(["mo-files"] if sink == "file" else [])
-    runner = Runner(upstream_python)
+    not_run: Dict[str, str] = {}
+    if args.no_upstream:
+        not_run["upstream"] = "upstream not run (--no-upstream)"
+    baseline_path, baseline_text = None, ""
+    if args.no_baseline or not args.baseline:
+        not_run["baseline"] = "baseline not run (no --baseline)"
+    elif any("baseline" in IMPLS.get(w, DEFAULT_IMPLS) for w in workloads):
+        baseline_path, baseline_text = ensure_baseline(args.baseline)
+        if baseline_path is None:
+            not_run["baseline"] = "no baseline: " + baseline_text
+            print("baseline comparison skipped: " + baseline_text, flush=True)
+            baseline_text = ""
+        else:
+            print("baseline: mo_threads at " + baseline_text + " from " + baseline_path, flush=True)
+    runner = Runner(upstream_python, baseline_path)
 
     started = time.time()
     raw: Dict[str, Dict[str, List[Dict[str, Any]]]] = {w: {} for w in workloads}
     for r in range(rounds):
         for workload in workloads:
-            impls = IMPLS.get(workload, DEFAULT_IMPLS)
-            if args.no_upstream:
-                impls = [i for i in impls if i != "upstream"]
+            impls = [i for i in IMPLS.get(workload, DEFAULT_IMPLS) if i not in not_run]
             shift = r % len(impls)
             for impl in impls[shift:] + impls[:shift]:
                 result = runner.run(workload, impl, params_for(workload, impl, args.quick, sink))
@@ -512,11 +646,12 @@ def main(argv: Optional[List[str]] = None) -> int:
                 raw[workload].setdefault(impl, []).append(result)
         print("round %d/%d done (%.0f s)" % (r + 1, rounds, time.time() - started), flush=True)
 
-    rows = summarise(raw)
+    rows = summarise(raw, not_run, {"baseline": "baseline " + baseline_text})
     meta = {
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "ours": "mo_threads at " + _git_commit(),
         "upstream": UPSTREAM_SPEC,
+        "baseline": ("mo_threads at " + baseline_text) if baseline_path else not_run.get("baseline"),
         "python": platform.python_version(),
         "platform": platform.platform(),
         "cpus": os.cpu_count(),
@@ -537,10 +672,11 @@ def main(argv: Optional[List[str]] = None) -> int:
     with open(os.path.join(args.output, "results.md"), "w") as f:
         load = meta["load_average_at_end"]
         f.write(
-            "Measured %s, %s, Python %s, %s CPUs (load average %s at the end), %d rounds%s.\n\n"
+            "Measured %s, %s%s, Python %s, %s CPUs (load average %s at the end), %d rounds%s.\n\n"
             % (
                 meta["date"],
                 meta["ours"],
+                (" (baseline: " + baseline_text + ")") if baseline_path else "",
                 meta["python"],
                 meta["cpus"],
                 "%.1f" % load[0] if load else "unknown",

@@ -3,9 +3,11 @@
     python benchmarks/workloads.py WORKLOAD IMPL PARAMS_JSON
 
 IMPL is "ours" (the repo's mo_threads, put on sys.path by the parent),
-"upstream" (mo-threads from PyPI, in its own virtualenv) or "stdlib" (the
-standard library doing the same work). Both mo_threads import under the same
-name, which is why every run gets its own process.
+"baseline" (the repo's mo_threads as it was at a baseline commit, extracted
+by the parent and put on sys.path instead), "upstream" (mo-threads from PyPI,
+in its own virtualenv) or "stdlib" (the standard library doing the same
+work). They all import under the same name, which is why every run gets its
+own process.
 
 PARAMS_JSON may hold "reps": the workload then runs that many times in this
 process and the best run is reported (thread hand-offs are noisy: they depend
@@ -363,6 +365,70 @@ def lock_handoff(impl: str, p: Dict[str, Any]) -> Dict[str, Any]:
     return {"value": 2 * n / elapsed, "unit": "hand-offs/s", "seconds": elapsed, "ops": 2 * n}
 
 
+# --- 6b. fast paths (nothing to wait for) ------------------------------------
+# Single-threaded loops through the calls that could block but need not: what
+# every wait pays before it knows it must park. Compared with the same package
+# at a baseline commit (`run.py --baseline REF`), they show what recording
+# blocked waits (deadlock detection, issue 10) costs the calls that never park.
+def lock_fast(impl: str, p: Dict[str, Any]) -> Dict[str, Any]:
+    """`with lock: pass` on a Lock nobody else touches, N times."""
+    n = p["n"]
+    lock = threading.Lock() if impl == "stdlib" else _mo_threads().Lock("bench")
+    start = _start()
+    for _ in range(n):
+        with lock:
+            pass
+    elapsed = _elapsed(start)
+    return {"value": n / elapsed, "unit": "enters/s", "seconds": elapsed, "ops": n}
+
+
+def signal_fast(impl: str, p: Dict[str, Any]) -> Dict[str, Any]:
+    """`wait()` on a signal that has already fired, N times."""
+    n = p["n"]
+    if impl == "stdlib":
+        signal: Any = threading.Event()
+        signal.set()
+    else:
+        signal = _mo_threads().Signal("bench")
+        signal.go()
+    wait = signal.wait
+    start = _start()
+    for _ in range(n):
+        wait()
+    elapsed = _elapsed(start)
+    return {"value": n / elapsed, "unit": "waits/s", "seconds": elapsed, "ops": n}
+
+
+def queue_fast(impl: str, p: Dict[str, Any]) -> Dict[str, Any]:
+    """One thread: `add(i)` then `pop_one()`, N times (never waits, never empty)."""
+    return _queue_single(impl, p["n"], blocking=False)
+
+
+def queue_pop_ready(impl: str, p: Dict[str, Any]) -> Dict[str, Any]:
+    """One thread: `add(i)` then `pop()` with the item ready, N times (the blocking call's fast path)."""
+    return _queue_single(impl, p["n"], blocking=True)
+
+
+def _queue_single(impl: str, n: int, blocking: bool) -> Dict[str, Any]:
+    if impl == "stdlib":
+        import queue
+
+        q: Any = queue.Queue()
+        add, pop = q.put_nowait, (q.get if blocking else q.get_nowait)
+    else:
+        q = _queue_class(impl)("bench", max=None, silent=True)
+        add, pop = q.add, (q.pop if blocking else q.pop_one)
+    start = _start()
+    for i in range(n):
+        add(i)
+        pop()
+    elapsed = _elapsed(start)
+    left = q.qsize() if impl == "stdlib" else len(q)
+    if left:
+        raise RuntimeError("the queue is not empty at the end")
+    return {"value": n / elapsed, "unit": "add+pop/s", "seconds": elapsed, "ops": n}
+
+
 # --- 7. memory ----------------------------------------------------------------
 def _bytes_per(make: Callable[[], Any], n: int, settle: float = 0.0) -> float:
     keep: List[Any] = [None] * n
@@ -462,12 +528,15 @@ def memory_thread(impl: str, p: Dict[str, Any]) -> Dict[str, Any]:
 
 # --- 8. logging off the main thread -------------------------------------------
 def logging_program(impl: str, p: Dict[str, Any]) -> Dict[str, Any]:
-    """A program that logs heavily and waits on I/O: N lines, a short blocking wait every few lines.
+    """A program that logs heavily and waits on I/O: N lines, a blocking wait of `io_wait` s every `io_every` lines.
 
+    The program handles records in batches of `io_every`: one wait on I/O per
+    batch (a query, a request; `time.sleep` here), one log line per record.
     "ours"/"upstream" log through mo-logs' threaded logger (the sink runs on the
-    logger's thread); "stdlib" writes the same sink directly on the caller's
-    thread. The figure is the whole program, up to `logger.stop()` returning
-    with every line on disk.
+    logger's thread); "stdlib" writes through the same mo-logs sink directly on
+    the caller's thread. `value` is the whole program, up to `logger.stop()`
+    returning with every line on disk; `caller_rate` stops the clock when the
+    program has logged its last line (before `logger.stop()`).
     """
     every, pause = p["io_every"], p["io_wait"]
 
@@ -541,7 +610,15 @@ def _logging(impl: str, p: Dict[str, Any], program: Callable[[Callable[..., None
     os.rmdir(directory)
     if lines != n:
         raise RuntimeError("wrote " + str(lines) + " lines, expected " + str(n))
-    return {"value": n / total, "unit": "lines/s", "caller": caller, "seconds": total, "sink": sink, "ops": n}
+    return {
+        "value": n / total,
+        "unit": "lines/s",
+        "caller": caller,
+        "caller_rate": n / caller,
+        "seconds": total,
+        "sink": sink,
+        "ops": n,
+    }
 
 
 WORKLOADS: Dict[str, Callable[[str, Dict[str, Any]], Dict[str, Any]]] = {
@@ -553,17 +630,22 @@ WORKLOADS: Dict[str, Callable[[str, Dict[str, Any]], Dict[str, Any]]] = {
     "spawn_join": spawn_join,
     "stop_join": stop_join,
     "lock_handoff": lock_handoff,
+    "lock_fast": lock_fast,
+    "signal_fast": signal_fast,
+    "queue_fast": queue_fast,
+    "queue_pop_ready": queue_pop_ready,
     "memory_signal": memory_signal,
     "memory_till": memory_till,
     "memory_thread": memory_thread,
     "logging_program": logging_program,
+    "logging_io": logging_program,  # the same program, shaped by its parameters (see run.py)
     "logging_burst": logging_burst,
 }
 
 
 def main() -> None:
     name, impl, params = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
-    origin = _mo_threads().__file__ if impl in ("ours", "upstream") else None
+    origin = _mo_threads().__file__ if impl in ("ours", "baseline", "upstream") else None
     try:
         # short workloads repeat in-process and the best run stands for them (other
         # work on the machine only ever slows a run down, as with timeit's min)
