@@ -225,10 +225,23 @@ def _find_cycle(wait: _Wait) -> Optional[List[_Wait]]:
         if owner in seen:
             return None  # a cycle that does not involve us: not ours to break
         seen.add(owner)
-        theirs = _current.get(owner)
-        if theirs is None or theirs.bounded:
+        theirs = _edge(_current.get(owner))
+        if theirs is None:
             return None
         path.append(theirs)
+
+
+def _edge(wait: Optional[_Wait]) -> Optional[_Wait]:
+    """The wait of a thread that ties it to another for good: innermost first, unbounded, with an owner.
+
+    A main thread's join parks in short bounded slices (so Ctrl-C gets through);
+    the join around them is what it waits for.
+    """
+    while wait is not None:
+        if not wait.bounded and wait.owner_ident() is not None:
+            return wait
+        wait = wait.outer
+    return None
 
 
 def _deadlock(cycle: List[_Wait]) -> DeadlockError:
@@ -246,9 +259,9 @@ def _deadlock(cycle: List[_Wait]) -> DeadlockError:
             what += " (in " + primitive_name(wait.kind, wait.target) + ")"
         owner = wait.owner_ident()
         steps.append((who, what))
-        parts.append(
-            "thread " + repr(who) + " waits for " + what + " (held by thread " + repr(thread_name(owner or 0)) + ")"
-        )
+        by = repr(thread_name(owner or 0))
+        ends = ", held by thread " + by if wait.kind == "Lock" else ", which only thread " + by + " can end"
+        parts.append("thread " + repr(who) + " waits for " + what + ends)
     return DeadlockError("Deadlock: " + "; ".join(parts), steps)
 
 

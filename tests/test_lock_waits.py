@@ -9,6 +9,7 @@ import pytest
 
 from mo_threads import DeadlockError, Lock, Signal, ThreadTimeout, Till
 from mo_threads import _blocking
+from tests.helpers import run_python
 
 
 def _in_thread(fn):
@@ -247,3 +248,29 @@ class TestDeadlock:
             pass
         thread.join(20)
         assert done == ["consumer"]
+
+    def test_main_thread_joining_a_thread_that_wants_its_lock(self):
+        # the main thread joins in short bounded slices (so Ctrl-C gets through); the join
+        # around them is still an edge of the graph, so the cycle is found, not waited out
+        code = """
+import time
+from mo_threads import DeadlockError, Lock, Thread
+
+lock = Lock("held by main")
+
+def worker(please_stop):
+    time.sleep(0.2)  # let the main thread park in join first
+    try:
+        with lock:
+            return "got it"
+    except DeadlockError as error:
+        return "refused: " + str(error)
+
+with lock:
+    print(Thread.run("worker", worker).join(), flush=True)
+"""
+        result = run_python(code, timeout=30)
+        assert result.returncode == 0, result.stderr
+        out = result.stdout
+        assert out.startswith("refused: Deadlock:"), out
+        assert "Lock 'held by main'" in out and "join 'worker'" in out
