@@ -47,3 +47,21 @@ def log() -> Iterator[LogCapture]:
         yield captured
     finally:
         mo_logger.main_log = old
+
+
+# helper threads of mo_threads itself, started once on first use
+LONG_LIVED = ("mo-threads timer", "mo-threads signal watcher", "mo-threads exit watcher")
+
+
+@pytest.fixture
+def no_leaked_threads() -> Iterator[None]:
+    """Fail the test when it leaves threads running (mo_threads' own long-lived helpers aside)."""
+    from tests.helpers import wait_true
+
+    before = set(threading.enumerate())
+    yield
+
+    def leaked() -> List[threading.Thread]:
+        return [t for t in threading.enumerate() if t not in before and t.is_alive() and t.name not in LONG_LIVED]
+
+    assert wait_true(lambda: not leaked(), timeout=10), "threads left running: " + repr(leaked())

@@ -15,19 +15,7 @@ from mo_threads.groups import ThreadGroup, ThreadGroupError
 from tests.helpers import finish, run_python, send, start_python, wait_for_line, wait_true
 
 
-@pytest.fixture(autouse=True)
-def no_leaked_threads() -> Any:
-    before = set(threading.enumerate())
-    yield
-
-    def leaked() -> List[threading.Thread]:
-        return [
-            t
-            for t in threading.enumerate()
-            if t not in before and t.is_alive() and t.name not in ("mo-threads timer", "mo-threads signal watcher")
-        ]
-
-    assert wait_true(lambda: not leaked(), timeout=10), "threads left running: " + repr(leaked())
+pytestmark = pytest.mark.usefixtures("no_leaked_threads")
 
 
 def wait_for_stop(please_stop: Signal) -> str:

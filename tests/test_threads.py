@@ -34,23 +34,7 @@ from tests.conftest import LogCapture
 from tests.helpers import wait_true
 
 
-# helper threads of mo_threads itself, started once on first use
-LONG_LIVED = ("mo-threads timer", "mo-threads signal watcher", "mo-threads exit watcher")
-
-
-@pytest.fixture(autouse=True)
-def no_leaked_threads() -> Any:
-    before = set(threading.enumerate())
-    yield
-
-    def leaked() -> List[threading.Thread]:
-        return [
-            t
-            for t in threading.enumerate()
-            if t not in before and t.is_alive() and t.name not in LONG_LIVED
-        ]
-
-    assert wait_true(lambda: not leaked(), timeout=10), "threads left running: " + repr(leaked())
+pytestmark = pytest.mark.usefixtures("no_leaked_threads")
 
 
 def wait_for_stop(please_stop: Signal) -> str:
