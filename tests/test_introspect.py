@@ -170,6 +170,47 @@ class TestDumpThreads:
         assert "- Main Thread [" in capsys.readouterr().err
 
 
+class TestDumpNamesALock:
+    """Issue 10: a dump that names a thread blocked on a named Lock held by main."""
+
+    def test_thread_blocked_on_a_lock_held_by_main(self) -> None:
+        lock = Lock("ledger")
+        entered = threading.Event()
+
+        def clerk(please_stop: Signal) -> None:
+            with lock:
+                entered.set()
+
+        with lock:
+            thread = Thread.run("clerk", clerk)
+            assert wait_true(lambda: "clerk [waiting" in dump()), dump()
+            text = dump()
+            line = line_of(text, "clerk")
+            assert "[waiting on Lock 'ledger' for " in line, line
+            assert "in clerk" in text and "with lock:" in text  # where it waits
+            assert not entered.is_set()
+        thread.join()
+        assert entered.is_set()
+        assert "ledger" not in line_of(dump(), "Main Thread")
+
+    def test_thread_joining_another_names_the_join(self) -> None:
+        release = threading.Event()
+
+        def slow(please_stop: Signal) -> None:
+            release.wait(10)
+
+        def joiner(please_stop: Signal) -> None:
+            Thread.run("joined one", slow).join()
+
+        thread = Thread.run("joiner", joiner)
+        try:
+            assert wait_true(lambda: "joiner [waiting" in dump()), dump()
+            assert "[waiting on join 'joined one' for " in line_of(dump(), "joiner")
+        finally:
+            release.set()
+            thread.join()
+
+
 # --- SIGUSR1 ----------------------------------------------------------------------------
 class StderrReader:
     """Collect a child's stderr on a thread, so the test can wait for a line while it runs."""

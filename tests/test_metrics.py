@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import os
+import threading
 import time
 from typing import Any, Dict, List
 
 import mo_threads
 from mo_threads import Signal, Thread, _blocking
 from mo_threads.metrics import COLUMNS, statistics_filename, write_statistics
-from tests.helpers import run_python
+from tests.helpers import run_python, wait_true
 
 
 def waits_on(target: Any, times: int, seconds: float, kind: str = "Signal") -> None:
@@ -92,6 +93,52 @@ class TestStatistics:
         stats["primitives"]["Signal 'copy gate'"]["waits"] = 100
         stats["primitives"].clear()
         assert mo_threads.statistics()["primitives"]["Signal 'copy gate'"]["waits"] == 1
+
+
+class TestRealPrimitives:
+    def setup_method(self) -> None:
+        mo_threads.reset_statistics()
+
+    def test_five_contended_lock_entries_count_as_five(self) -> None:
+        lock = mo_threads.Lock("metrics ledger")
+        again = threading.Event()
+        left: List[int] = []
+
+        def clerk(please_stop: Signal) -> None:
+            for i in range(5):
+                with lock:
+                    pass
+                left.append(i)  # out of the lock: main takes it without contention
+                again.wait(10)  # a plain Event: not counted
+                again.clear()
+
+        thread = None
+        for i in range(5):
+            with lock:
+                if thread is None:
+                    thread = Thread.run("metrics clerk", clerk)
+                else:
+                    again.set()
+                clerk_thread = thread
+                assert wait_true(lambda: _blocking.blocked_on(clerk_thread.ident) is not None)
+            assert wait_true(lambda: len(left) == i + 1)
+        again.set()
+        assert thread is not None
+        thread.join()
+        stats = mo_threads.statistics()
+        assert stats["primitives"]["Lock 'metrics ledger'"]["waits"] == 5
+        assert stats["threads"]["metrics clerk"]["waits"] == 5
+
+    def test_five_waits_on_a_named_signal(self) -> None:
+        def waiter(please_stop: Signal) -> None:
+            for _ in range(5):
+                Signal("metrics signal").wait(timeout=0.01)
+
+        Thread.run("metrics waiter", waiter).join()
+        stats = mo_threads.statistics()
+        assert stats["primitives"]["Signal 'metrics signal'"]["waits"] == 5
+        assert stats["primitives"]["Signal 'metrics signal'"]["seconds"] >= 0.04
+
 
 
 class TestWriteStatistics:
