@@ -145,26 +145,48 @@ def wait_in_main(signal: Signal, till: Optional[Signal] = None, timeout: Optiona
 def wait_stopped(thread: Any, waiting_for: str = "shutdown") -> bool:
     """Wait until `thread.stopped` fires, reporting it while it does not.
 
-    Returns True when it stopped, False when we gave up on it.
+    Each grace period the thread keeps running, it is reported with its tree
+    path, what it is blocked on (the wait registry) and its stack: logged as a
+    warning, and written to stderr (where the other shutdown diagnostics go,
+    whatever the log's destination). Returns True when it stopped, False when
+    we gave up on it.
     """
     stopped = thread.stopped
     timeout = SETTINGS.grace_period
     if SETTINGS.give_up_after_report and SETTINGS.gave_up:
         # asked to stop as long ago as the one given up on: a short last chance
         timeout = min(timeout, LAST_CHANCE)
+    began = _time()
     while not wait_in_main(stopped, timeout=timeout):
-        logger.warning(
-            "Thread {name|quote} ({path}) is still running, {seconds} seconds after the wait for it"
-            " began, blocking {waiting_for}; it is {blocked}. Its stack:\n{stack}",
-            name=thread.name,
-            path=tree_path(thread),
-            seconds=timeout,
-            waiting_for=waiting_for,
-            blocked=describe_blocking(thread.ident),
-            stack=describe_stack(thread.ident, with_wait=False),
-        )
+        _report_still_running(thread, waiting_for, _time() - began)
         if SETTINGS.give_up_after_report:
             SETTINGS.gave_up = True
             return False
         timeout = SETTINGS.grace_period
     return True
+
+
+def _report_still_running(thread: Any, waiting_for: str, seconds: float) -> None:
+    path = tree_path(thread)
+    blocked = describe_blocking(thread.ident)
+    stack = describe_stack(thread.ident, with_wait=False)
+    rounded = round(seconds, 1)
+    try:
+        sys.stderr.write(
+            "mo_threads: thread " + repr(str(thread.name)) + " (" + path + ") is still running, "
+            + str(rounded) + " seconds after the wait for it began, blocking " + waiting_for
+            + "; it is " + blocked + ". Its stack:\n" + stack + "\n"
+        )
+        sys.stderr.flush()
+    except Exception:
+        pass  # stderr closed or broken: the log still has it
+    logger.warning(
+        "Thread {name|quote} ({path}) is still running, {seconds} seconds after the wait for it"
+        " began, blocking {waiting_for}; it is {blocked}. Its stack:\n{stack}",
+        name=thread.name,
+        path=path,
+        seconds=rounded,
+        waiting_for=waiting_for,
+        blocked=blocked,
+        stack=stack,
+    )

@@ -1,0 +1,115 @@
+"""Shutdown watchdog: a thread that ignores please_stop is reported on stderr, with what it waits on (issue 10)."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import threading
+from typing import List
+
+import pytest
+
+from tests.helpers import start_python, wait_true
+
+POSIX = pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="POSIX signals needed")
+
+STUBBORN = """
+import sys, threading, time
+import mo_threads
+from mo_threads import Lock, Thread
+mo_threads.set_grace_period(GRACE)
+ledger = Lock("ledger")
+held = threading.Event()
+
+def holder(please_stop):
+    with ledger:
+        held.set()
+        time.sleep(HOLD)           # ignores please_stop, keeps the lock
+
+def stubborn(please_stop):
+    please_stop.then(lambda: sys.stderr.write("stubborn asked to stop\\n"))
+    held.wait()
+    with ledger:                   # blocked until the holder lets go
+        pass
+    sys.stderr.write("stubborn finished\\n")
+
+Thread.run("holder", holder)
+Thread.run("stubborn", stubborn)
+held.wait()
+MAIN
+"""
+
+
+def program(grace: float, hold: float, main: str) -> str:
+    return STUBBORN.replace("GRACE", repr(grace)).replace("HOLD", repr(hold)).replace("MAIN", main)
+
+
+class Child:
+    """A child whose stderr is read on a thread, so the test can wait for lines while it runs."""
+
+    def __init__(self, code: str) -> None:
+        self.proc = start_python(code)
+        self.lines: List[str] = []
+        self.reader = threading.Thread(target=self._read, name="stderr reader", daemon=True)
+        self.reader.start()
+
+    def _read(self) -> None:
+        for line in iter(self.proc.stderr.readline, ""):  # type: ignore[union-attr]
+            self.lines.append(line)
+
+    def text(self) -> str:
+        return "".join(self.lines)
+
+    def wait_for(self, text: str, timeout: float = 20) -> None:
+        if not wait_true(lambda: text in self.text(), timeout=timeout):
+            self.proc.kill()
+            raise AssertionError("never saw " + repr(text) + " on stderr; got:\n" + self.text())
+
+    def finish(self, timeout: float = 30) -> int:
+        try:
+            code = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            raise AssertionError("child hung; stderr:\n" + self.text())
+        self.reader.join(10)
+        self.proc.stdout.read()  # type: ignore[union-attr]
+        return code
+
+
+class TestShutdownReport:
+    def test_a_thread_ignoring_please_stop_is_reported_with_what_it_waits_on(self) -> None:
+        # the holder keeps the lock 6 s past the end of main; the grace period is 0.5 s
+        child = Child(program(0.5, 6, 'print("main done", flush=True)'))
+        child.wait_for("is still running", timeout=20)
+        assert "stubborn finished" not in child.text()  # reported while it is still stuck
+        child.wait_for("stubborn finished", timeout=30)
+        assert child.finish() == 0, child.text()
+        text = child.text()
+        report = text[text.index("mo_threads: thread 'stubborn'"):]
+        first = report.splitlines()[0]
+        assert "(Main Thread / stubborn)" in first, first  # its tree path
+        assert "waiting on Lock 'ledger' for " in first, first  # what it waits on
+        assert "in stubborn" in report  # its stack
+        # reported again at intervals, while it keeps running
+        assert text.count("mo_threads: thread 'stubborn' (Main Thread / stubborn) is still running") >= 2, text
+
+    @POSIX
+    def test_a_second_signal_forces_the_exit_after_a_final_dump(self) -> None:
+        main = (
+            'print("ready", flush=True)\n'
+            "from mo_threads import wait_for_shutdown_signal\n"
+            "wait_for_shutdown_signal()\n"
+            'print("not forced", flush=True)\n'
+        )
+        child = Child(program(30, 60, main))
+        assert child.proc.stdout.readline().strip() == "ready"  # type: ignore[union-attr]
+        child.proc.send_signal(signal.SIGINT)
+        child.wait_for("stubborn asked to stop")
+        child.proc.send_signal(signal.SIGINT)
+        code = child.finish(timeout=20)
+        text = child.text()
+        assert code == 128 + signal.SIGINT, text
+        assert "forced exit while thread 'stubborn' was still running" in text
+        final = text[text.index("forced exit while thread 'stubborn'"):]
+        assert "(waiting on Lock 'ledger' for " in final, final
+        assert "in stubborn" in final  # its stack
