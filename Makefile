@@ -52,8 +52,13 @@ $(BENCH_STAMP): $(STAMP)
 	$(VPY) -m pip install --quiet --disable-pip-version-check -e ".[bench]"
 	touch $@
 
+# BENCH_BASELINE: the commit whose mo_threads the "vs baseline" rows compare with (default: the
+# last one before deadlock detection); BENCH_BASELINE= skips them. A tree that is not a git
+# checkout (an sdist) skips them with a message. BENCH_ARGS, e.g. BENCH_ARGS="--quick --output /tmp/b"
+BENCH_BASELINE ?= abc5e58
+BENCH_ARGS ?=
 bench: $(BENCH_STAMP)
-	$(VPY) benchmarks/run.py
+	$(VPY) benchmarks/run.py --baseline="$(BENCH_BASELINE)" $(BENCH_ARGS)
 
 # every CPython 3.8-3.13 (and PyPy 3) found here, then the dependency range's ends; see noxfile.py
 # NOX_ARGS, e.g. make test-all NOX_ARGS="-s tests-3.12 -- -k queue"
