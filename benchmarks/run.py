@@ -1,7 +1,7 @@
 """Benchmark mo_threads against the standard library and upstream mo-threads, side by side.
 
-    python benchmarks/run.py            # full run (about 4 minutes on 2 cores)
-    python benchmarks/run.py --quick    # about 1 minute, fewer rounds and items
+    python benchmarks/run.py            # full run (about 7 minutes on 2 cores)
+    python benchmarks/run.py --quick    # about 1.5 minutes, fewer rounds and items
     python benchmarks/run.py --only queue_1p1c,pingpong --rounds 3
     python benchmarks/run.py --baseline HEAD~3   # ours vs ours at another commit
 
@@ -589,7 +589,7 @@ def _git_commit() -> str:
 
 def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="about a minute: 3 rounds, fewer items and repeats")
+    parser.add_argument("--quick", action="store_true", help="about 1.5 minutes: 3 rounds, fewer items and repeats")
     parser.add_argument("--rounds", type=int, default=None, help="rounds (default 5, quick 3)")
     parser.add_argument("--only", default="", help="comma-separated workloads to run")
     parser.add_argument("--no-upstream", action="store_true", help="skip upstream (no virtualenv made)")
