@@ -26,6 +26,7 @@ from typing import Any, List, Optional
 
 from mo_logs import logger
 
+from mo_threads import _blocking
 from mo_threads._blocking import describe_wait
 from mo_threads.signals import Signal, check_timeout
 
@@ -127,19 +128,33 @@ def wait_in_main(signal: Signal, till: Optional[Signal] = None, timeout: Optiona
 
     Returns True when `signal` fired, False when `till` or `timeout` came
     first. On the main thread, OS signal handlers run within a slice, and may
-    raise (KeyboardInterrupt) out of this call.
+    raise (KeyboardInterrupt) out of this call. Unless the caller recorded a
+    wait of its own (a join), the whole wait is recorded in the wait registry
+    as one wait on `signal`, so dumps and metrics see one wait for its full
+    length rather than slices of 0.1 s.
     """
-    if _thread.get_ident() != _MAIN_IDENT:
+    ident = _thread.get_ident()
+    if ident != _MAIN_IDENT:
         return signal.wait(till, timeout=timeout)
-    deadline = None if timeout is None else _time() + timeout
-    while True:
-        step = MAIN_THREAD_SLICE
-        if deadline is not None:
-            step = min(step, max(0.0, deadline - _time()))
-        if signal.wait(till, timeout=step):
-            return True
-        if (till is not None and till) or (deadline is not None and _time() >= deadline):
-            return False
+    if signal:
+        return True
+    record = None
+    if _blocking.blocked_on(ident) is None:
+        # may raise DeadlockError (an unbounded wait on a thread's completion that closes a cycle)
+        record = _blocking.begin("Signal", signal, bounded=till is not None or timeout is not None)
+    try:
+        deadline = None if timeout is None else _time() + timeout
+        while True:
+            step = MAIN_THREAD_SLICE
+            if deadline is not None:
+                step = min(step, max(0.0, deadline - _time()))
+            if signal.wait(till, timeout=step):
+                return True
+            if (till is not None and till) or (deadline is not None and _time() >= deadline):
+                return False
+    finally:
+        if record is not None:
+            _blocking.end(record)
 
 
 def wait_stopped(thread: Any, waiting_for: str = "shutdown") -> bool:

@@ -183,7 +183,7 @@ class TestDumpNamesALock:
 
         with lock:
             thread = Thread.run("clerk", clerk)
-            assert wait_true(lambda: "clerk [waiting" in dump()), dump()
+            assert wait_true(lambda: "- clerk [waiting on Lock" in dump()), dump()
             text = dump()
             line = line_of(text, "clerk")
             assert "[waiting on Lock 'ledger' for " in line, line
@@ -204,8 +204,7 @@ class TestDumpNamesALock:
 
         thread = Thread.run("joiner", joiner)
         try:
-            assert wait_true(lambda: "joiner [waiting" in dump()), dump()
-            assert "[waiting on join 'joined one' for " in line_of(dump(), "joiner")
+            assert wait_true(lambda: "- joiner [waiting on join 'joined one' for " in dump()), dump()
         finally:
             release.set()
             thread.join()

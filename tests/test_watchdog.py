@@ -113,3 +113,29 @@ class TestShutdownReport:
         final = text[text.index("forced exit while thread 'stubborn'"):]
         assert "(waiting on Lock 'ledger' for " in final, final
         assert "in stubborn" in final  # its stack
+
+
+class TestWaitInMain:
+    def test_one_wait_in_slices_counts_as_one(self) -> None:
+        import mo_threads
+        from mo_threads import Signal
+        from mo_threads._watchdog import MAIN_THREAD_SLICE, wait_in_main
+
+        assert threading.current_thread() is threading.main_thread()
+        mo_threads.reset_statistics()
+        gate = Signal("sliced gate")
+        assert wait_in_main(gate, timeout=MAIN_THREAD_SLICE * 3.5) is False
+        totals = mo_threads.statistics()["primitives"]["Signal 'sliced gate'"]
+        assert totals["waits"] == 1, totals  # not one per slice
+        assert totals["seconds"] >= MAIN_THREAD_SLICE * 3
+
+    def test_a_fired_signal_is_not_a_wait(self) -> None:
+        import mo_threads
+        from mo_threads import Signal
+        from mo_threads._watchdog import wait_in_main
+
+        mo_threads.reset_statistics()
+        fired = Signal("fired gate")
+        fired.go()
+        assert wait_in_main(fired) is True
+        assert "Signal 'fired gate'" not in mo_threads.statistics()["primitives"]
