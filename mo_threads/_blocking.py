@@ -33,7 +33,7 @@ import _thread
 import threading
 import time
 import weakref
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, Final, List, Optional, Tuple
 
 __all__ = (
     "DeadlockError",
@@ -66,46 +66,83 @@ class DeadlockError(RuntimeError):
         self.cycle = cycle
 
 
-class _Wait:
-    """One wait in progress: `kind` of primitive, the primitive, since when."""
+# A wait in progress is a plain tuple (the cheapest record to make on a path
+# that already parks the thread): these name its fields.
+KIND: Final = 0
+TARGET: Final = 1
+BOUNDED: Final = 2
+OWNER: Final = 3
+IDENT: Final = 4
+OUTER: Final = 5
+SINCE: Final = 6
+_Wait = Tuple[str, Any, bool, Optional[int], int, Any, float]
 
-    __slots__ = ("kind", "target", "bounded", "owner", "since", "ident", "outer")
 
-    def __init__(
-        self, kind: str, target: Any, bounded: bool, owner: Optional[int], ident: int, outer: Optional[_Wait]
-    ) -> None:
-        self.kind = kind
-        self.target = target
-        self.bounded = bounded
-        self.owner = owner
-        self.ident = ident
-        self.outer = outer
-        self.since = _now()
-
-    def owner_ident(self) -> Optional[int]:
-        """The thread that alone can end this wait, if any (read now: Lock owners change)."""
-        if self.owner is not None:
-            return self.owner
-        if self.kind == "Lock":
-            owner: Optional[int] = getattr(self.target, "_owner", None)
-            return owner
-        if self.kind == "Signal":
-            return _completion_owners.get(self.target)
-        return None
+def _owner_ident(wait: _Wait) -> Optional[int]:
+    """The thread that alone can end this wait, if any (read now: Lock owners change)."""
+    owner = wait[OWNER]
+    if owner is not None:
+        return owner
+    kind = wait[KIND]
+    if kind == "Lock":
+        found: Optional[int] = getattr(wait[TARGET], "_owner", None)
+        return found
+    if kind == "Signal":
+        return _completion_owners.get(wait[TARGET])
+    return None
 
 
 # ident -> innermost wait of that thread; single dict operations are atomic
 _current: Dict[int, _Wait] = {}
-# completion signal -> ident of the thread whose end fires it
-_completion_owners: "weakref.WeakKeyDictionary[Any, int]" = weakref.WeakKeyDictionary()
-# cycle checks and registrations of waits that have an owner are serialized, so
-# of two threads closing a cycle at once the second always sees the first
-_graph_lock = _thread.allocate_lock()
-# metrics: name -> [waits, seconds blocked]
-_thread_totals: Dict[str, List[float]] = {}
-_primitive_totals: Dict[Tuple[str, Any], List[float]] = {}  # (kind, name) -> ...
-_local = threading.local()  # .name: this thread's name, as its totals are kept under
+# completion signal -> ident of the thread whose end fires it (threads.py adds it
+# when the thread starts and removes it when the thread ends)
+_completion_owners: Dict[Any, int] = {}
+
+
+class _Totals:
+    """One thread's blocking totals, written by that thread alone: no lock on the hot path.
+
+    Kept in a thread-local; when the thread ends, it is dropped and folds its
+    counts into the totals of finished threads.
+    """
+
+    __slots__ = ("name", "epoch", "waits", "seconds", "primitives", "folded", "__weakref__")
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.epoch = _epoch
+        self.waits = 0
+        self.seconds = 0.0
+        self.primitives: Dict[Tuple[str, Any], List[float]] = {}
+        self.folded = False
+
+    def __del__(self) -> None:
+        try:
+            with _totals_lock:
+                if self.epoch == _epoch and not self.folded:
+                    _add(_finished_threads, self.name, self.waits, self.seconds)
+                    for key, (waits, seconds) in list(self.primitives.items()):
+                        _add(_finished_primitives, key, waits, seconds)
+                self.folded = True
+        except Exception:
+            pass  # interpreter shutdown: the module may be half gone
+
+
+def _add(totals: Dict[Any, List[float]], key: Any, waits: float, seconds: float) -> None:
+    found = totals.get(key)
+    if found is None:
+        totals[key] = [waits, seconds]
+    else:
+        found[0] += waits
+        found[1] += seconds
+
+
+_local = threading.local()  # .totals: this thread's _Totals
+_live: "weakref.WeakSet[_Totals]" = weakref.WeakSet()  # of running threads
+_finished_threads: Dict[str, List[float]] = {}  # thread name -> [waits, seconds]
+_finished_primitives: Dict[Tuple[str, Any], List[float]] = {}  # (kind, name) -> [waits, seconds]
 _totals_lock = _thread.allocate_lock()
+_epoch = 0  # reset_statistics() moves it on; totals of an older epoch start over
 
 
 def _default_namer(ident: int) -> Optional[str]:
@@ -169,58 +206,65 @@ def begin(kind: str, target: Any, bounded: bool = False, owner: Optional[int] = 
     """
     ident = _get_ident()
     outer = _current.get(ident)
-    wait = _Wait(kind, target, bounded, owner, ident, outer)
+    wait: _Wait = (kind, target, bounded, owner, ident, outer, _now())
+    _current[ident] = wait
     if bounded or (owner is None and kind != "Lock" and (kind != "Signal" or target not in _completion_owners)):
-        # nobody in particular can end it, or it ends by itself: no edge to check
-        _current[ident] = wait
+        return wait  # it ends by itself, or nobody in particular can end it: no edge
+    # Registered first, checked after: of two threads closing a cycle at the same
+    # moment, the later to look sees the other (both may raise; neither hangs).
+    cycle = _find_cycle(wait)
+    if cycle is None:
         return wait
-    with _graph_lock:
-        cycle = _find_cycle(wait)
-        if cycle is None:
-            _current[ident] = wait
-            return wait
+    if outer is None:
+        del _current[ident]
+    else:
+        _current[ident] = outer
     raise _deadlock(cycle)
 
 
 def end(wait: _Wait) -> None:
     """The wait recorded by `begin()` is over: forget it, and count it when outermost."""
-    ident = wait.ident
-    if wait.outer is not None:
-        _current[ident] = wait.outer
+    outer = wait[OUTER]
+    if outer is not None:
+        _current[wait[IDENT]] = outer
         return
-    _current.pop(ident, None)
-    seconds = _now() - wait.since
+    _current.pop(wait[IDENT], None)
+    seconds = _now() - wait[SINCE]
     try:
-        who = _local.name
+        totals = _local.totals
     except AttributeError:
-        # named once per thread: the name is looked up in the thread tree
-        who = _local.name = thread_name(ident)
-    target = wait.target
-    what = (wait.kind, getattr(target, "name", None))
+        totals = _start_totals(wait[IDENT])
+    if totals.epoch != _epoch:
+        totals = _start_totals(wait[IDENT])
+    totals.waits += 1
+    totals.seconds += seconds
+    key = (wait[KIND], getattr(wait[TARGET], "name", None))
+    found = totals.primitives.get(key)
+    if found is None:
+        totals.primitives[key] = [1, seconds]
+    else:
+        found[0] += 1
+        found[1] += seconds
+
+
+def _start_totals(ident: int) -> _Totals:
+    # once per thread (and after a reset): the name is looked up in the thread tree
+    totals = _local.totals = _Totals(thread_name(ident))
     with _totals_lock:
-        totals = _thread_totals.get(who)
-        if totals is None:
-            _thread_totals[who] = [1, seconds]
-        else:
-            totals[0] += 1
-            totals[1] += seconds
-        totals = _primitive_totals.get(what)
-        if totals is None:
-            _primitive_totals[what] = [1, seconds]
-        else:
-            totals[0] += 1
-            totals[1] += seconds
+        _live.add(totals)
+    return totals
 
 
 def _find_cycle(wait: _Wait) -> Optional[List[_Wait]]:
     """Follow owner edges from `wait`; the waits back to its thread, or None."""
     path = [wait]
-    seen = {wait.ident}
+    me = wait[IDENT]
+    seen = {me}
     while True:
-        owner = path[-1].owner_ident()
+        owner = _owner_ident(path[-1])
         if owner is None:
             return None
-        if owner == wait.ident:
+        if owner == me:
             return path
         if owner in seen:
             return None  # a cycle that does not involve us: not ours to break
@@ -238,9 +282,9 @@ def _edge(wait: Optional[_Wait]) -> Optional[_Wait]:
     the join around them is what it waits for.
     """
     while wait is not None:
-        if not wait.bounded and wait.owner_ident() is not None:
+        if not wait[BOUNDED] and _owner_ident(wait) is not None:
             return wait
-        wait = wait.outer
+        wait = wait[OUTER]
     return None
 
 
@@ -248,19 +292,19 @@ def _deadlock(cycle: List[_Wait]) -> DeadlockError:
     steps: List[Tuple[str, str]] = []
     parts: List[str] = []
     for wait in cycle:
-        who = thread_name(wait.ident)
+        who = thread_name(wait[IDENT])
         # the innermost wait gives the edge; the outermost says what the thread asked for
         # (a join, not the Signal the join parks on)
         asked = wait
-        while asked.outer is not None:
-            asked = asked.outer
-        what = primitive_name(asked.kind, asked.target)
-        if asked is not wait and wait.kind != "Signal":
-            what += " (in " + primitive_name(wait.kind, wait.target) + ")"
-        owner = wait.owner_ident()
+        while asked[OUTER] is not None:
+            asked = asked[OUTER]
+        what = primitive_name(asked[KIND], asked[TARGET])
+        if asked is not wait and wait[KIND] != "Signal":
+            what += " (in " + primitive_name(wait[KIND], wait[TARGET]) + ")"
+        owner = _owner_ident(wait)
         steps.append((who, what))
         by = repr(thread_name(owner or 0))
-        ends = ", held by thread " + by if wait.kind == "Lock" else ", which only thread " + by + " can end"
+        ends = ", held by thread " + by if wait[KIND] == "Lock" else ", which only thread " + by + " can end"
         parts.append("thread " + repr(who) + " waits for " + what + ends)
     return DeadlockError("Deadlock: " + "; ".join(parts), steps)
 
@@ -270,9 +314,9 @@ def blocked_on(ident: int) -> Optional[Tuple[str, Any, float]]:
     wait = _current.get(ident)
     if wait is None:
         return None
-    while wait.outer is not None:
-        wait = wait.outer
-    return wait.kind, wait.target, _now() - wait.since
+    while wait[OUTER] is not None:
+        wait = wait[OUTER]
+    return wait[KIND], wait[TARGET], _now() - wait[SINCE]
 
 
 def describe_wait(ident: int) -> Optional[str]:
@@ -291,19 +335,29 @@ def statistics() -> Dict[str, Dict[str, Dict[str, float]]]:
     """Blocking totals so far: {"threads": {name: {"waits", "seconds"}}, "primitives": {...}}.
 
     Counts finished waits only (a wait in progress is counted when it ends).
+    Threads and primitives of the same name add up.
     """
     with _totals_lock:
-        return {
-            "threads": {k: {"waits": int(v[0]), "seconds": v[1]} for k, v in _thread_totals.items()},
-            "primitives": {
-                _format_primitive(kind, name): {"waits": int(v[0]), "seconds": v[1]}
-                for (kind, name), v in _primitive_totals.items()
-            },
-        }
+        threads = {k: list(v) for k, v in _finished_threads.items()}
+        primitives = {k: list(v) for k, v in _finished_primitives.items()}
+        for totals in list(_live):
+            if totals.epoch != _epoch or totals.folded:
+                continue
+            _add(threads, totals.name, totals.waits, totals.seconds)
+            for key, (waits, seconds) in list(totals.primitives.items()):
+                _add(primitives, key, waits, seconds)
+    return {
+        "threads": {k: {"waits": int(v[0]), "seconds": v[1]} for k, v in threads.items()},
+        "primitives": {
+            _format_primitive(kind, name): {"waits": int(v[0]), "seconds": v[1]} for (kind, name), v in primitives.items()
+        },
+    }
 
 
 def reset_statistics() -> None:
     """Forget the blocking totals gathered so far."""
+    global _epoch
     with _totals_lock:
-        _thread_totals.clear()
-        _primitive_totals.clear()
+        _epoch += 1
+        _finished_threads.clear()
+        _finished_primitives.clear()

@@ -100,7 +100,7 @@ class TestQueueRecords:
         thread, results, _ = _blocked(lambda: q.pop(till=till))
         assert thread.ident is not None
         record = _blocking._current[thread.ident]
-        assert record.bounded
+        assert record[_blocking.BOUNDED]
         till.go()
         _finish(thread)
         assert results == [None]

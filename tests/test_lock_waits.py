@@ -274,3 +274,32 @@ with lock:
         out = result.stdout
         assert out.startswith("refused: Deadlock:"), out
         assert "Lock 'held by main'" in out and "join 'worker'" in out
+
+
+class TestTotals:
+    def test_a_finished_thread_keeps_its_counts_and_reset_forgets_them(self):
+        _blocking.reset_statistics()
+        signal = Signal("totals probe")
+
+        def body():
+            for _ in range(3):
+                Signal("totals probe").wait(timeout=0.001)
+
+        thread = threading.Thread(target=body, name="totals worker")
+        thread.start()
+        thread.join(10)
+        del thread
+        import gc
+
+        gc.collect()
+        stats = _blocking.statistics()
+        assert stats["threads"]["totals worker"]["waits"] == 3
+        assert stats["primitives"]["Signal 'totals probe'"]["waits"] == 3
+        signal.wait(timeout=0.001)  # this thread's live totals
+        assert _blocking.statistics()["primitives"]["Signal 'totals probe'"]["waits"] == 4
+        _blocking.reset_statistics()
+        stats = _blocking.statistics()
+        assert "totals worker" not in stats["threads"]
+        assert "Signal 'totals probe'" not in stats["primitives"]
+        signal.wait(timeout=0.001)
+        assert _blocking.statistics()["primitives"]["Signal 'totals probe'"]["waits"] == 1
