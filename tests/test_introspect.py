@@ -319,6 +319,27 @@ class TestDumpOnSignal:
         assert "own handler" in out
         assert "thread dump" not in reader.text()
 
+    def test_the_handler_dumps_when_the_watcher_hears_nothing(self) -> None:
+        # another party (an event loop) took the wakeup fd: the main thread's handler covers
+        setup = (
+            "import os, signal, threading\n"
+            "from mo_threads import Thread\n"
+            "Thread.run('first', lambda please_stop: None).join()\n"
+            "read_end, write_end = os.pipe()\n"
+            "os.set_blocking(write_end, False)\n"
+            "signal.set_wakeup_fd(write_end)\n"
+        )
+        proc, first = start(parked_program(setup))
+        reader = StderrReader(proc)
+        assert first.strip() == "ready", reader.text()
+        proc.send_signal(signal.SIGUSR1)
+        text = reader.wait_for(lambda t: "usr1 clerk [" in t)
+        assert "- usr1 clerk [waiting on Lock 'ledger' for " in text
+        out = finish_with_stdin(proc, reader, "go on\n")
+        assert proc.returncode == 0, reader.text()
+        assert "still running after the dump" in out
+        assert reader.text().count("thread dump of process") == 1, reader.text()
+
     def test_dump_on_signal_before_any_thread(self) -> None:
         code = """
         import signal, sys
