@@ -22,6 +22,9 @@ from mo_threads import till as _till
 
 __all__ = ("FakeClock", "fake_clock")
 
+_activation = threading.Lock()
+_active = False
+
 
 class FakeClock:
     """A clock that moves only when told to; read it with `now()`."""
@@ -47,13 +50,7 @@ class FakeClock:
             raise ValueError("FakeClock.advance(seconds) can not go backwards: " + repr(seconds))
         with self._lock:
             self._now += seconds
-        _wake_timer()
-
-
-def _wake_timer() -> None:
-    timer = _till._TIMER
-    with timer._lock:
-        timer._ring()
+        _till.wake_timer()
 
 
 @contextmanager
@@ -62,12 +59,15 @@ def fake_clock() -> Iterator[FakeClock]:
 
     Not reentrant: raises RuntimeError if a fake clock is already active.
     """
-    if getattr(_till, "_time") is not _real_time:
-        raise RuntimeError("fake_clock() is already active")
+    global _active
+    with _activation:
+        if _active:
+            raise RuntimeError("fake_clock() is already active")
+        _active = True
     clock = FakeClock(_real_time())
-    setattr(_till, "_time", clock.now)  # till.py reads its clock through this module name
+    _till.set_clock(clock.now)
     try:
         yield clock
     finally:
-        setattr(_till, "_time", _real_time)
-        _wake_timer()
+        _till.set_clock(None)
+        _active = False

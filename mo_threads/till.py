@@ -31,7 +31,7 @@ import heapq
 import math
 import os
 import threading
-from time import time as _time
+from time import time as _real_time
 from typing import Any, Callable, Dict, List, Optional, Tuple
 from weakref import ref
 
@@ -40,6 +40,8 @@ from mo_logs import logger
 from mo_threads.signals import ErrorHandler, Signal
 
 __all__ = ("Till",)
+
+_time = _real_time  # every reading of the clock goes through this name (see set_clock)
 
 
 class Till(Signal):
@@ -349,6 +351,25 @@ def reset() -> None:
     """Start afresh after `shutdown()`: new timers wait again (tests use this)."""
     _TIMER.shutdown()
     _TIMER.reopen()
+
+
+def set_clock(now: Optional[Callable[[], float]] = None) -> None:
+    """Make every Till read `now()` (unix seconds) instead of `time.time`; None restores it.
+
+    The timer thread is woken so that Tills due by the new clock fire at once.
+    `mo_threads.testing.fake_clock()` is built on this.
+    """
+    global _time
+    if now is not None and not callable(now):
+        raise TypeError("set_clock expects a function returning unix seconds, not " + type(now).__name__)
+    _time = now if now is not None else _real_time
+    wake_timer()
+
+
+def wake_timer() -> None:
+    """Have the timer thread look at the clock again (after the clock moved)."""
+    with _TIMER._lock:
+        _TIMER._ring()
 
 
 def timer_statistics() -> Dict[str, Any]:

@@ -41,6 +41,20 @@ class TestFakeClock:
             with pytest.raises(ValueError):
                 clock.advance(-1)
 
+    def test_not_reentrant_and_clock_restored_after_refusal(self) -> None:
+        with fake_clock() as clock:
+            with pytest.raises(RuntimeError, match="already active"):
+                with fake_clock():
+                    pass
+            hour = Till(seconds=3600)
+            clock.advance(3600)
+            assert hour.wait(timeout=10)
+        assert Till(seconds=0.01).wait(timeout=10)  # the real clock is back
+
+    def test_set_clock_refuses_a_non_function(self) -> None:
+        with pytest.raises(TypeError, match="set_clock"):
+            till_module.set_clock(12.0)  # type: ignore[arg-type]
+
 
 def _wait_real(signal: Till, seconds: float = 10) -> bool:
     end = time.monotonic() + seconds
