@@ -73,8 +73,9 @@ PARAMS: Dict[str, Dict[str, Any]] = {
     "memory_thread": {"n": 100},
     # mo-logs' threaded logger writes a batch every 0.3 s, and logger.stop() takes 0.3-0.9 s more
     # (it waits out that period twice): a program must run a few seconds to amortise it.
-    # logging_io: batches of 50 records, one 2.5 ms I/O wait per batch, a line per record
-    "logging_io": {"n": 60000, "io_every": 50, "io_wait": 0.0025},
+    # logging_io: a program logging for about 12 s: batches of 50 records, one 2.5 ms I/O
+    # wait per batch, a line per record
+    "logging_io": {"n": 120000, "io_every": 50, "io_wait": 0.0025},
     # the earlier shape (kept for information): a 1 ms wait every 10 lines
     "logging_program": {"n": 20000, "io_every": 10, "io_wait": 0.001},
     "logging_burst": {"n": 5000},

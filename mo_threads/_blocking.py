@@ -32,7 +32,6 @@ from __future__ import annotations
 import _thread
 import threading
 import time
-import weakref
 from typing import Any, Callable, Dict, Final, List, Optional, Tuple
 
 __all__ = (
@@ -100,13 +99,9 @@ _completion_owners: Dict[Any, int] = {}
 
 
 class _Totals:
-    """One thread's blocking totals, written by that thread alone: no lock on the hot path.
+    """One thread's blocking totals, written by that thread alone: no lock on the hot path."""
 
-    Kept in a thread-local; when the thread ends, it is dropped and folds its
-    counts into the totals of finished threads.
-    """
-
-    __slots__ = ("name", "epoch", "waits", "seconds", "primitives", "folded", "__weakref__")
+    __slots__ = ("name", "epoch", "waits", "seconds", "primitives")
 
     def __init__(self, name: str) -> None:
         self.name = name
@@ -114,18 +109,6 @@ class _Totals:
         self.waits = 0
         self.seconds = 0.0
         self.primitives: Dict[Tuple[str, Any], List[float]] = {}
-        self.folded = False
-
-    def __del__(self) -> None:
-        try:
-            with _totals_lock:
-                if self.epoch == _epoch and not self.folded:
-                    _add(_finished_threads, self.name, self.waits, self.seconds)
-                    for key, (waits, seconds) in list(self.primitives.items()):
-                        _add(_finished_primitives, key, waits, seconds)
-                self.folded = True
-        except Exception:
-            pass  # interpreter shutdown: the module may be half gone
 
 
 def _add(totals: Dict[Any, List[float]], key: Any, waits: float, seconds: float) -> None:
@@ -137,8 +120,18 @@ def _add(totals: Dict[Any, List[float]], key: Any, waits: float, seconds: float)
         found[1] += seconds
 
 
+def _fold(totals: _Totals) -> None:
+    # caller holds _totals_lock; the thread that wrote `totals` has ended
+    _add(_finished_threads, totals.name, totals.waits, totals.seconds)
+    for key, (waits, seconds) in list(totals.primitives.items()):
+        _add(_finished_primitives, key, waits, seconds)
+
+
 _local = threading.local()  # .totals: this thread's _Totals
-_live: "weakref.WeakSet[_Totals]" = weakref.WeakSet()  # of running threads
+# ident -> the totals of the thread that last waited with that ident: a thread's totals
+# stay here after it ends, and are folded into the finished totals when a new
+# thread gets the same ident (so this holds one entry per ident in use, not per thread)
+_by_ident: Dict[int, _Totals] = {}
 _finished_threads: Dict[str, List[float]] = {}  # thread name -> [waits, seconds]
 _finished_primitives: Dict[Tuple[str, Any], List[float]] = {}  # (kind, name) -> [waits, seconds]
 _totals_lock = _thread.allocate_lock()
@@ -251,7 +244,10 @@ def _start_totals(ident: int) -> _Totals:
     # once per thread (and after a reset): the name is looked up in the thread tree
     totals = _local.totals = _Totals(thread_name(ident))
     with _totals_lock:
-        _live.add(totals)
+        earlier = _by_ident.get(ident)
+        if earlier is not None and earlier.epoch == _epoch and earlier is not totals:
+            _fold(earlier)  # a thread that has ended: its ident is ours now
+        _by_ident[ident] = totals
     return totals
 
 
@@ -340,8 +336,8 @@ def statistics() -> Dict[str, Dict[str, Dict[str, float]]]:
     with _totals_lock:
         threads = {k: list(v) for k, v in _finished_threads.items()}
         primitives = {k: list(v) for k, v in _finished_primitives.items()}
-        for totals in list(_live):
-            if totals.epoch != _epoch or totals.folded:
+        for totals in list(_by_ident.values()):
+            if totals.epoch != _epoch:
                 continue
             _add(threads, totals.name, totals.waits, totals.seconds)
             for key, (waits, seconds) in list(totals.primitives.items()):
@@ -359,5 +355,6 @@ def reset_statistics() -> None:
     global _epoch
     with _totals_lock:
         _epoch += 1
+        _by_ident.clear()
         _finished_threads.clear()
         _finished_primitives.clear()

@@ -303,3 +303,21 @@ class TestTotals:
         assert "Signal 'totals probe'" not in stats["primitives"]
         signal.wait(timeout=0.001)
         assert _blocking.statistics()["primitives"]["Signal 'totals probe'"]["waits"] == 1
+
+    def test_threads_reusing_an_ident_keep_every_count(self):
+        _blocking.reset_statistics()
+        idents = set()
+
+        def body():
+            idents.add(threading.get_ident())
+            Signal("reuse probe").wait(timeout=0.001)
+
+        for _ in range(20):
+            thread = threading.Thread(target=body, name="sequential")
+            thread.start()
+            thread.join(10)
+        # (on Linux the OS hands idents out again: the case under test)
+        stats = _blocking.statistics()
+        assert stats["threads"]["sequential"]["waits"] == 20
+        assert stats["primitives"]["Signal 'reuse probe'"]["waits"] == 20
+        assert len(_blocking._by_ident) <= len(idents) + 5  # one entry per ident, not per thread
