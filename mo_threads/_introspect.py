@@ -127,4 +127,4 @@ def dump_on_signal(signum: Optional[int] = None) -> int:
     off the main thread, or when the platform has no SIGUSR1 and no signal is
     named; TypeError for a signum that is not an int.
     """
-    return _os_signals.install_dump(signum)
+    return int(_os_signals.install_dump(signum))  # a plain int (on 3.8 an enum would print as Signals.SIGUSR1)
