@@ -39,7 +39,6 @@ __all__ = (
     "begin",
     "end",
     "blocked_on",
-    "describe",
     "describe_wait",
     "owned_by",
     "primitive_name",
@@ -323,8 +322,6 @@ def describe_wait(ident: int) -> Optional[str]:
     kind, target, seconds = found
     return "waiting on " + primitive_name(kind, target) + " for " + format(seconds, ".1f") + " s"
 
-
-describe = describe_wait
 
 
 def statistics() -> Dict[str, Dict[str, Dict[str, float]]]:

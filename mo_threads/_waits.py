@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Any, Optional
 
 from mo_threads._watchdog import wait_in_main
-from mo_threads.signals import Signal, check_timeout
+from mo_threads.signals import Signal, bad_till, check_timeout
 from mo_threads.threads import ThreadTimeout
 
 __all__ = ("check_till", "check_wait", "wait_for", "ThreadTimeout")
@@ -25,7 +25,7 @@ __all__ = ("check_till", "check_wait", "wait_for", "ThreadTimeout")
 def check_till(till: Any) -> None:
     """Raise TypeError unless `till` is None or a Signal."""
     if till is not None and not isinstance(till, Signal):
-        raise TypeError("till must be a Signal (for example Till(seconds=1)), not " + type(till).__name__)
+        raise bad_till(till)
 
 
 def check_wait(till: Any, timeout: Any) -> Optional[float]:

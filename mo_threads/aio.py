@@ -21,7 +21,7 @@ from typing import Any, Callable, Optional, TypeVar
 
 from mo_threads.channels import Channel
 from mo_threads.queues import Queue
-from mo_threads.signals import Signal
+from mo_threads.signals import Signal, bad_till
 from mo_threads.threads import Thread
 
 __all__ = ("pop", "receive", "run_in_thread", "wait")
@@ -37,7 +37,7 @@ async def wait(signal: Signal, till: Optional[Signal] = None) -> bool:
     if not isinstance(signal, Signal):
         raise TypeError("aio.wait() expects a Signal, not " + type(signal).__name__)
     if till is not None and not isinstance(till, Signal):
-        raise TypeError("till must be a Signal (for example Till(seconds=1)), not " + type(till).__name__)
+        raise bad_till(till)
     if signal or till is None:
         return await signal
     await (signal | till)

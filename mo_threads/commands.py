@@ -33,7 +33,7 @@ from mo_logs import logger
 from mo_threads.lock import Lock
 from mo_threads.processes import Process, check_name_and_params
 from mo_threads.queues import Queue
-from mo_threads.signals import Signal, check_timeout
+from mo_threads.signals import Signal, bad_till, check_timeout
 from mo_threads.threads import MAIN_THREAD, ThreadTimeout
 from mo_threads.till import Till
 
@@ -123,7 +123,7 @@ class Command:
         non-zero exit.
         """
         if till is not None and not isinstance(till, Signal):
-            raise TypeError("till must be a Signal (for example Till(seconds=1)), not " + type(till).__name__)
+            raise bad_till(till)
         if not self.stopped.wait(till=till):
             raise ThreadTimeout("Timeout on join of command " + repr(self.name))
         if self.process is not None:

@@ -25,7 +25,7 @@ from typing import Any, Callable, Deque, Optional, TypeVar
 
 from mo_threads._blocking import begin as _begin_wait
 from mo_threads._blocking import end as _end_wait
-from mo_threads.signals import Signal, check_timeout
+from mo_threads.signals import Signal, bad_till, check_timeout
 
 __all__ = ("Lock", "locked")
 
@@ -117,7 +117,7 @@ class Lock:
                 "Lock " + repr(self.name) + " is already held by this thread; it is not reentrant"
             )
         if till is not None and not isinstance(till, Signal):
-            raise TypeError("till must be a Signal (for example Till(seconds=1)), not " + type(till).__name__)
+            raise bad_till(till)
         if timeout is not None:
             timeout = min(check_timeout(timeout), _TIMEOUT_MAX)
         lock = self._lock
@@ -185,7 +185,7 @@ class Lock:
         free, so the block never runs without the lock. Same errors as `acquire`.
         """
         if till is not None and not isinstance(till, Signal):
-            raise TypeError("till must be a Signal (for example Till(seconds=1)), not " + type(till).__name__)
+            raise bad_till(till)
         if timeout is not None:
             check_timeout(timeout)
         return _Acquiring(self, till, timeout)
@@ -216,7 +216,7 @@ class Lock:
         if self._owner != ident:
             raise RuntimeError("Lock " + repr(self.name) + ".wait() called without holding the lock")
         if till is not None and not isinstance(till, Signal):
-            raise TypeError("till must be a Signal (for example Till(seconds=1)), not " + type(till).__name__)
+            raise bad_till(till)
         if seconds is None:
             seconds = timeout
         elif timeout is not None:

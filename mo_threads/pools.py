@@ -26,7 +26,7 @@ from mo_logs import Except, logger
 from mo_threads import _blocking
 from mo_threads.lock import Lock
 from mo_threads.queues import Queue
-from mo_threads.signals import Signal
+from mo_threads.signals import Signal, bad_till
 from mo_threads.threads import MAIN_THREAD, PLEASE_STOP, AlienThread, BaseThread, Thread, ThreadTimeout, current_thread
 
 __all__ = ("ThreadPool", "PoolThread")
@@ -123,7 +123,7 @@ class PoolThread:
         Raises `THREAD_TIMEOUT` when `till` fires first.
         """
         if till is not None and not isinstance(till, Signal):
-            raise TypeError("till must be a Signal, not " + type(till).__name__)
+            raise bad_till(till)
         stopped = self.stopped
         if not stopped._go:
             # slow path: recorded for dumps and metrics, as a join of this job
@@ -261,7 +261,7 @@ class ThreadPool:
         Logs the failures of jobs nobody joined.
         """
         if till is not None and not isinstance(till, Signal):
-            raise TypeError("till must be a Signal (for example Till(seconds=1)), not " + type(till).__name__)
+            raise bad_till(till)
         with self._lock:
             self._jobs.close()
             workers = list(self._workers)

@@ -39,7 +39,7 @@ from typing import Any, Deque, Dict, List, Mapping, Optional, Sequence, Union
 from mo_logs import logger
 
 from mo_threads.queues import Queue
-from mo_threads.signals import Signal, check_timeout
+from mo_threads.signals import Signal, bad_till, check_timeout
 from mo_threads.threads import (
     MAIN_THREAD,
     PLEASE_STOP,
@@ -288,7 +288,7 @@ class Process(BaseThread):
         the program exited non-zero without being asked to stop.
         """
         if till is not None and not isinstance(till, Signal):
-            raise TypeError("till must be a Signal (for example Till(seconds=1)), not " + type(till).__name__)
+            raise bad_till(till)
         if not self.stopped.wait(till=till):
             raise ThreadTimeout("Timeout on join of process " + repr(self.name))
         self._joined = True

@@ -54,7 +54,7 @@ from mo_logs import logger
 
 from mo_threads._blocking import begin as _begin_wait
 from mo_threads._blocking import end as _end_wait
-from mo_threads.signals import Signal, check_timeout
+from mo_threads.signals import Signal, bad_till, check_timeout
 from mo_threads.threads import PLEASE_STOP, Thread, ThreadTimeout
 
 __all__ = ("Queue", "PriorityQueue", "ThreadedQueue", "QueueClosed", "QueueFull", "QueueEmpty", "Watch")
@@ -113,7 +113,7 @@ def _release(waiter: Any) -> None:
 
 def _check_till(till: Any) -> None:
     if till is not None and not isinstance(till, Signal):
-        raise TypeError("till must be a Signal (for example Till(seconds=1)), not " + type(till).__name__)
+        raise bad_till(till)
 
 
 def _deadline(timeout: Optional[float]) -> Optional[float]:

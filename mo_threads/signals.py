@@ -123,9 +123,7 @@ class Signal:
         Returns True when this signal fired, False when the wait was cut short.
         """
         if till is not None and not isinstance(till, Signal):
-            raise TypeError(
-                "till must be a Signal (for example Till(seconds=1)), not " + type(till).__name__
-            )
+            raise bad_till(till)
         if timeout is not None:
             timeout = check_timeout(timeout, "timeout")
             if timeout > _TIMEOUT_MAX:
@@ -557,6 +555,11 @@ class _Never(Signal):
 
     def _add_job(self, job: Callable[[], Any], error: Optional[ErrorHandler] = None) -> bool:
         return True
+
+
+def bad_till(till: Any) -> TypeError:
+    """The error every blocking call raises for a `till=` that is not a Signal."""
+    return TypeError("till must be a Signal (for example Till(seconds=1)), not " + type(till).__name__)
 
 
 def check_timeout(seconds: Any, what: str = "timeout") -> float:

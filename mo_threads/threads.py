@@ -48,7 +48,7 @@ from mo_threads._watchdog import (
     wait_in_main,
     wait_stopped,
 )
-from mo_threads.signals import Signal, check_timeout
+from mo_threads.signals import Signal, bad_till, check_timeout
 from mo_threads.till import Till
 
 __all__ = (
@@ -103,7 +103,7 @@ _allocate_lock = _thread.allocate_lock
 
 
 # the keywords Thread takes for itself, unless the target declares a parameter of that name
-_THREAD_OPTIONS = ("deadline", "restart", "max_restarts", "backoff")
+_THREAD_OPTIONS = frozenset(("deadline", "restart", "max_restarts", "backoff"))
 
 
 def _signature(target: Callable[..., Any], cache: Dict[Any, Tuple[bool, FrozenSet[str]]] = {}) -> Tuple[bool, FrozenSet[str]]:
@@ -381,7 +381,7 @@ class Thread(BaseThread):
         _check_target(name, target)
         deadline: Deadline = None
         policy: Optional[RestartPolicy] = None
-        if kwargs and ("deadline" in kwargs or "restart" in kwargs or "max_restarts" in kwargs or "backoff" in kwargs):
+        if kwargs and not _THREAD_OPTIONS.isdisjoint(kwargs):
             deadline, policy = _take_options(name, target, kwargs)
         self._setup(name, target, args, kwargs, parent_thread, daemon, deadline, policy)
 
@@ -607,17 +607,11 @@ class Thread(BaseThread):
         if self._thread is None:
             raise RuntimeError("Can not join thread " + repr(self.name) + ": it was never started")
         if till is not None and not isinstance(till, Signal):
-            raise TypeError("till must be a Signal, not " + type(till).__name__)
+            raise bad_till(till)
         if not self.stopped:
             if _thread.get_ident() == self.ident:
                 raise RuntimeError("Thread " + repr(self.name) + " can not join itself")
-            # a join that would close a cycle of waits raises DeadlockError here instead of hanging
-            wait = _blocking.begin("join", self, bounded=till is not None, owner=self.ident)
-            try:
-                if not wait_in_main(self.stopped, till):
-                    raise ThreadTimeout("Timeout on join of thread " + repr(self.name))
-            finally:
-                _blocking.end(wait)
+            _wait_for_end(self, self.ident, till)
         self._joined = True
         # _end removes it too, but only after `stopped` fired: a joiner must see it gone
         self._leave_tree()
@@ -651,6 +645,20 @@ class Thread(BaseThread):
             self.join()
 
 
+def _wait_for_end(thread: BaseThread, owner: Optional[int], till: Optional[Signal]) -> None:
+    """Block until `thread.stopped` fires, recorded as a join of it (`owner`: its ident, if known).
+
+    Raises ThreadTimeout when `till` fires first, DeadlockError (from _blocking)
+    when the wait would close a cycle of waits instead of hanging.
+    """
+    wait = _blocking.begin("join", thread, bounded=till is not None, owner=owner)
+    try:
+        if not wait_in_main(thread.stopped, till):
+            raise ThreadTimeout("Timeout on join of thread " + repr(thread.name))
+    finally:
+        _blocking.end(wait)
+
+
 class AlienThread(BaseThread):
     """Stands for a thread that mo_threads did not start (named after it)."""
 
@@ -666,13 +674,7 @@ class AlienThread(BaseThread):
         """
         if self.stopped:
             return
-        owner = self.ident if self.registered else None
-        wait = _blocking.begin("join", self, bounded=till is not None, owner=owner)
-        try:
-            if not wait_in_main(self.stopped, till):
-                raise ThreadTimeout("Timeout on join of thread " + repr(self.name))
-        finally:
-            _blocking.end(wait)
+        _wait_for_end(self, self.ident if self.registered else None, till)
 
 
 class MainThread(BaseThread):
@@ -889,7 +891,7 @@ def join_all_threads(threads: Iterable[Thread], till: Optional[Signal] = None) -
     every thread has been joined. Raises `THREAD_TIMEOUT` if `till` fires first.
     """
     if till is not None and not isinstance(till, Signal):
-        raise TypeError("till must be a Signal, not " + type(till).__name__)
+        raise bad_till(till)
     threads = list(threads)
     for thread in threads:
         if not isinstance(thread, BaseThread) or not callable(getattr(thread, "join", None)):
