@@ -169,7 +169,11 @@ class Lock:
                     left = deadline - _monotonic()
                     if left <= 0 or not waiter.acquire(True, left):
                         return lock.acquire(False)
-                # woken: by a thread leaving the lock (which popped us) or by till
+                if till._go:
+                    # woken by till, still in line: leave now, or the next round would queue
+                    # a second entry and the one left behind swallow another acquirer's wake-up
+                    return lock.acquire(False)
+                # woken by a thread leaving the lock, which took us out of line
         finally:
             till._remove_waiter(waiter)
             try:
