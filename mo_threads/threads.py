@@ -966,6 +966,7 @@ def _shutdown(log_unjoined: bool) -> List[BaseException]:
 
 
 def _stop_at_exit() -> None:
+    _till.interpreter_exiting()  # threads started from now on may be refused
     if MAIN_THREAD.stopped:
         return
     if MACHINERY.stopping:

@@ -134,6 +134,25 @@ def _describe(deadline: float) -> str:
     return "in %.3fs" % left if left > 0 else "due now"
 
 
+class _Exit:
+    """Whether the interpreter has begun to exit (set by the exit hook of `threads`).
+
+    From then on Python may refuse new threads (3.12 does, to threads other than
+    main, while the main thread still counts as alive), so a timer thread that
+    can not start means no timer would ever fire: they all fire at once instead.
+    """
+
+    started = False
+
+
+_EXIT = _Exit()
+
+
+def interpreter_exiting() -> None:
+    """Say that the interpreter exits (the exit hook calls this before shutting down)."""
+    _EXIT.started = True
+
+
 class _Timer:
     """The heap of pending timers and the one thread that fires them."""
 
@@ -192,7 +211,7 @@ class _Timer:
                 else:
                     self._ring()
         if failure is not None:
-            if threading.main_thread().is_alive():
+            if threading.main_thread().is_alive() and not _EXIT.started:
                 raise RuntimeError("Till: the timer thread can not start: " + str(failure)) from failure
             # the interpreter is exiting and refuses new threads: nothing would ever
             # fire these timers, so fire them all now

@@ -157,6 +157,27 @@ class TestNormalExit:
         assert lines.index("main done") < lines.index("asked late")
         assert_stopped_in_order(result.stdout)
 
+    def test_first_timer_made_while_exiting_fires_instead_of_failing(self) -> None:
+        # Python 3.12 refuses new threads to non-main threads once exit began, while
+        # the main thread still counts as alive: a stopping thread that makes the
+        # program's first Till (mo-logs' logger does) gets it fired, not an error
+        code = """
+        import sys
+        from mo_threads import Thread, Till
+
+        def late(please_stop):
+            please_stop.wait()
+            Till(seconds=0.2).wait()  # the program's first Till, made while the interpreter exits
+            sys.stdout.write("after the wait\\n")
+            sys.stdout.flush()
+
+        Thread.run("late", late)
+        """
+        result = run_python(textwrap.dedent(code), timeout=30)
+        assert result.returncode == 0, result.stderr
+        assert "after the wait" in result.stdout, result.stderr
+        assert "can not start" not in result.stderr
+
     def test_registered_foreign_threads_are_stopped_and_waited_for(self) -> None:
         code = """
         import threading, time
