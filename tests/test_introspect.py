@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import signal
 import subprocess
 import threading
@@ -353,7 +354,9 @@ class TestDumpOnSignal:
         assert first.strip() == "signal " + str(int(signal.SIGUSR1)), reader.text()
         proc.send_signal(signal.SIGUSR1)
         text = reader.wait_for(lambda t: "- Main Thread [" in t)
-        assert "line 5, in <module>" in text  # where main waits (no source text for -c code)
+        # Main's own frame (no source text for -c code): parked in readline on line 5, or still
+        # returning from the print on line 4 when the signal lands right after the flush.
+        assert re.search(r'File "<string>", line [45], in <module>', text), text
         out = finish_with_stdin(proc, reader, "go on\n")
         assert proc.returncode == 0, reader.text()
         assert "still running after the dump" in out
