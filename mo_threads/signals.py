@@ -23,7 +23,8 @@ fires, so `(a | b).then(fn)` runs `fn` even if nobody keeps the combination.
 
 The weakref callback may run inside a garbage collection that started while its
 thread held `_STATE_LOCK`, so it never blocks on that lock: when the lock is
-busy, the clean-up waits for the next combination to be made.
+busy, the clean-up waits for the next combination to be made or the next
+signal to fire (the lock's holder was most likely firing one).
 """
 
 from __future__ import annotations
@@ -110,6 +111,9 @@ class Signal:
             self._go = True
             waiters, self._waiters = self._waiters, None
             jobs, self._jobs = self._jobs, None
+        if _ORPHANS:
+            # a combination dropped while we held the lock: its feed is still on a source
+            _remove_orphans()
         if waiters:
             for waiter in waiters:
                 _release(waiter)
@@ -498,7 +502,7 @@ def _forget(a: Signal, b: Signal, feed: _Feed) -> None:
     This runs from a weakref callback, so possibly inside a garbage collection
     that started while this very thread held `_STATE_LOCK` (any allocation can
     start one): it must never block on that lock. When the lock is busy the feed
-    is left for the next `_combine` to remove.
+    is left for the next `_combine` or `go()` to remove.
     """
     if _STATE_LOCK.acquire(False):
         try:
