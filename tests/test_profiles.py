@@ -3,7 +3,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import textwrap
 
 import pytest
 
@@ -202,33 +201,56 @@ class TestEnableProfilers:
         assert os.path.exists(str(tmp_path / profiles.DEFAULT_FILENAME))
 
 
+WORKER_MODULE = """
+from mo_threads import Thread
+
+def only_in_worker(please_stop):
+    total = 0
+    for i in range(10):
+        total += i
+    return total
+
+def never_called():
+    return 1
+"""
+
+
+def covered_lines(tmp_path, json_report):
+    """Executed and missing lines of worker_module.py in a coverage JSON report."""
+    import json
+
+    with open(str(json_report)) as source:
+        files = json.load(source)["files"]
+    (name,) = [name for name in files if name.endswith("worker_module.py")]
+    return set(files[name]["executed_lines"]), set(files[name]["missing_lines"])
+
+
+def assert_worker_lines_covered(tmp_path, executed, missing):
+    lines = (tmp_path / "worker_module.py").read_text().splitlines()
+
+    def line_of(text):
+        return next(i + 1 for i, line in enumerate(lines) if text in line)
+
+    for text in ("total = 0", "total += i", "return total"):
+        assert line_of(text) in executed, (text, executed)
+    assert line_of("return 1") in missing  # the check can fail: uncalled lines are missing
+
+
 class TestCoverage:
     """Lines run only by a worker thread are recorded by coverage.py."""
 
     def test_worker_lines_are_covered(self, tmp_path):
         pytest.importorskip("coverage")
+        (tmp_path / "worker_module.py").write_text(WORKER_MODULE)
         program = tmp_path / "covered.py"
         program.write_text(
-            textwrap.dedent(
-                """
-                from mo_threads import Thread
-
-                def only_in_worker(please_stop):
-                    total = 0
-                    for i in range(10):
-                        total += i
-                    return total
-
-                def never_called():
-                    return 1
-
-                assert Thread.run("worker", only_in_worker).join() == 45
-                """
-            )
+            "from mo_threads import Thread\n"
+            "from worker_module import only_in_worker\n"
+            "assert Thread.run('worker', only_in_worker).join() == 45\n"
         )
         env = child_env(COVERAGE_FILE=str(tmp_path / ".coverage"))
         run = subprocess.run(
-            [sys.executable, "-m", "coverage", "run", "--include=" + str(program), str(program)],
+            [sys.executable, "-m", "coverage", "run", "--include=" + str(tmp_path / "worker_module.py"), str(program)],
             cwd=str(tmp_path), env=env, capture_output=True, text=True, timeout=60,
         )
         assert run.returncode == 0, run.stderr
@@ -237,21 +259,28 @@ class TestCoverage:
             cwd=str(tmp_path), env=env, capture_output=True, text=True, timeout=60,
         )
         assert report.returncode == 0, report.stderr
-        import json
+        assert_worker_lines_covered(tmp_path, *covered_lines(tmp_path, tmp_path / "cov.json"))
 
-        with open(str(tmp_path / "cov.json")) as source:
-            files = json.load(source)["files"]
-        (data,) = files.values()
-        executed = set(data["executed_lines"])
-        missing = set(data["missing_lines"])
-        lines = program.read_text().splitlines()
-
-        def line_of(text):
-            return next(i + 1 for i, line in enumerate(lines) if text in line)
-
-        for text in ("total = 0", "total += i", "return total"):
-            assert line_of(text) in executed, (text, executed)
-        assert line_of("return 1") in missing  # the check can fail: uncalled lines are missing
+    def test_worker_lines_are_covered_under_pytest_cov(self, tmp_path):
+        pytest.importorskip("pytest_cov")
+        (tmp_path / "worker_module.py").write_text(WORKER_MODULE)
+        (tmp_path / "pytest.ini").write_text("[pytest]\n")  # keep the child's rootdir here
+        (tmp_path / "test_worker.py").write_text(
+            "from mo_threads import Thread\n"
+            "from worker_module import only_in_worker\n"
+            "def test_worker():\n"
+            "    assert Thread.run('worker', only_in_worker).join() == 45\n"
+        )
+        run = subprocess.run(
+            [
+                sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                "--cov=worker_module", "--cov-report=json:" + str(tmp_path / "cov.json"), "test_worker.py",
+            ],
+            cwd=str(tmp_path), env=child_env(COVERAGE_FILE=str(tmp_path / ".coverage")),
+            capture_output=True, text=True, timeout=120,
+        )
+        assert run.returncode == 0, run.stdout + run.stderr
+        assert_worker_lines_covered(tmp_path, *covered_lines(tmp_path, tmp_path / "cov.json"))
 
 
 class TestDisableProfilers:
