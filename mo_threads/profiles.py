@@ -373,8 +373,10 @@ def _write_at_exit() -> None:
 class CProfiler:
     """Profile the block on the calling thread: `with CProfiler() as p: ...`.
 
-    After the block, `p.stats` is a `pstats.Stats` of the block alone (None when
-    nothing ran). When profiling is enabled for the program, the block is also
+    After the block, `p.stats` is a `pstats.Stats` of the block (None when
+    nothing ran): of the calling thread alone before Python 3.12; from 3.12
+    CPython's profiler is process-wide, so it also holds what other threads ran
+    during the block. When profiling is enabled for the program, the block is also
     counted in the aggregate profile. With `filename=`, the block's profile is
     written there (the same format as `write_profiles`). A thread's profiler
     is paused for the block and resumed after it. On Python 3.12+ entering
