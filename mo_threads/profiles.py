@@ -102,6 +102,25 @@ class _Collector:
         with self.lock:
             self.running[id(profiler)] = (profiler, _thread.get_ident())
 
+    def fold_stale(self) -> None:
+        """Fold into the aggregate a profiler left under the calling thread's id, and drop it.
+
+        A plain thread ends without telling us, leaving its profiler in `running`;
+        the OS reuses thread ids, so one found under this thread's id is of a thread
+        that ended. Call it before this thread enables its own profiler: freeing an
+        enabled profiler turns off profiling on the thread that frees it.
+        """
+        ident = _thread.get_ident()
+        with self.lock:
+            stale = [other for other, owner in self.running.values() if owner == ident]
+            for other in stale:
+                del self.running[id(other)]
+        for other in stale:
+            stats = _stats_of(other, running=True)  # only read: it was another thread's
+            if stats is not None:
+                with self.lock:
+                    self.finished.add(stats)
+
     def finish(self, profiler: cProfile.Profile) -> None:
         """Fold a profiler that was disabled by its own thread into the aggregate."""
         stats = _stats_of(profiler, running=False)
@@ -202,6 +221,8 @@ def _start_here() -> Optional[cProfile.Profile]:
         return None
     if not _PER_THREAD and cprofiler_stats.running:
         return None  # one profiler sees every thread
+    if cprofiler_stats.running:
+        cprofiler_stats.fold_stale()  # frees it here, while this thread is not profiled yet
     profiler = cProfile.Profile()
     profiler.enable()
     _local.profiler = profiler

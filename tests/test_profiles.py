@@ -137,6 +137,33 @@ class TestEnableProfilers:
         totals = [float(row["total_time"]) for row in rows]
         assert totals == sorted(totals, reverse=True)
 
+    @pytest.mark.skipif(sys.version_info >= (3, 12), reason="from 3.12 one profiler sees every thread")
+    def test_plain_threads_do_not_pile_up_profilers(self, tmp_path):
+        path = str(tmp_path / "plain.tab")
+        result = run_python(
+            """
+            import sys, threading
+            from mo_threads import profiles
+
+            def in_plain_thread():
+                return sum(range(100))
+
+            profiles.enable_profilers(sys.argv[1])
+            for _ in range(200):  # one after the other: the OS reuses their thread ids
+                plain = threading.Thread(target=in_plain_thread)
+                plain.start()
+                plain.join()
+            print("running", len(profiles.cprofiler_stats.running))
+            """,
+            path,
+            timeout=60,
+        )
+        assert result.returncode == 0, result.stderr
+        running = int(result.stdout.split("running")[1].split()[0])
+        assert running < 20, result.stdout  # was 201: one per plain thread, kept until exit
+        found = rows_named(read_profile(path)[1], "in_plain_thread")
+        assert len(found) == 1 and found[0]["calls"] == "200", found  # and no call is lost
+
     def test_write_profiles_explicitly(self, tmp_path):
         path = str(tmp_path / "explicit.tab")
         result = run_python(
