@@ -111,6 +111,20 @@ class TestDumpThreads:
             release.set()
             thread.join()
 
+    def test_a_failed_thread_not_yet_joined_is_stopped(self) -> None:
+        def failing_worker(please_stop: Signal) -> None:
+            raise ValueError("failed on purpose")
+
+        thread = Thread.run("failed worker", failing_worker)
+        assert thread.stopped.wait(timeout=10)
+        try:
+            # a failure keeps the thread in the tree until joined, so that it is not lost
+            assert line_of(dump(), "failed worker").endswith("[stopped]")
+        finally:
+            with pytest.raises(Exception, match="failed worker"):
+                thread.join()
+        assert "- failed worker [" not in dump()  # joined: the failure went to the joiner
+
     def test_a_wait_that_ended_is_no_longer_shown(self) -> None:
         lock = Lock("brief")
         waited, release = threading.Event(), threading.Event()
