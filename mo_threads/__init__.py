@@ -32,7 +32,7 @@ from mo_threads.processes import Process
 from mo_threads.python import Python
 from mo_threads.queues import PriorityQueue, Queue, ThreadedQueue
 from mo_threads.repeat import Repeat
-from mo_threads.waiting import wait_any
+from mo_threads.waiting import Fired, wait_any
 from mo_threads._introspect import dump_on_signal, dump_threads
 from mo_threads.metrics import reset_statistics, statistics
 from mo_threads._blocking import DeadlockError
@@ -111,5 +111,6 @@ __all__ = (
     "BrokenBarrierError",
     "Latch",
     "wait_any",
+    "Fired",
     "supervise",
 )

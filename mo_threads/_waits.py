@@ -1,11 +1,15 @@
 """How the structured-concurrency primitives wait (internal).
 
 `groups`, `channels`, `sync`, `waiting` and `supervise` share one rule for a
-wait cut short: a call that hands something back (`Channel.receive`,
+wait cut short: a call that hands something back (`Channel.send`/`receive`,
 `Barrier.wait`, `wait_any`) raises `ThreadTimeout` (a `TimeoutError`, the
 library's `THREAD_TIMEOUT`, also raised by `Thread.join` and `Future.wait`);
 a call that only says whether it got what it asked for (`Semaphore.acquire`,
 `Latch.wait`, like `Lock.acquire` and `Signal.wait`) returns False.
+`Queue` keeps the stdlib's and upstream's conventions instead: `add` on a
+full queue raises `QueueFull` (a `queue.Full` and a `ThreadTimeout`), `get`
+raises `QueueEmpty` (a `queue.Empty`), and `pop` returns None. README.md,
+"A wait cut short", lists every blocking call.
 
 Waits go through `wait_in_main`, so a main thread blocked in one still sees
 Ctrl-C.

@@ -681,19 +681,27 @@ class Queue(Generic[_T]):
         Returns `None` when the queue is empty and open, `PLEASE_STOP` when it
         is closed and drained (or raises the error given to `close()`).
         """
+        return self._try_pop()[1]
+
+    def _try_pop(self) -> Tuple[bool, Any]:
+        """`pop_one()` that tells a queued None from nothing: `(True, item)`, or `(False, None)` when empty and open.
+
+        Once closed and drained: `(True, PLEASE_STOP)`, or raises the close
+        error (as `Channel.try_receive`). `wait_any` uses it.
+        """
         try:
             value = self._get()  # no lock, as in pop()
         except IndexError:
             if not self._is_closed:
-                return None
+                return False, None
             try:
                 # closed after we looked: nothing more comes, so one more look is final
                 value = self._get()
             except IndexError:
-                return self._end()
+                return True, self._end()
         if self._putters:
             self._wake_putter()
-        return value
+        return True, value
 
     def pop_all(self) -> List[Any]:
         """Remove and return every queued item, without blocking (maybe `[]`)."""

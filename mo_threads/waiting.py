@@ -101,10 +101,9 @@ class _Source:
         if kind == "channel":
             received: Tuple[bool, Any] = self.source.try_receive()
             return received
-        # a Queue: pop_one() gives None when empty and open (so, as with pop(), a queued None
-        # can not be told from nothing), PLEASE_STOP once closed and drained
-        item = self.source.pop_one()
-        return item is not None, item
+        # a Queue: not pop_one(), whose None when empty would swallow a queued None
+        taken: Tuple[bool, Any] = self.source._try_pop()
+        return taken
 
     def arm(self, waker: _Waker) -> Any:
         """Watch the source with `waker` (public hooks only); return what `disarm` needs."""
@@ -126,7 +125,7 @@ def wait_any(*sources: Any, till: Optional[Signal] = None, timeout: Optional[flo
 
     A Signal is ready once fired, a Future once settled, a Thread once stopped
     (`item` is None for these); a Queue or Channel when it has an item, which
-    is taken and returned as `item` (`PLEASE_STOP` once it is closed and
+    is taken and returned as `item` (a queued `None` too; `PLEASE_STOP` once it is closed and
     drained; a Queue or Channel closed with an error raises that error, as
     `pop()` and `receive()` do). When several are ready, the first in
     argument order wins.

@@ -116,6 +116,22 @@ class TestWaitAny:
         with pytest.raises(ConnectionError):
             wait_any(Signal("never"), queue, timeout=5)
 
+    def test_a_queued_none_is_an_item(self) -> None:
+        # a None added to the queue is returned, not taken as "nothing ready" and lost
+        queue = Queue("nones")
+        queue.add(None)
+        assert wait_any(Signal("never"), queue, timeout=5) == Fired(queue, None)
+        assert len(queue) == 0
+        # woken by the add of a None while waiting
+        _later(0.05, lambda: queue.add(None))
+        assert wait_any(queue, timeout=5) == Fired(queue, None)
+        # after a None, the next item is still there
+        queue.extend([None, "after"])
+        assert wait_any(queue, timeout=5).item is None
+        assert wait_any(queue, timeout=5).item == "after"
+        with pytest.raises(THREAD_TIMEOUT):
+            wait_any(queue, timeout=0.01)
+
     def test_bad_arguments(self) -> None:
         with pytest.raises(ValueError):
             wait_any()
