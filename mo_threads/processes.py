@@ -33,7 +33,6 @@ import os
 import signal
 import subprocess
 from collections import deque
-from time import time as _time
 from typing import Any, Deque, Dict, List, Mapping, Optional, Sequence, Union
 
 from mo_logs import logger
@@ -49,7 +48,7 @@ from mo_threads.threads import (
     ThreadTimeout,
     current_thread,
 )
-from mo_threads.till import Till
+from mo_threads.till import Till, now as _now
 
 __all__ = ("Process",)
 
@@ -204,7 +203,7 @@ class Process(BaseThread):
         self._reported = False
         self._sent: Deque[str] = deque(maxlen=SENT_KEPT)
         self._stderr_tail: Deque[str] = deque(maxlen=STDERR_KEPT)
-        self._started_at = _time()
+        self._started_at = _now()
         self._last_output: Optional[float] = None
         self._watch_turn = 0
 
@@ -338,11 +337,11 @@ class Process(BaseThread):
                 if not raw:
                     break
                 if self._last_output is None:
-                    self._last_output = _time()
+                    self._last_output = _now()
                     if self.timeout is not None:
                         self._watch(self._rearm())  # the first line: the deadline moves to timeout after it
                 else:
-                    self._last_output = _time()
+                    self._last_output = _now()
                 line = _decode(raw)
                 if debug:
                     logger.info("{name} ({pid}) {which}: {line}", name=self.name, pid=self.pid, which=which, line=line)
@@ -511,7 +510,7 @@ class Process(BaseThread):
         """
         if self.exited or turn != self._watch_turn:
             return
-        now = _time()
+        now = _now()
         last = self._last_output
         if last is not None:
             deadline = last + self.timeout  # type: ignore[operator]

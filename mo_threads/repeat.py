@@ -13,14 +13,13 @@ installed, its durations are accepted too (`every="minute"`, `Duration("2second"
 from __future__ import annotations
 
 import math
-from time import time as _time
 from typing import Any, Callable, Optional, Union
 
 from mo_logs import logger
 
 from mo_threads.signals import Signal
 from mo_threads.threads import Thread
-from mo_threads.till import Till
+from mo_threads.till import Till, now as _now
 
 try:  # optional: duration strings such as "minute" or "2second"
     from mo_times import Duration as _Duration
@@ -127,7 +126,7 @@ class Repeat:
     def _run(self, please_stop: Signal) -> None:
         every = self.every
         action = self.action
-        next_time = _time() + every
+        next_time = _now() + every  # Till's clock, which a test may fake
         while not please_stop:
             (Till(till=next_time) | please_stop).wait()
             if please_stop:
@@ -136,7 +135,7 @@ class Repeat:
                 action()
             except Exception as cause:
                 logger.warning("Problem with {name}", name=self.name, cause=cause)
-            now = _time()
+            now = _now()
             next_time += every
             if next_time <= now:
                 # a call ran past ticks: skip them, keep to the schedule

@@ -4,11 +4,21 @@
         hour = Till(seconds=3600)
         clock.advance(3600)   # hour fires now, without waiting
 
-Inside the block every Till (and every timeout built on a Till) reads the fake
-time, which starts at the real time and moves only by `advance`. Timeouts that
-use the OS directly (a `timeout=` passed down to a raw lock) still take real
-time. Leaving the block restores the real clock; Tills made inside the block
-keep their fake deadlines.
+Inside the block every Till reads the fake time, which starts at the real time
+and moves only by `advance`. So does every timer built on Till's clock
+(`mo_threads.till.now()`): any `till=Till(...)`, the `deadline=` of threads,
+thread groups and `supervise`, `Repeat(every=, until=)`, `Process` silence
+timeouts and kill grace period, `Command(timeout=)`, and
+`Channel.async_receive(timeout=)`.
+
+A `timeout=` (or `seconds=`) given to a blocking call goes to the OS as a lock
+timeout and takes real time: `Signal.wait`, `Lock.acquire`/`wait`, `Queue`
+adds and pops, `Future.wait`, `Channel.send`/`receive`, `Semaphore`, `Barrier`,
+`Latch`, `wait_any`; so do restart `backoff=` and `ThreadedQueue(period=)`.
+Pass `till=Till(seconds=...)` instead to have such a wait follow the fake clock.
+
+Leaving the block restores the real clock; Tills made inside the block keep
+their fake deadlines.
 """
 
 from __future__ import annotations

@@ -34,7 +34,6 @@ import inspect
 import os
 import sys
 import threading
-from time import time as _time
 from typing import Any, Callable, Dict, FrozenSet, Iterable, List, Optional, Tuple, Union
 
 from mo_logs import Except, logger
@@ -503,7 +502,7 @@ class Thread(BaseThread):
         if isinstance(spec, Signal):
             own = spec
         elif spec is not None:
-            at = _time() + spec
+            at = _till.now() + spec  # Till's clock, which a test may fake
             if not (isinstance(inherited, Till) and inherited.deadline <= at):
                 own = Till(till=at)  # the inherited deadline comes first: no timer at all otherwise
         self.deadline = _tighter(own, inherited)

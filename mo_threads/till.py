@@ -372,6 +372,15 @@ def reset() -> None:
     _TIMER.reopen()
 
 
+def now() -> float:
+    """The time on Till's clock, in unix seconds: `time.time()` unless `set_clock` replaced it.
+
+    Code that computes an absolute deadline for `Till(till=...)` must read this,
+    not `time.time()`, so that the deadline follows a fake clock in tests.
+    """
+    return _time()
+
+
 def set_clock(now: Optional[Callable[[], float]] = None) -> None:
     """Make every Till read `now()` (unix seconds) instead of `time.time`; None restores it.
 
