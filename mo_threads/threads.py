@@ -597,16 +597,17 @@ class Thread(BaseThread):
             self._reported = True
             return self._failure
 
-    def join(self, till: Optional[Signal] = None) -> Any:
+    def join(self, till: Optional[Signal] = None, *, timeout: Optional[float] = None) -> Any:
         """Wait for the thread (and its children) to end; return its result.
 
         Raises the thread's exception, wrapped with the thread's name and the
-        original as cause. Raises `THREAD_TIMEOUT` when `till` fires first.
+        original as cause. Raises `THREAD_TIMEOUT` when `till` fires (or
+        `timeout` seconds pass) first; TypeError for a `till` that is not a
+        Signal, ValueError for a negative timeout.
         """
         if self._thread is None:
             raise RuntimeError("Can not join thread " + repr(self.name) + ": it was never started")
-        if till is not None and not isinstance(till, Signal):
-            raise bad_till(till)
+        till = _join_till(till, timeout)
         if not self.stopped:
             if _thread.get_ident() == self.ident:
                 raise RuntimeError("Thread " + repr(self.name) + " can not join itself")
@@ -644,6 +645,16 @@ class Thread(BaseThread):
             self.join()
 
 
+def _join_till(till: Optional[Signal], timeout: Optional[float]) -> Optional[Signal]:
+    """Check a join's `till=` and `timeout=`; return the one Signal that ends the wait (or None)."""
+    if till is not None and not isinstance(till, Signal):
+        raise bad_till(till)
+    if timeout is None:
+        return till
+    timer = Till(seconds=check_timeout(timeout))
+    return timer if till is None else till | timer
+
+
 def _wait_for_end(thread: BaseThread, owner: Optional[int], till: Optional[Signal]) -> None:
     """Block until `thread.stopped` fires, recorded as a join of it (`owner`: its ident, if known).
 
@@ -665,12 +676,14 @@ class AlienThread(BaseThread):
         BaseThread.__init__(self, name, ident, None)
         self.registered = False
 
-    def join(self, till: Optional[Signal] = None) -> None:
+    def join(self, till: Optional[Signal] = None, *, timeout: Optional[float] = None) -> None:
         """Wait until the registered thread leaves `RegisterThread`.
 
-        Raises `THREAD_TIMEOUT` when `till` fires first, `DeadlockError` when
-        the wait (without `till`) would close a cycle of waits.
+        Raises `THREAD_TIMEOUT` when `till` fires (or `timeout` seconds pass)
+        first, `DeadlockError` when the wait (without `till` or `timeout`)
+        would close a cycle of waits.
         """
+        till = _join_till(till, timeout)
         if self.stopped:
             return
         _wait_for_end(self, self.ident if self.registered else None, till)

@@ -6,6 +6,7 @@ Process exit, OS signals and shutdown are in tests/test_shutdown.py (child proce
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any, List
 
 import pytest
@@ -15,6 +16,7 @@ from mo_logs.utils import MO_LOGS_EXTRAS
 import mo_threads
 from mo_threads import (
     MAIN_THREAD,
+    NEVER,
     THREAD_TIMEOUT,
     AlienThread,
     BaseThread,
@@ -133,6 +135,22 @@ class TestThread:
             thread.start()
         thread.stop()
         thread.join()
+
+    def test_join_with_timeout(self) -> None:
+        thread = Thread.run("timed join", wait_for_stop)
+        started = time.monotonic()
+        with pytest.raises(THREAD_TIMEOUT, match="timed join"):
+            thread.join(timeout=0.1)
+        assert time.monotonic() - started < 10
+        assert thread.is_alive()
+        with pytest.raises(THREAD_TIMEOUT):
+            thread.join(till=NEVER, timeout=0.05)  # the first of the two ends the wait
+        with pytest.raises(TypeError, match="number of seconds"):
+            thread.join(timeout="1")  # type: ignore[arg-type]
+        with pytest.raises(ValueError, match="non-negative"):
+            thread.join(timeout=-1)
+        thread.stop()
+        assert thread.join(timeout=10) == "stopped"
 
     def test_join_with_bad_till_raises(self) -> None:
         thread = Thread.run("bad till", wait_for_stop)
@@ -414,6 +432,27 @@ class TestAlienThread:
         assert seen["live"] is True
         assert seen["after"] is False
         assert me.stopped
+
+    def test_join_a_registered_thread_with_timeout(self) -> None:
+        inside, leave = threading.Event(), threading.Event()
+        seen = {}
+
+        def target() -> None:
+            with RegisterThread(name="registered, joined") as me:
+                seen["me"] = me
+                inside.set()
+                leave.wait(10)
+
+        plain = threading.Thread(target=target)
+        plain.start()
+        try:
+            assert inside.wait(10)
+            with pytest.raises(THREAD_TIMEOUT):
+                seen["me"].join(timeout=0.05)
+        finally:
+            leave.set()
+        seen["me"].join(timeout=10)
+        plain.join(10)
 
     def test_register_thread_stops_and_joins_its_children(self) -> None:
         seen = {}
