@@ -681,7 +681,16 @@ class Queue(Generic[_T]):
         Returns `None` when the queue is empty and open, `PLEASE_STOP` when it
         is closed and drained (or raises the error given to `close()`).
         """
-        return self._try_pop()[1]
+        # _try_pop()'s body again, without its tuple: this is a fast path
+        try:
+            value = self._get()  # no lock, as in pop()
+        except IndexError:
+            if not self._is_closed:
+                return None
+            return self._last_look()[1]
+        if self._putters:
+            self._wake_putter()
+        return value
 
     def _try_pop(self) -> Tuple[bool, Any]:
         """`pop_one()` that tells a queued None from nothing: `(True, item)`, or `(False, None)` when empty and open.
@@ -690,15 +699,21 @@ class Queue(Generic[_T]):
         error (as `Channel.try_receive`). `wait_any` uses it.
         """
         try:
-            value = self._get()  # no lock, as in pop()
+            value = self._get()
         except IndexError:
             if not self._is_closed:
                 return False, None
-            try:
-                # closed after we looked: nothing more comes, so one more look is final
-                value = self._get()
-            except IndexError:
-                return True, self._end()
+            return self._last_look()
+        if self._putters:
+            self._wake_putter()
+        return True, value
+
+    def _last_look(self) -> Tuple[bool, Any]:
+        # found empty, then closed: nothing more comes, so one more look is final
+        try:
+            value = self._get()
+        except IndexError:
+            return True, self._end()
         if self._putters:
             self._wake_putter()
         return True, value
