@@ -17,27 +17,13 @@ Ctrl-C.
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Optional
 
 from mo_threads._watchdog import wait_in_main
-from mo_threads.signals import Signal, bad_till, check_timeout
+from mo_threads.signals import Signal, check_till, check_wait
 from mo_threads.threads import ThreadTimeout
 
 __all__ = ("check_till", "check_wait", "wait_for", "ThreadTimeout")
-
-
-def check_till(till: Any) -> None:
-    """Raise TypeError unless `till` is None or a Signal."""
-    if till is not None and not isinstance(till, Signal):
-        raise bad_till(till)
-
-
-def check_wait(till: Any, timeout: Any) -> Optional[float]:
-    """Check `till=` and `timeout=` of a blocking call; return the timeout as a float (or None)."""
-    check_till(till)
-    if timeout is None:
-        return None
-    return check_timeout(timeout, "timeout")
 
 
 def wait_for(signal: Signal, till: Optional[Signal], timeout: Optional[float]) -> bool:

@@ -578,6 +578,20 @@ def check_timeout(seconds: Any, what: str = "timeout") -> float:
     return value
 
 
+def check_till(till: Any) -> None:
+    """Raise TypeError unless `till` is None or a Signal."""
+    if till is not None and not isinstance(till, Signal):
+        raise bad_till(till)
+
+
+def check_wait(till: Any, timeout: Any) -> Optional[float]:
+    """Check `till=` and `timeout=` of a blocking call; return the timeout as a float (or None)."""
+    check_till(till)
+    if timeout is None:
+        return None
+    return check_timeout(timeout, "timeout")
+
+
 def _after_fork_in_child() -> None:
     # the lock may have been held by a thread that does not exist in the child
     global _STATE_LOCK

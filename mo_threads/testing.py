@@ -12,7 +12,7 @@ timeouts and kill grace period, `Command(timeout=)`, and
 `Channel.async_receive(timeout=)`.
 
 A `timeout=` (or `seconds=`) given to a blocking call goes to the OS as a lock
-timeout and takes real time: `Signal.wait`, `Lock.acquire`/`wait`, `Queue`
+timeout and takes real time: `Thread.join`, `Signal.wait`, `Lock.acquire`/`wait`, `Queue`
 adds and pops, `Future.wait`, `Channel.send`/`receive`, `Semaphore`, `Barrier`,
 `Latch`, `wait_any`; so do restart `backoff=` and `ThreadedQueue(period=)`.
 Pass `till=Till(seconds=...)` instead to have such a wait follow the fake clock.

@@ -47,7 +47,7 @@ from mo_threads._watchdog import (
     wait_in_main,
     wait_stopped,
 )
-from mo_threads.signals import Signal, bad_till, check_timeout
+from mo_threads.signals import Signal, bad_till, check_timeout, check_wait
 from mo_threads.till import Till
 
 __all__ = (
@@ -607,11 +607,11 @@ class Thread(BaseThread):
         """
         if self._thread is None:
             raise RuntimeError("Can not join thread " + repr(self.name) + ": it was never started")
-        till = _join_till(till, timeout)
+        timeout = check_wait(till, timeout)
         if not self.stopped:
             if _thread.get_ident() == self.ident:
                 raise RuntimeError("Thread " + repr(self.name) + " can not join itself")
-            _wait_for_end(self, self.ident, till)
+            _wait_for_end(self, self.ident, till, timeout)
         self._joined = True
         # _end removes it too, but only after `stopped` fired: a joiner must see it gone
         self._leave_tree()
@@ -645,25 +645,18 @@ class Thread(BaseThread):
             self.join()
 
 
-def _join_till(till: Optional[Signal], timeout: Optional[float]) -> Optional[Signal]:
-    """Check a join's `till=` and `timeout=`; return the one Signal that ends the wait (or None)."""
-    if till is not None and not isinstance(till, Signal):
-        raise bad_till(till)
-    if timeout is None:
-        return till
-    timer = Till(seconds=check_timeout(timeout))
-    return timer if till is None else till | timer
-
-
-def _wait_for_end(thread: BaseThread, owner: Optional[int], till: Optional[Signal]) -> None:
+def _wait_for_end(
+    thread: BaseThread, owner: Optional[int], till: Optional[Signal], timeout: Optional[float] = None
+) -> None:
     """Block until `thread.stopped` fires, recorded as a join of it (`owner`: its ident, if known).
 
-    Raises ThreadTimeout when `till` fires first, DeadlockError (from _blocking)
-    when the wait would close a cycle of waits instead of hanging.
+    Raises ThreadTimeout when `till` fires (or `timeout` seconds pass) first,
+    DeadlockError (from _blocking) when the wait would close a cycle of waits
+    instead of hanging.
     """
-    wait = _blocking.begin("join", thread, bounded=till is not None, owner=owner)
+    wait = _blocking.begin("join", thread, bounded=till is not None or timeout is not None, owner=owner)
     try:
-        if not wait_in_main(thread.stopped, till):
+        if not wait_in_main(thread.stopped, till, timeout):
             raise ThreadTimeout("Timeout on join of thread " + repr(thread.name))
     finally:
         _blocking.end(wait)
@@ -683,10 +676,10 @@ class AlienThread(BaseThread):
         first, `DeadlockError` when the wait (without `till` or `timeout`)
         would close a cycle of waits.
         """
-        till = _join_till(till, timeout)
+        timeout = check_wait(till, timeout)
         if self.stopped:
             return
-        _wait_for_end(self, self.ident if self.registered else None, till)
+        _wait_for_end(self, self.ident if self.registered else None, till, timeout)
 
 
 class MainThread(BaseThread):
