@@ -63,6 +63,9 @@ PARAMS: Dict[str, Dict[str, Any]] = {
     "spawn_join": {"n": 300, "reps": 3, "upstream": {"n": 100}},
     "stop_join": {"n": 300, "reps": 3},
     "lock_handoff": {"n": 3000, "reps": 9, "upstream": {"n": 1500}},
+    # the same, every thread pinned to one CPU: the OS's fast hand-off (see workloads._pin)
+    "pingpong_1cpu": {"n": 10000, "reps": 9, "cpus": 1},
+    "lock_handoff_1cpu": {"n": 10000, "reps": 9, "cpus": 1, "upstream": {"n": 5000}},
     # fast paths: one thread, nothing to wait for; each repetition takes 50-150 ms
     "lock_fast": {"n": 300000, "reps": 5},
     "signal_fast": {"n": 500000, "reps": 5},
@@ -97,6 +100,8 @@ IMPLS: Dict[str, List[str]] = {
     "till_create": ["ours", "upstream"],
     "stop_join": ["ours", "stdlib", "upstream", "baseline"],
     "lock_handoff": ["ours", "stdlib", "upstream", "baseline"],
+    "pingpong_1cpu": ["ours", "stdlib", "upstream", "raw", "baseline"],
+    "lock_handoff_1cpu": ["ours", "stdlib", "upstream", "baseline"],
     "lock_fast": ["ours", "baseline", "stdlib"],
     "signal_fast": ["ours", "baseline", "stdlib"],
     "queue_fast": ["ours", "baseline", "stdlib"],
@@ -114,6 +119,8 @@ REF_NAMES = {
     "spawn_join": {"stdlib": "threading.Thread"},
     "stop_join": {"stdlib": "threading.Event per thread"},
     "lock_handoff": {"stdlib": "threading.Condition"},
+    "pingpong_1cpu": {"stdlib": "threading.Event", "raw": "bare _thread lock (OS wake-up limit)"},
+    "lock_handoff_1cpu": {"stdlib": "threading.Condition"},
     "lock_fast": {"stdlib": "threading.Lock"},
     "signal_fast": {"stdlib": "threading.Event (set)"},
     "queue_fast": {"stdlib": "queue.Queue (put_nowait, get_nowait)"},
@@ -148,6 +155,11 @@ ROWS: List[Tuple[str, str, str, str, str, Optional[float]]] = [
     ("stop_join", "stop+join 300 blocked threads", "stdlib", "higher", "value", None),
     ("lock_handoff", "Lock hand-off with wait()", "stdlib", "higher", "value", 1.0),
     ("lock_handoff", "Lock hand-off with wait()", "upstream", "higher", "value", 1.0),
+    ("pingpong_1cpu", "Signal ping-pong, one CPU", "stdlib", "higher", "value", 1.0),
+    ("pingpong_1cpu", "Signal ping-pong, one CPU", "upstream", "higher", "value", 1.0),
+    ("pingpong_1cpu", "Signal ping-pong, one CPU", "raw", "higher", "value", None),
+    ("lock_handoff_1cpu", "Lock hand-off with wait(), one CPU", "stdlib", "higher", "value", 1.0),
+    ("lock_handoff_1cpu", "Lock hand-off with wait(), one CPU", "upstream", "higher", "value", 1.0),
     ("memory_signal", "memory per idle Signal", "upstream", "lower", "value", 0.75),
     ("memory_signal", "memory per idle Signal", "stdlib", "lower", "value", None),
     ("memory_till", "memory per pending Till", "upstream", "lower", "value", 1.0),
@@ -172,6 +184,8 @@ ROWS: List[Tuple[str, str, str, str, str, Optional[float]]] = [
     ("queue_4p4c", "Queue 4P x 4C, max=100", "baseline", "higher", "value", 0.9),
     ("pingpong", "Signal ping-pong", "baseline", "higher", "value", 0.9),
     ("lock_handoff", "Lock hand-off with wait()", "baseline", "higher", "value", 0.9),
+    ("pingpong_1cpu", "Signal ping-pong, one CPU", "baseline", "higher", "value", 0.9),
+    ("lock_handoff_1cpu", "Lock hand-off with wait(), one CPU", "baseline", "higher", "value", 0.9),
     ("stop_join", "stop+join 300 blocked threads", "baseline", "higher", "value", 0.9),
 ]
 

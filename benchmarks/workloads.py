@@ -630,6 +630,9 @@ WORKLOADS: Dict[str, Callable[[str, Dict[str, Any]], Dict[str, Any]]] = {
     "spawn_join": spawn_join,
     "stop_join": stop_join,
     "lock_handoff": lock_handoff,
+    # the same hand-offs with every thread on one CPU (params "cpus": 1, see _pin)
+    "pingpong_1cpu": pingpong,
+    "lock_handoff_1cpu": lock_handoff,
     "lock_fast": lock_fast,
     "signal_fast": signal_fast,
     "queue_fast": queue_fast,
@@ -643,10 +646,26 @@ WORKLOADS: Dict[str, Callable[[str, Dict[str, Any]], Dict[str, Any]]] = {
 }
 
 
+def _pin(cpus: int) -> None:
+    """Run this process (and the threads it starts) on its first `cpus` allowed CPUs.
+
+    On one CPU a woken thread is switched to on the CPU it was woken from: the
+    fast way an OS hands control from one thread to another (on a VM, waking a
+    thread on another virtual CPU can cost ten times more, and varies from one
+    minute to the next). Linux only.
+    """
+    if not hasattr(os, "sched_setaffinity"):
+        raise Skip("needs os.sched_setaffinity (Linux)")
+    allowed = sorted(os.sched_getaffinity(0))
+    os.sched_setaffinity(0, set(allowed[:cpus]))
+
+
 def main() -> None:
     name, impl, params = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
     origin = _mo_threads().__file__ if impl in ("ours", "baseline", "upstream") else None
     try:
+        if params.get("cpus"):
+            _pin(params["cpus"])
         # short workloads repeat in-process and the best run stands for them (other
         # work on the machine only ever slows a run down, as with timeit's min)
         runs = []

@@ -34,7 +34,7 @@ from mo_threads.queues import PriorityQueue, Queue, ThreadedQueue
 from mo_threads.repeat import Repeat
 from mo_threads.waiting import Fired, wait_any
 from mo_threads._introspect import dump_on_signal, dump_threads
-from mo_threads.metrics import reset_statistics, statistics
+from mo_threads.metrics import reset_statistics, set_wait_threshold, statistics
 from mo_threads._blocking import DeadlockError
 from mo_threads.signals import DONE, NEVER, Signal
 from mo_threads.supervise import supervise
@@ -70,6 +70,7 @@ __all__ = (
     "dump_on_signal",
     "statistics",
     "reset_statistics",
+    "set_wait_threshold",
     "DeadlockError",
     "Lock",
     "locked",

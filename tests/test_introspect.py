@@ -199,7 +199,9 @@ class TestDumpNamesALock:
 
         with lock:
             thread = Thread.run("clerk", clerk)
-            assert wait_true(lambda: "- clerk [waiting on Lock" in dump()), dump()
+            # (a wait shows once it has lasted the 1 ms wait threshold; look at the clerk's
+            # line alone: the main thread's stack in the dump holds this very source line)
+            assert wait_true(lambda: "[waiting on Lock" in line_of(dump(), "clerk")), dump()
             text = dump()
             line = line_of(text, "clerk")
             assert "[waiting on Lock 'ledger' for " in line, line
@@ -220,7 +222,8 @@ class TestDumpNamesALock:
 
         thread = Thread.run("joiner", joiner)
         try:
-            assert wait_true(lambda: "- joiner [waiting on join 'joined one' for " in dump()), dump()
+            # the joiner's line alone: the main thread's stack in the dump holds this source line
+            assert wait_true(lambda: "[waiting on join 'joined one' for " in line_of(dump(), "joiner")), dump()
         finally:
             release.set()
             thread.join()

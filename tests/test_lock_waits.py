@@ -165,7 +165,7 @@ class TestBlockedOn:
         lock = Lock("monitor")
         for _ in range(3):
             with lock:
-                lock.wait(seconds=0.001)
+                lock.wait(seconds=0.005)  # longer than the wait threshold (1 ms): counted
         totals = _blocking.statistics()["primitives"]["Lock.wait 'monitor'"]
         assert totals["waits"] == 3
         assert totals["seconds"] > 0
@@ -284,7 +284,7 @@ class TestTotals:
 
         def body():
             for _ in range(3):
-                Signal("totals probe").wait(timeout=0.001)
+                Signal("totals probe").wait(timeout=0.005)  # over the 1 ms threshold: counted
 
         thread = threading.Thread(target=body, name="totals worker")
         thread.start()
@@ -296,13 +296,13 @@ class TestTotals:
         stats = _blocking.statistics()
         assert stats["threads"]["totals worker"]["waits"] == 3
         assert stats["primitives"]["Signal 'totals probe'"]["waits"] == 3
-        signal.wait(timeout=0.001)  # this thread's live totals
+        signal.wait(timeout=0.005)  # this thread's live totals
         assert _blocking.statistics()["primitives"]["Signal 'totals probe'"]["waits"] == 4
         _blocking.reset_statistics()
         stats = _blocking.statistics()
         assert "totals worker" not in stats["threads"]
         assert "Signal 'totals probe'" not in stats["primitives"]
-        signal.wait(timeout=0.001)
+        signal.wait(timeout=0.005)
         assert _blocking.statistics()["primitives"]["Signal 'totals probe'"]["waits"] == 1
 
     def test_threads_reusing_an_ident_keep_every_count(self):
@@ -311,7 +311,7 @@ class TestTotals:
 
         def body():
             idents.add(threading.get_ident())
-            Signal("reuse probe").wait(timeout=0.001)
+            Signal("reuse probe").wait(timeout=0.005)
 
         for _ in range(20):
             thread = threading.Thread(target=body, name="sequential")

@@ -23,6 +23,12 @@ def waits_on(target: Any, times: int, seconds: float, kind: str = "Signal") -> N
             _blocking.end(record)
 
 
+def blocked_for(ident: Any) -> float:
+    """Seconds thread `ident` has been blocked so far (0 when it is not)."""
+    found = _blocking.blocked_on(ident)
+    return 0.0 if found is None else found[2]
+
+
 def read_tab(path: str) -> List[Dict[str, str]]:
     with open(path, encoding="utf8") as source:
         lines = source.read().splitlines()
@@ -48,8 +54,8 @@ class TestStatistics:
 
     def test_each_primitive_and_thread_counts_apart(self) -> None:
         first, second = Signal("first gate"), Signal("second gate")
-        Thread.run("metrics one", lambda please_stop: waits_on(first, 2, 0.001)).join()
-        Thread.run("metrics two", lambda please_stop: waits_on(second, 3, 0.001)).join()
+        Thread.run("metrics one", lambda please_stop: waits_on(first, 2, 0.002)).join()
+        Thread.run("metrics two", lambda please_stop: waits_on(second, 3, 0.002)).join()
         stats = mo_threads.statistics()
         assert stats["primitives"]["Signal 'first gate'"]["waits"] == 2
         assert stats["primitives"]["Signal 'second gate'"]["waits"] == 3
@@ -65,7 +71,7 @@ class TestStatistics:
         def nested(please_stop: Signal) -> None:
             outer = _blocking.begin("Queue", Box(), bounded=True)
             try:
-                waits_on(inner, 1, 0.001)
+                waits_on(inner, 1, 0.002)
             finally:
                 _blocking.end(outer)
 
@@ -80,7 +86,7 @@ class TestStatistics:
         assert mo_threads.statistics()["primitives"]["Semaphore"]["waits"] == 2
 
     def test_reset_forgets_the_totals(self) -> None:
-        waits_on(Signal("reset gate"), 1, 0.001)
+        waits_on(Signal("reset gate"), 1, 0.002)
         assert "Signal 'reset gate'" in mo_threads.statistics()["primitives"]
         mo_threads.reset_statistics()
         stats = mo_threads.statistics()
@@ -88,7 +94,7 @@ class TestStatistics:
         assert stats["primitives"] == {} or all(v["waits"] > 0 for v in stats["primitives"].values())
 
     def test_the_result_is_a_copy(self) -> None:
-        waits_on(Signal("copy gate"), 1, 0.001)
+        waits_on(Signal("copy gate"), 1, 0.002)
         stats = mo_threads.statistics()
         stats["primitives"]["Signal 'copy gate'"]["waits"] = 100
         stats["primitives"].clear()
@@ -120,7 +126,7 @@ class TestRealPrimitives:
                 else:
                     again.set()
                 clerk_thread = thread
-                assert wait_true(lambda: _blocking.blocked_on(clerk_thread.ident) is not None)
+                assert wait_true(lambda: blocked_for(clerk_thread.ident) > 0.005)  # past the 1 ms threshold
             assert wait_true(lambda: len(left) == i + 1)
         again.set()
         assert thread is not None
@@ -141,12 +147,146 @@ class TestRealPrimitives:
 
 
 
+class TestWaitThreshold:
+    """Waits shorter than the threshold (default 1 ms) are not counted; dumps and deadlock detection see every wait."""
+
+    def setup_method(self) -> None:
+        mo_threads.reset_statistics()
+
+    def teardown_method(self) -> None:
+        mo_threads.set_wait_threshold(mo_threads.metrics.DEFAULT_WAIT_THRESHOLD)
+
+    def _ping_pong(self, name: str, hand_offs: int) -> None:
+        """Two threads hand control back and forth with a fresh Signal each time."""
+        box = [Signal(name)]
+        back = [Signal(name)]
+
+        def other(please_stop: Signal) -> None:
+            for _ in range(hand_offs):
+                box[0].wait()
+                box[0] = Signal(name)
+                answer, back[0] = back[0], Signal(name)
+                answer.go()
+
+        thread = Thread.run(name + " partner", other)
+        for _ in range(hand_offs):
+            answer = back[0]
+            box[0].go()
+            answer.wait()
+        thread.join()
+
+    def test_the_default_is_one_millisecond(self) -> None:
+        assert mo_threads.metrics.wait_threshold() == 0.001 == mo_threads.metrics.DEFAULT_WAIT_THRESHOLD
+
+    def test_a_wait_under_the_threshold_is_not_counted(self) -> None:
+        mo_threads.set_wait_threshold(0.5)
+        Signal("short gate").wait(timeout=0.05)
+        with mo_threads.Lock("short monitor"):
+            pass
+        assert "Signal 'short gate'" not in mo_threads.statistics()["primitives"]
+
+    def test_a_wait_over_the_threshold_counts_from_its_start(self) -> None:
+        mo_threads.set_wait_threshold(0.05)
+        Signal("long gate").wait(timeout=0.2)
+        totals = mo_threads.statistics()["primitives"]["Signal 'long gate'"]
+        assert totals["waits"] == 1
+        assert 0.19 <= totals["seconds"] < 30  # the threshold's first park included
+
+    def test_a_wait_under_the_threshold_still_shows_while_it_lasts(self) -> None:
+        mo_threads.set_wait_threshold(1)
+        gate = Signal("visible gate")
+        thread = Thread.run("visible waiter", lambda please_stop: gate.wait(timeout=30))
+        try:
+            assert wait_true(lambda: _blocking.blocked_on(thread.ident) is not None)
+            kind, target, _ = _blocking.blocked_on(thread.ident)  # type: ignore[misc]
+            assert (kind, target) == ("Signal", gate)
+        finally:
+            gate.go()
+            thread.join()
+        assert "Signal 'visible gate'" not in mo_threads.statistics()["primitives"]
+
+    def test_zero_counts_every_wait_that_parks(self) -> None:
+        mo_threads.set_wait_threshold(0)
+        self._ping_pong("counted hand-off", 200)
+        waits = mo_threads.statistics()["primitives"]["Signal 'counted hand-off'"]["waits"]
+        assert 1 <= waits <= 400  # each wait that parked (a signal may fire before its wait)
+
+    def test_quick_hand_offs_are_not_counted_by_default(self) -> None:
+        self._ping_pong("quick hand-off", 200)
+        found = mo_threads.statistics()["primitives"].get("Signal 'quick hand-off'", {"waits": 0})
+        # most hand-offs are over in microseconds; an OS hiccup may stretch a few past 1 ms
+        assert found["waits"] < 100
+
+    def test_a_queue_pop_parked_past_the_threshold_counts_once(self) -> None:
+        queue: mo_threads.Queue[int] = mo_threads.Queue("threshold queue")
+
+        def producer(please_stop: Signal) -> None:
+            time.sleep(0.1)
+            queue.add(1)
+
+        thread = Thread.run("threshold producer", producer)
+        assert queue.pop() == 1
+        thread.join()
+        totals = mo_threads.statistics()["primitives"]["Queue 'threshold queue'"]
+        assert totals["waits"] == 1
+        assert totals["seconds"] >= 0.05
+
+    def test_deadlocks_are_refused_whatever_the_threshold(self) -> None:
+        mo_threads.set_wait_threshold(1)
+        first, second = mo_threads.Lock("threshold first"), mo_threads.Lock("threshold second")
+        holding = threading.Event()
+        errors: List[BaseException] = []
+
+        def other(please_stop: Signal) -> None:
+            with second:
+                holding.set()
+                try:
+                    with first:
+                        pass
+                except mo_threads.DeadlockError as error:
+                    errors.append(error)
+
+        with first:
+            thread = Thread.run("threshold other", other)
+            assert holding.wait(10)
+            try:
+                with second:
+                    pass
+            except mo_threads.DeadlockError as error:
+                errors.append(error)
+        thread.join()
+        assert len(errors) >= 1
+        assert "threshold first" in str(errors[0]) or "threshold second" in str(errors[0])
+
+    def test_bad_thresholds_fail_at_the_call(self) -> None:
+        for bad in ("1", None, True):
+            try:
+                mo_threads.set_wait_threshold(bad)  # type: ignore[arg-type]
+            except TypeError as error:
+                assert "wait threshold" in str(error)
+            else:
+                raise AssertionError("accepted " + repr(bad))
+        for bad in (-0.001, float("nan"), float("inf"), 1.5):
+            try:
+                mo_threads.set_wait_threshold(bad)
+            except ValueError as error:
+                assert "between 0 and 1" in str(error)
+            else:
+                raise AssertionError("accepted " + repr(bad))
+        assert mo_threads.metrics.wait_threshold() == 0.001  # left as it was
+
+    def test_it_returns_the_previous_threshold(self) -> None:
+        assert mo_threads.set_wait_threshold(0.25) == 0.001
+        assert mo_threads.set_wait_threshold(0) == 0.25
+        assert mo_threads.metrics.wait_threshold() == 0.0
+
+
 class TestWriteStatistics:
     def setup_method(self) -> None:
         mo_threads.reset_statistics()
 
     def test_the_file_lists_threads_then_primitives(self, tmp_path: Any) -> None:
-        Thread.run("tab worker", lambda please_stop: waits_on(Signal("tab gate"), 4, 0.001)).join()
+        Thread.run("tab worker", lambda please_stop: waits_on(Signal("tab gate"), 4, 0.002)).join()
         path = write_statistics(str(tmp_path / "sub" / "blocking.tab"))
         rows = read_tab(path)
         kinds = [row["kind"] for row in rows]
