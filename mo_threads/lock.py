@@ -85,21 +85,24 @@ class Lock:
 
     def __exit__(self, *exc_info: Any) -> None:
         self._owner = None
-        waiters = self._waiters
-        if waiters:
-            try:
-                waiters.popleft().release()
-            except (IndexError, RuntimeError):
-                # empty, or that waiter gave up and was released by its till
-                pass
+        if self._waiters:
+            self._wake_waiter()
         self._lock.release()
-        acquirers = self._acquirers
-        if acquirers:
-            # after the release, so the woken thread finds the lock free
-            try:
-                acquirers.popleft().release()
-            except (IndexError, RuntimeError):
-                pass
+        if self._acquirers:
+            self._wake_acquirer()  # after the release, so the woken thread finds the lock free
+
+    def _wake_waiter(self) -> None:
+        try:
+            self._waiters.popleft().release()  # type: ignore[union-attr]
+        except (IndexError, RuntimeError):
+            # empty, or that waiter gave up and was released by its till
+            pass
+
+    def _wake_acquirer(self) -> None:
+        try:
+            self._acquirers.popleft().release()  # type: ignore[union-attr]
+        except (IndexError, RuntimeError):
+            pass
 
     def acquire(self, till: Optional[Signal] = None, *, timeout: Optional[float] = None) -> bool:
         """Take the lock; with `till=` and/or `timeout=`, give up when the first fires.

@@ -9,13 +9,15 @@
 
 Every blocking primitive records the slow path of its waits (the part that
 parks the thread; a wait that returns at once is not counted) in the wait
-registry, `_blocking`, once the wait has lasted the wait threshold (1 ms by
-default, `set_wait_threshold(seconds)`; a shorter wait, such as most hand-offs
-between threads, is neither recorded nor counted, which keeps recording off
-their path): one wait per blocking call, counted when it ends, under
+registry, `_blocking`, and the waits that last at least the wait threshold
+(1 ms by default, `set_wait_threshold(seconds)`) are counted: one wait per
+blocking call, counted when it ends, under
 the waiting thread's name and under the primitive's kind and name
 (`Lock 'totals'`, `Signal 'stopped worker'`, `join 'worker'`; an unnamed
-primitive counts under its kind alone). When profiling is enabled
+primitive counts under its kind alone). A shorter wait, such as most
+hand-offs between threads, is not counted: the woken thread would count it
+before it could go on, on the path of every hand-off. It still shows in a dump
+while it lasts, and deadlock detection sees it. When profiling is enabled
 (`profiles.enable_profilers(filename)`), the totals are written next to the
 profile at exit, by `write_statistics`.
 """
@@ -65,21 +67,21 @@ def reset_statistics() -> None:
 
 
 def set_wait_threshold(seconds: float) -> float:
-    """Record and count only the waits that last at least `seconds` (default 0.001); returns the previous threshold.
+    """Count only the waits that last at least `seconds` (default 0.001); returns the previous threshold.
 
-    A wait parks unrecorded for the threshold first: shorter waits (most
-    hand-offs between threads) then cost nothing to record, and are neither
-    counted in `statistics()` nor shown in a dump; deadlocks are found once
-    a wait has lasted the threshold. 0 records every wait that parks, at about
-    1 us per wait on the path of every hand-off. Takes 0 to 1 second: raises
-    TypeError for a value that is not a number, ValueError outside that range.
-    Applies to the waits that begin afterwards, in every thread.
+    0 counts every wait that parks, at the price of counting on the path of
+    every hand-off between threads (the woken thread counts before it goes
+    on). A larger threshold keeps `statistics()` to the waits that matter;
+    dumps and deadlock detection see every wait whatever the threshold. Takes
+    0 to 1 second: raises TypeError for a value that is not a number,
+    ValueError outside that range. Applies to the waits that end afterwards,
+    in every thread.
     """
     return _set_wait_threshold(seconds)
 
 
 def wait_threshold() -> float:
-    """How long a wait lasts before it is recorded and counted, in seconds (see `set_wait_threshold`)."""
+    """How long a wait must last to be counted, in seconds (see `set_wait_threshold`)."""
     return _wait_threshold()
 
 

@@ -164,7 +164,8 @@ class Signal:
                 else:
                     waiter.acquire(True, timeout)
             finally:
-                self._remove_waiter(waiter)
+                if self._waiters:  # else go() took the list: nothing to remove (the usual wake-up)
+                    self._remove_waiter(waiter)
                 if till is not None:
                     till._remove_waiter(waiter)
             return self._go
