@@ -660,8 +660,31 @@ def _pin(cpus: int) -> None:
     os.sched_setaffinity(0, set(allowed[:cpus]))
 
 
+def _without_wait_records() -> None:
+    """Turn the record of parked waits (`_blocking.begin`/`end`) into no-ops, in Signal and Lock.
+
+    For the "norecord" rows only: what that record, on which dumps, blocking
+    statistics and deadlock detection rest, costs a hand-off. The package's
+    private names are patched here; nothing else may do this.
+    """
+    from mo_threads import lock, signals
+
+    def begin(*args: Any, **kwargs: Any) -> None:
+        return None
+
+    def end(record: Any) -> None:
+        return None
+
+    for module in (lock, signals):
+        module._begin_wait = begin  # type: ignore[attr-defined]
+        module._end_wait = end  # type: ignore[attr-defined]
+
+
 def main() -> None:
     name, impl, params = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
+    if impl == "norecord":
+        _without_wait_records()
+        impl = "ours"
     origin = _mo_threads().__file__ if impl in ("ours", "baseline", "upstream") else None
     try:
         if params.get("cpus"):
