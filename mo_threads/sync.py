@@ -112,7 +112,7 @@ class Semaphore:
         self.acquire()
         return self
 
-    def __exit__(self, *exc_info: Any) -> None:
+    def __exit__(self, exc_type: Any = None, exc: Any = None, tb: Any = None) -> None:
         self.release()
 
     def __repr__(self) -> str:
