@@ -305,20 +305,34 @@ class TestTotals:
         signal.wait(timeout=0.005)
         assert _blocking.statistics()["primitives"]["Signal 'totals probe'"]["waits"] == 1
 
-    def test_threads_reusing_an_ident_keep_every_count(self):
+    def test_threads_reusing_an_ident_count_under_their_own_names(self):
         _blocking.reset_statistics()
-        idents = set()
 
         def body():
-            idents.add(threading.get_ident())
             Signal("reuse probe").wait(timeout=0.005)
 
-        for _ in range(20):
-            thread = threading.Thread(target=body, name="sequential")
+        for i in range(20):
+            thread = threading.Thread(target=body, name="sequential " + str(i % 2))
             thread.start()
             thread.join(10)
         # (on Linux the OS hands idents out again: the case under test)
         stats = _blocking.statistics()
-        assert stats["threads"]["sequential"]["waits"] == 20
+        assert stats["threads"]["sequential 0"]["waits"] == 10
+        assert stats["threads"]["sequential 1"]["waits"] == 10
         assert stats["primitives"]["Signal 'reuse probe'"]["waits"] == 20
-        assert len(_blocking._by_ident) <= len(idents) + 5  # one entry per ident, not per thread
+
+    def test_counted_waits_are_added_up_as_they_come(self):
+        waits = 2 * _blocking.FOLD_AT + 5
+        previous = _blocking.set_wait_threshold(0)
+        try:
+            _blocking.reset_statistics()
+            target = Signal("fold probe")
+            for _ in range(waits):
+                _blocking.end(_blocking.begin("Signal", target, bounded=True))
+            assert len(_blocking._counted) < _blocking.FOLD_AT  # the waits not added up yet stay few
+            stats = _blocking.statistics()
+            assert stats["primitives"]["Signal 'fold probe'"]["waits"] == waits
+            assert not _blocking._counted
+        finally:
+            _blocking.set_wait_threshold(previous)
+            _blocking.reset_statistics()
