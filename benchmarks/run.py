@@ -159,6 +159,9 @@ ROWS: List[Tuple[str, str, str, str, str, Optional[float]]] = [
     ("spawn_join", "Thread.run().join()", "upstream", "higher", "value", None),
     ("stop_join", "stop+join 300 blocked threads", "upstream", "higher", "value", 1.0),
     ("stop_join", "stop+join 300 blocked threads", "stdlib", "higher", "value", None),
+    # until the OS threads have exited too (the join of upstream returns before its thread ends)
+    ("stop_join", "stop+join 300 blocked threads, until the threads are gone", "upstream", "higher", "gone_rate", None),
+    ("stop_join", "stop+join 300 blocked threads, until the threads are gone", "stdlib", "higher", "gone_rate", None),
     ("lock_handoff", "Lock hand-off with wait()", "stdlib", "higher", "value", 1.0),
     ("lock_handoff", "Lock hand-off with wait()", "upstream", "higher", "value", 1.0),
     ("pingpong_1cpu", "Signal ping-pong, one CPU", "stdlib", "higher", "value", 1.0),

@@ -276,7 +276,14 @@ def spawn_join(impl: str, p: Dict[str, Any]) -> Dict[str, Any]:
 
 # --- 5. stop + join many blocked threads --------------------------------------
 def stop_join(impl: str, p: Dict[str, Any]) -> Dict[str, Any]:
-    """Start N threads blocked on their stop signal; time stopping and joining them all."""
+    """Start N threads blocked on their stop signal; time stopping and joining them all.
+
+    `value` stops the clock when the last join returns; `gone_rate` when the
+    last OS thread has also exited. They differ where a join returns before its
+    thread is through: upstream's join wakes the thread (parked until joined)
+    and returns, and the thread's end runs after it. Waiting for the OS threads
+    also keeps one repetition's thread ends out of the next.
+    """
     n = p["n"]
     ready = [0]
     ready_lock = threading.Lock()
@@ -292,10 +299,11 @@ def stop_join(impl: str, p: Dict[str, Any]) -> Dict[str, Any]:
             arrived()
             event.wait()
 
-        threads = [threading.Thread(target=block, args=(e,)) for e in events]
+        threads = [threading.Thread(target=block, args=(e,), name="blocked " + str(i)) for i, e in enumerate(events)]
         for t in threads:
             t.start()
         _wait_for(lambda: ready[0] == n)
+        os_threads = threads
         start = perf()
         for e in events:
             e.set()
@@ -310,13 +318,20 @@ def stop_join(impl: str, p: Dict[str, Any]) -> Dict[str, Any]:
 
         threads = [Thread.run("blocked " + str(i), blocked) for i in range(n)]
         _wait_for(lambda: ready[0] == n)
+        # both packages name the OS thread after the Thread
+        os_threads = [t for t in threading.enumerate() if t.name.startswith("blocked ")]
+        if len(os_threads) != n:
+            raise RuntimeError("found " + str(len(os_threads)) + " OS threads named 'blocked ...', not " + str(n))
         start = perf()
         for t in threads:
             t.stop()
         for t in threads:
             t.join()
-    elapsed = perf() - start
-    return {"value": n / elapsed, "unit": "threads/s", "seconds": elapsed}
+    joined = perf() - start
+    for thread in os_threads:
+        thread.join()
+    gone = perf() - start
+    return {"value": n / joined, "gone_rate": n / gone, "unit": "threads/s", "seconds": joined}
 
 
 def _wait_for(condition: Callable[[], bool], limit: float = 60.0) -> None:

@@ -225,6 +225,30 @@ class TestThreadTree:
         assert child.stopped
         assert thread not in MAIN_THREAD.children
 
+    def test_children_are_listed_oldest_first_and_leave_in_any_order(self) -> None:
+        parent = Thread.run("wide parent", wait_for_stop)
+        kids = [Thread.run("kid " + str(i), wait_for_stop, parent_thread=parent) for i in range(20)]
+        assert parent.children == kids
+        for kid in kids[5:15]:  # from the middle: not the end of the line
+            kid.stop()
+            kid.join(till=Till(seconds=10))
+        assert parent.children == kids[:5] + kids[15:]
+        parent.stop()
+        parent.join(till=Till(seconds=10))
+        assert parent.children == []
+        assert all(kid.stopped for kid in kids)
+
+    def test_children_can_be_read_holding_child_locker(self) -> None:
+        # 6.x code reads `children` under `child_locker`: reading must not take that lock again
+        parent = Thread.run("locked parent", wait_for_stop)
+        kid = Thread.run("locked kid", wait_for_stop, parent_thread=parent)
+        with parent.child_locker:
+            assert list(parent.children) == [kid]
+        parent.children.append(kid)  # a copy: changing it changes nothing
+        assert parent.children == [kid]
+        parent.stop()
+        parent.join(till=Till(seconds=10))
+
     def test_parent_thread_kwarg(self) -> None:
         adopter = Thread.run("adopter", wait_for_stop)
         child = Thread.run("adopted", wait_for_stop, parent_thread=adopter)
