@@ -59,7 +59,7 @@ def _lines(thread: Any, depth: int, out: List[str], seen: Set[int]) -> None:
     out.append(indent + "- " + str(thread.name) + " [" + _state(thread) + "]")
     if not thread.stopped:
         _stack_lines(ident, indent, out)
-    for child in list(thread.children):
+    for child in thread.children:  # already a copy
         _lines(child, depth + 1, out, seen)
 
 
