@@ -89,7 +89,8 @@ class _State:
         self.installed = False
         self.previous: Dict[int, Any] = {}
         self.request_stop: Optional[Callable[[int], None]] = None
-        self.on_force_exit: Optional[Callable[[], None]] = None
+        # makes the text of the last report, before a forced exit
+        self.on_force_exit: Optional[Callable[[], str]] = None
         self.on_stuck_main: Optional[Callable[[], None]] = None
         # signals handled by the Python handler (main thread)
         self.received = 0
@@ -125,7 +126,7 @@ DUMP_HANDOVER = 0.25
 
 def install(
     request_stop: Callable[[int], None],
-    on_force_exit: Callable[[], None],
+    on_force_exit: Callable[[], str],
     on_stuck_main: Optional[Callable[[], None]] = None,
 ) -> bool:
     """Install the handlers (and the watcher); only possible on the main thread. True when installed."""
@@ -328,23 +329,23 @@ def _nudge_main(signum: int) -> bool:
 
 def _act_for_stuck_main(signum: int) -> None:
     """The main thread never ran its handler: it is stuck in C code. Shut down and exit for it."""
-
-    def report_and_stop() -> None:
-        sys.stderr.write(
+    try:
+        _write_within(
             "mo_threads: the main thread did not react to signal " + str(signum) + " within "
             + str(SETTINGS.grace_period) + " seconds; shutting down for it. Its stack:\n"
-            + describe_stack(threading.main_thread().ident) + "\n"
+            + describe_stack(threading.main_thread().ident) + "\n",
+            REPORT_TIMEOUT,
         )
-        sys.stderr.flush()
         if STATE.on_stuck_main is not None:
-            STATE.on_stuck_main()
-
-    try:
-        # bounded: the shutdown gives up on stuck threads after a signal, but a
-        # full stderr pipe or a lock held by the stuck main thread could block it
-        worker = threading.Thread(target=report_and_stop, name="mo-threads shutdown for main", daemon=True)
-        worker.start()
-        worker.join(SETTINGS.grace_period + 10)
+            # bounded: the shutdown gives up on stuck threads after a signal, but a
+            # lock held by the stuck main thread could block it
+            worker = threading.Thread(target=STATE.on_stuck_main, name="mo-threads shutdown for main", daemon=True)
+            try:
+                worker.start()
+            except RuntimeError:
+                pass  # no new threads while the interpreter shuts down: its own shutdown is under way
+            else:
+                worker.join(SETTINGS.grace_period + 10)
     finally:
         os._exit(128 + signum)
 
@@ -359,22 +360,70 @@ def _force_exit(signum: int) -> None:
     try:
         report = STATE.on_force_exit
         if report is not None:
-            # on a helper thread, waited for a bounded time: a write to a full
-            # stderr pipe, or a stream lock held by the interrupted thread,
-            # must not keep the process alive
-            done = _thread.allocate_lock()
-            done.acquire()
-
-            def run_report() -> None:
-                try:
-                    report()  # type: ignore[misc]
-                finally:
-                    done.release()
-
-            _thread.start_new_thread(run_report, ())
-            done.acquire(True, REPORT_TIMEOUT)
+            try:
+                text = report()  # type: ignore[misc]
+            except Exception as cause:
+                text = "mo_threads: the report of the threads still running failed: %r\n" % (cause,)
+            _write_within(text, REPORT_TIMEOUT)
     finally:
         os._exit(128 + signum)
+
+
+def _write_within(text: str, timeout: float) -> None:
+    """Write `text` to stderr, giving up after `timeout` seconds.
+
+    For the last words before `os._exit`: a write to a full stderr pipe, or a
+    stream lock held by the interrupted thread, must not keep the process
+    alive. So a helper thread writes while the caller waits for a bounded
+    time. Where no thread can start (Python 3.12 refuses while the interpreter
+    shuts down), the text goes straight to the file descriptor, a piece at a
+    time and only while it can take one.
+    """
+    if not text:
+        return
+    done = _thread.allocate_lock()
+    done.acquire()
+
+    def write() -> None:
+        try:
+            sys.stderr.write(text)
+            sys.stderr.flush()
+        except Exception:
+            pass  # nowhere left to say it
+        finally:
+            done.release()
+
+    try:
+        _thread.start_new_thread(write, ())
+    except RuntimeError:
+        _write_fd_within(text, timeout)
+        return
+    done.acquire(True, timeout)
+
+
+# a write of up to this many bytes to a pipe with room for it does not block (POSIX PIPE_BUF is at least 512)
+_PIECE = 512
+
+
+def _write_fd_within(text: str, timeout: float) -> None:
+    try:
+        fd = sys.stderr.fileno()
+    except Exception:
+        fd = 2
+    data = text.encode("utf-8", "backslashreplace")
+    deadline = time.monotonic() + timeout
+    poll = getattr(select, "poll", None)
+    try:
+        while data:
+            if poll is not None:
+                waiter = poll()
+                waiter.register(fd, select.POLLOUT)
+                left = deadline - time.monotonic()
+                if left <= 0 or not waiter.poll(left * 1000):
+                    return  # stderr takes no more: a full pipe nobody reads
+            data = data[os.write(fd, data[:_PIECE]):]
+    except OSError:
+        pass  # stderr is closed: nowhere left to say it
 
 
 def _handler(signum: int, frame: Any) -> None:

@@ -805,13 +805,12 @@ def _stop_for_stuck_main() -> None:
     stop_main_thread()
 
 
-def _force_exit_report() -> None:
-    for thread in _registry.live_threads():
-        sys.stderr.write(
-            "mo_threads: forced exit while thread " + repr(thread.name) + " was still running:\n"
-            + describe_stack(thread.ident) + "\n"
-        )
-    sys.stderr.flush()
+def _force_exit_report() -> str:
+    return "".join(
+        "mo_threads: forced exit while thread " + repr(thread.name) + " was still running:\n"
+        + describe_stack(thread.ident) + "\n"
+        for thread in _registry.live_threads()
+    )
 
 
 def _default_parent() -> BaseThread:

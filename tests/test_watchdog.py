@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
+import sys
 import threading
+import time
 from typing import List
 
 import pytest
@@ -96,12 +99,27 @@ class TestShutdownReport:
     @POSIX
     def test_a_second_signal_forces_the_exit_after_a_final_dump(self) -> None:
         main = (
-            'print("ready", flush=True)\n'
-            "from mo_threads import wait_for_shutdown_signal\n"
+            "from mo_threads import _os_signals, wait_for_shutdown_signal\n"
+            "def ready():\n"
+            "    while not _os_signals.STATE.parked:\n"
+            "        time.sleep(0.01)\n"
+            '    print("ready", flush=True)\n'
+            "threading.Thread(target=ready, daemon=True).start()\n"
             "wait_for_shutdown_signal()\n"
             'print("not forced", flush=True)\n'
         )
-        child = Child(program(30, 60, main))
+        self.check_forced_exit(Child(program(30, 60, main)))
+
+    @POSIX
+    def test_a_second_signal_forces_the_exit_the_first_one_interrupted(self) -> None:
+        # the first SIGINT raises KeyboardInterrupt in main; the second comes while the
+        # exit waits for the threads (Python 3.12 starts no thread for the report then)
+        main = 'print("ready", flush=True)\ntime.sleep(60)\nprint("not interrupted", flush=True)\n'
+        child = self.check_forced_exit(Child(program(30, 60, main)))
+        assert "KeyboardInterrupt" in child.text()
+
+    @staticmethod
+    def check_forced_exit(child: Child) -> Child:
         assert child.proc.stdout.readline().strip() == "ready"  # type: ignore[union-attr]
         child.proc.send_signal(signal.SIGINT)
         child.wait_for("stubborn asked to stop")
@@ -109,10 +127,65 @@ class TestShutdownReport:
         code = child.finish(timeout=20)
         text = child.text()
         assert code == 128 + signal.SIGINT, text
-        assert "forced exit while thread 'stubborn' was still running" in text
+        assert "forced exit while thread 'stubborn' was still running" in text, text
         final = text[text.index("forced exit while thread 'stubborn'"):]
         assert "(waiting on Lock 'ledger' for " in final, final
         assert "in stubborn" in final  # its stack
+        return child
+
+
+class TestLastWords:
+    """The report before a forced exit, written straight to the file descriptor where no thread can start."""
+
+    class Stderr:
+        def __init__(self, fd: int) -> None:
+            self.fd = fd
+
+        def fileno(self) -> int:
+            return self.fd
+
+    def test_the_whole_text_reaches_the_descriptor(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        from mo_threads import _os_signals
+
+        read_end, write_end = os.pipe()
+        try:
+            monkeypatch.setattr(sys, "stderr", self.Stderr(write_end))
+            text = "".join("line %d of the report \u2014 still running\n" % i for i in range(200))  # > 512 bytes
+            _os_signals._write_fd_within(text, 5)
+            os.close(write_end)
+            write_end = -1
+            got = b""
+            while True:
+                piece = os.read(read_end, 65536)
+                if not piece:
+                    break
+                got += piece
+            assert got.decode("utf-8") == text
+        finally:
+            os.close(read_end)
+            if write_end != -1:
+                os.close(write_end)
+
+    @POSIX
+    def test_a_full_pipe_nobody_reads_gives_up_in_time(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        from mo_threads import _os_signals
+
+        read_end, write_end = os.pipe()
+        try:
+            os.set_blocking(write_end, False)
+            try:
+                while True:
+                    os.write(write_end, b"x" * 65536)
+            except BlockingIOError:
+                pass  # full
+            os.set_blocking(write_end, True)
+            monkeypatch.setattr(sys, "stderr", self.Stderr(write_end))
+            start = time.monotonic()
+            _os_signals._write_fd_within("nobody will read this\n", 0.3)
+            assert time.monotonic() - start < 5  # returned instead of blocking in write()
+        finally:
+            os.close(read_end)
+            os.close(write_end)
 
 
 class TestWaitInMain:
