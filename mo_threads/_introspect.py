@@ -105,14 +105,13 @@ def dump_threads(file: Optional[TextIO] = None) -> None:
         flush()
 
 
-def _dump_to_stderr() -> None:
+def _signal_dump_text() -> str:
     import os
 
-    sys.stderr.write("mo_threads: thread dump of process " + str(os.getpid()) + "\n" + dump_text())
-    sys.stderr.flush()
+    return "mo_threads: thread dump of process " + str(os.getpid()) + "\n" + dump_text()
 
 
-_os_signals.set_dumper(_dump_to_stderr)
+_os_signals.set_dumper(_signal_dump_text)
 
 
 def dump_on_signal(signum: Optional[int] = None) -> int:

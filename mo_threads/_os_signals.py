@@ -38,10 +38,11 @@ the first Thread is made), only if SIGUSR1 still has its default action: a
 program that set its own handler before keeps it, and one that sets it later
 takes over. `dump_on_signal()` installs it explicitly (for any signal but
 SIGINT/SIGTERM). The watcher thread makes the dump (on a short-lived helper
-thread, so a full stderr pipe can not keep it from forcing an exit), because
-a main thread stuck in a C call would not run the Python handler; without a
-watcher (another party took the wakeup fd), the handler makes it. The dump
-function itself comes from a higher layer (`set_dumper`, by `_introspect`).
+thread, so a full stderr pipe can not keep it from forcing an exit; where no
+thread can start, as in Python 3.12 at exit, itself, giving up on a full pipe
+after a bounded time), because a main thread stuck in a C call would not run
+the Python handler; without a watcher (another party took the wakeup fd), the
+handler makes it. The dump function itself comes from a higher layer (`set_dumper`, by `_introspect`).
 
 The handler fires please_stop too, from a short-lived helper thread (firing a
 Signal takes a lock the interrupted main thread may be holding): the watcher
@@ -105,8 +106,8 @@ class _State:
         self.pipe: Optional[Tuple[int, int]] = None
         # True while a signal the watcher re-sent to the main thread may still arrive
         self.nudged = False
-        # writes the thread dump to stderr (set by _introspect)
-        self.dumper: Optional[Callable[[], None]] = None
+        # makes the text of the thread dump (set by _introspect)
+        self.dumper: Optional[Callable[[], str]] = None
         # signal numbers whose handler is _dump_handler
         self.dump_signals: Set[int] = set()
         # dump requests seen by the handler (main thread), and dumps started by the watcher
@@ -453,8 +454,8 @@ def _handler(signum: int, frame: Any) -> None:
 
 
 # --- the thread dump on SIGUSR1 ---------------------------------------------------
-def set_dumper(dumper: Callable[[], None]) -> None:
-    """Install the function that writes the thread dump to stderr (`_introspect` does, at import)."""
+def set_dumper(dumper: Callable[[], str]) -> None:
+    """Install the function that makes the text of the thread dump (`_introspect` does, at import)."""
     STATE.dumper = dumper
 
 
@@ -489,20 +490,30 @@ def _start_dump() -> None:
     try:
         _thread.start_new_thread(_dump, ())
     except RuntimeError:
-        pass  # the interpreter is finalizing: no dump
+        # no new threads while the interpreter shuts down (Python 3.12), which is
+        # when a program stuck at exit is dumped: from here, in bounded time
+        _write_fd_within(_dump_text(), REPORT_TIMEOUT)
+
+
+def _dump_text() -> str:
+    dumper = STATE.dumper
+    if dumper is None:
+        return ""
+    try:
+        return dumper()  # type: ignore[misc]
+    except Exception as cause:
+        return "mo_threads: the thread dump failed: %r\n" % (cause,)
 
 
 def _dump() -> None:
-    dumper = STATE.dumper
-    if dumper is None:
+    text = _dump_text()
+    if not text:
         return
     try:
-        dumper()
-    except Exception as cause:
-        try:
-            sys.stderr.write("mo_threads: the thread dump failed: %r\n" % (cause,))
-        except Exception:
-            pass
+        sys.stderr.write(text)
+        sys.stderr.flush()
+    except Exception:
+        pass  # nowhere left to say it
 
 
 def _dump_handler(signum: int, frame: Any) -> None:

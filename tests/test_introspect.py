@@ -359,6 +359,30 @@ class TestDumpOnSignal:
         assert "still running after the dump" in out
         assert reader.text().count("thread dump of process") == 1, reader.text()
 
+    def test_a_program_stuck_at_exit_is_dumped(self) -> None:
+        # the moment a dump is wanted most; Python 3.12 starts no thread for it then
+        code = (
+            "import sys\n"
+            "import mo_threads\n"
+            "from mo_threads import Thread\n"
+            "mo_threads.set_grace_period(60)\n"
+            "def stuck(please_stop):\n"
+            "    please_stop.then(lambda: print('asked to stop', flush=True))\n"
+            "    sys.stdin.readline()          # ignores please_stop\n"
+            "Thread.run('stuck at exit', stuck)\n"
+            "print('ready', flush=True)\n"
+        )
+        proc, first = start(code)
+        reader = StderrReader(proc)
+        assert first.strip() == "ready", reader.text()
+        assert proc.stdout.readline().strip() == "asked to stop", reader.text()  # type: ignore[union-attr]
+        proc.send_signal(signal.SIGUSR1)
+        text = reader.wait_for(lambda t: "stuck at exit [" in t)
+        assert "mo_threads: thread dump of process " + str(proc.pid) in text
+        assert "- stuck at exit [stopping" in text, text
+        finish_with_stdin(proc, reader, "go\n")
+        assert proc.returncode == 0, reader.text()
+
     def test_dump_on_signal_before_any_thread(self) -> None:
         code = """
         import signal, sys
