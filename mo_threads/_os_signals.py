@@ -42,7 +42,8 @@ thread, so a full stderr pipe can not keep it from forcing an exit; where no
 thread can start, as in Python 3.12 at exit, itself, giving up on a full pipe
 after a bounded time), because a main thread stuck in a C call would not run
 the Python handler; without a watcher (another party took the wakeup fd), the
-handler makes it. The dump function itself comes from a higher layer (`set_dumper`, by `_introspect`).
+handler makes it. The dump's text comes from a higher layer (`set_dumper`, by
+`_introspect`).
 
 The handler fires please_stop too, from a short-lived helper thread (firing a
 Signal takes a lock the interrupted main thread may be holding): the watcher
