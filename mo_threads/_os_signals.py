@@ -388,10 +388,7 @@ def _write_within(text: str, timeout: float) -> None:
 
     def write() -> None:
         try:
-            sys.stderr.write(text)
-            sys.stderr.flush()
-        except Exception:
-            pass  # nowhere left to say it
+            _write_stderr(text)
         finally:
             done.release()
 
@@ -401,6 +398,14 @@ def _write_within(text: str, timeout: float) -> None:
         _write_fd_within(text, timeout)
         return
     done.acquire(True, timeout)
+
+
+def _write_stderr(text: str) -> None:
+    try:
+        sys.stderr.write(text)
+        sys.stderr.flush()
+    except Exception:
+        pass  # nowhere left to say it
 
 
 # a write of up to this many bytes to a pipe with room for it does not block (POSIX PIPE_BUF is at least 512)
@@ -414,12 +419,12 @@ def _write_fd_within(text: str, timeout: float) -> None:
         fd = 2
     data = text.encode("utf-8", "backslashreplace")
     deadline = time.monotonic() + timeout
-    poll = getattr(select, "poll", None)
+    waiter = select.poll() if hasattr(select, "poll") else None
     try:
+        if waiter is not None:
+            waiter.register(fd, select.POLLOUT)
         while data:
-            if poll is not None:
-                waiter = poll()
-                waiter.register(fd, select.POLLOUT)
+            if waiter is not None:
                 left = deadline - time.monotonic()
                 if left <= 0 or not waiter.poll(left * 1000):
                     return  # stderr takes no more: a full pipe nobody reads
@@ -508,13 +513,8 @@ def _dump_text() -> str:
 
 def _dump() -> None:
     text = _dump_text()
-    if not text:
-        return
-    try:
-        sys.stderr.write(text)
-        sys.stderr.flush()
-    except Exception:
-        pass  # nowhere left to say it
+    if text:
+        _write_stderr(text)
 
 
 def _dump_handler(signum: int, frame: Any) -> None:
