@@ -33,6 +33,15 @@ The storage is reached only through hooks that `_init()` binds: `_put`,
 `queue.Queue` template). `PriorityQueue` rebinds them to its lanes; everything
 else (closing, blocking, waking, timeouts) is shared.
 
+`join()` returns when every item added was `task_done()`'d (the stdlib rule)
+or when the queue is closed and drained (the 6.x rule). An open queue's joiner
+parks in `_joiners`, woken by the `task_done()` that brings the count to zero
+and by `close()`. A closed queue's joiner parks in `_putters`: once closed, no
+producer waits there, and every take already wakes one waiter of that line, so
+the take that empties the queue wakes a joiner at no cost to the fast path
+(`_wake_putter` skips the wake-up while items are left); that joiner wakes the
+others.
+
 Closing (`close()`, or adding `PLEASE_STOP`) wakes every waiting thread.
 Consumers still get what was queued before the close; once the queue is closed
 and drained, `pop()` returns `PLEASE_STOP` (the same object every time), or,
@@ -325,7 +334,11 @@ class Queue(Generic[_T]):
         return self
 
     def push_all(self, values: Iterable[_T], timeout: Optional[float] = None, force: bool = False, till: Optional[Signal] = None) -> Queue[_T]:
-        """Put `values` at the front, keeping their order (`values[0]` is popped next)."""
+        """Push each of `values` to the front in turn, as 6.x does: the last one is popped next.
+
+        `push_all([1, 2])` then `pop()` gives 2, then 1 (as `deque.extendleft`).
+        Otherwise like `push`; `PLEASE_STOP` is refused (use `close()`).
+        """
         self._push_all(values, timeout, force, till, None)
         return self
 
@@ -371,7 +384,7 @@ class Queue(Generic[_T]):
         if stop or after:
             raise ValueError("push_all() of queue " + repr(self.name) + " can not take PLEASE_STOP; use close()")
         if before:
-            before.reverse()
+            # each to the front in turn: the storage's front hook, item by item, does it
             with self._lock:
                 self._add_slow(self._entries(before, priority), True, timeout, force, till)
 
@@ -527,11 +540,13 @@ class Queue(Generic[_T]):
                 self._error_traceback = error.__traceback__
             self._is_closed = True
             self._fast = self._plain = False
-            getters, putters = self._getters, self._putters
+            getters, putters, joiners = self._getters, self._putters, self._joiners
             while getters:
                 _release(getters.popleft())
             while putters:
                 _release(putters.popleft())
+            while joiners:
+                _release(joiners.pop())  # closed and maybe drained already: join() looks again
         self.closed.go()
 
     # --- consuming ---------------------------------------------------------------
@@ -599,6 +614,9 @@ class Queue(Generic[_T]):
     def _wake_putter(self) -> None:
         # no lock: taking from a deque is atomic, and a parked producer looks at
         # the queue again after it registers (see _wait_for_room)
+        if self._is_closed and self._qsize():
+            # closed: only join() waits in this line, and only for the queue to be empty
+            return
         try:
             waiter = self._putters.popleft()
         except IndexError:
@@ -641,7 +659,7 @@ class Queue(Generic[_T]):
                             record = _begin_wait("Queue", self, till is not None or deadline is not None)
                     else:
                         if self._putters:
-                            _release(self._putters.popleft())
+                            self._wake_putter()
                         return value
                 woken = False
                 try:
@@ -767,8 +785,14 @@ class Queue(Generic[_T]):
             self.add(item, timeout=0)
 
     def put_nowait(self, item: Any) -> None:
-        """`queue.Queue.put_nowait`: add now or raise `queue.Full`."""
-        self.add(item, timeout=0)
+        """Add `item` now, even past `max`: it never waits and never raises `queue.Full`.
+
+        This is what 6.x does (it forces the add), and differs from
+        `queue.Queue.put_nowait`; use `put(item, block=False)` to get
+        `queue.Full` from a full queue. A closed queue still raises
+        `QueueClosed` (see `allow_add_after_close`).
+        """
+        self.add(item, force=True)
 
     def get(self, block: bool = True, timeout: Optional[float] = None) -> Any:
         """`queue.Queue.get`: take the next item; raise `queue.Empty` if none comes in `timeout`.
@@ -819,38 +843,72 @@ class Queue(Generic[_T]):
                 raise ValueError("task_done() called too many times on queue " + repr(self.name))
             self._unfinished -= 1
             if not self._unfinished:
-                joiners, self._joiners = self._joiners, []
-                for waiter in joiners:
-                    _release(waiter)
+                joiners = self._joiners
+                while joiners:
+                    _release(joiners.pop())
 
-    def join(self, till: Optional[Signal] = None) -> None:
-        """`queue.Queue.join`: block until `task_done()` was called for every item added.
+    def join(self, till: Optional[Signal] = None) -> Queue[_T]:
+        """Block until the queue is done with; return the queue.
 
-        Raises `THREAD_TIMEOUT` when `till` fires first.
+        It is done with when either holds:
+
+        - `task_done()` was called for every item added (the `queue.Queue`
+          rule): a queue that was never given an item, or whose every item
+          was `task_done()`'d, returns at once, closed or not;
+        - the queue is closed and drained: every item was taken, whether or
+          not anybody called `task_done()` (the 6.x rule).
+
+        So code that closes a queue and lets consumers take everything
+        returns from `join()` without calling `task_done()`, and code written
+        for `queue.Queue` works unchanged. Unlike 6.x, an open queue with
+        nothing unfinished does not wait for the close. Raises
+        `THREAD_TIMEOUT` when `till` fires first (6.x returned instead).
         """
         _check_till(till)
-        with self._lock:
-            if not self._unfinished:
-                return
-            waiter = _allocate_lock()
-            waiter.acquire()
-            self._joiners.append(waiter)
-        if till is not None and not till._add_waiter(waiter):
-            _release(waiter)
-        record = _begin_wait("Queue", self, till is not None)
+        lock = self._lock
+        record = None  # the blocking record, made at the first park (one per call)
         try:
-            waiter.acquire()
+            while True:
+                with lock:
+                    if not self._unfinished:
+                        return self
+                    closed = self._is_closed
+                    if closed and not self._qsize():
+                        # drained: one joiner was woken (by the pop that took the last
+                        # item); wake the rest of the line, all joiners once closed
+                        self._wake_putters()
+                        return self
+                    if till is not None and till._go:
+                        break
+                    waiter = _allocate_lock()
+                    waiter.acquire()
+                    # open: task_done() (to zero) or close() wakes it. Closed: it waits
+                    # for the queue to be empty, in the producers' line (no producer
+                    # waits there once closed), which every pop already looks at
+                    line: Any = self._putters if closed else self._joiners
+                    line.append(waiter)
+                    # look again: a lock-free pop may have taken the last item before it saw this waiter
+                    if (closed and not self._qsize()) or (till is not None and not till._add_waiter(waiter)):
+                        try:
+                            line.remove(waiter)
+                        except ValueError:
+                            pass  # a pop took it to wake us
+                        continue
+                    if record is None:
+                        record = _begin_wait("Queue", self, till is not None)
+                try:
+                    waiter.acquire()
+                finally:
+                    if till is not None:
+                        till._remove_waiter(waiter)
+                    with lock:
+                        try:
+                            line.remove(waiter)
+                        except ValueError:
+                            pass  # taken out of the line to wake it
         finally:
-            _end_wait(record)
-            if till is not None:
-                till._remove_waiter(waiter)
-        with self._lock:
-            if not self._unfinished:
-                return
-            try:
-                self._joiners.remove(waiter)
-            except ValueError:
-                pass
+            if record is not None:
+                _end_wait(record)
         raise ThreadTimeout("Timeout on join of queue " + repr(self.name))
 
     # --- watching (wait on many sources at once: wait_any, async_pop) -----------------
@@ -1038,7 +1096,7 @@ class PriorityQueue(Queue[_T]):
     def push_all(  # type: ignore[override]
         self, values: Iterable[Any], timeout: Optional[float] = None, force: bool = False, till: Optional[Signal] = None, priority: int = 0
     ) -> PriorityQueue[_T]:
-        """Put `values` at the front of `priority`, keeping their order."""
+        """Push each of `values` to the front of `priority` in turn (the last is popped next); see `Queue.push_all`."""
         self._push_all(values, timeout, force, till, self._priority(priority))
         return self
 
@@ -1179,14 +1237,15 @@ class ThreadedQueue(Queue[_T]):
             except Exception as cause:
                 logger.warning("ThreadedQueue {name|quote}: a callback failed", name=self.name, cause=cause)
 
-    def stop(self, till: Optional[Signal] = None) -> None:
-        """Close, then wait until every item is delivered and the worker has ended.
+    def stop(self, till: Optional[Signal] = None) -> ThreadedQueue[_T]:
+        """Close, then wait until every item is delivered and the worker has ended; return the queue.
 
         Raises `THREAD_TIMEOUT` if `till` fires first (the worker carries on).
         """
         _check_till(till)
         self.close()
         self.thread.join(till=till)
+        return self
 
     def __exit__(self, *exc_info: Any) -> None:
         self.stop()
