@@ -21,8 +21,16 @@ $(STAMP): pyproject.toml setup.py
 	$(VPY) -m pip install --quiet --disable-pip-version-check -e ".[tests]"
 	touch $@
 
-test: $(STAMP)
-	$(VPY) -m pytest $(PYTEST_ARGS)
+# mo-sqlite, jx-sqlite, jx-python from PyPI beside our mo_threads, for tests/test_real_packages.py:
+# they pin upstream's mo-threads 6.x, so tests/install_real_packages.py puts them in with --no-deps
+REAL_STAMP := $(VENV)/.installed-real
+$(REAL_STAMP): $(STAMP) tests/install_real_packages.py
+	$(VPY) tests/install_real_packages.py
+	touch $@
+
+# MO_THREADS_REQUIRE_REAL_PACKAGES: here those packages are installed, so their absence fails
+test: $(REAL_STAMP)
+	MO_THREADS_REQUIRE_REAL_PACKAGES=1 $(VPY) -m pytest $(PYTEST_ARGS)
 
 # ruff over the code, tests, examples and benchmarks; mypy --strict over mo_threads and
 # examples/typed_usage.py (both configured in pyproject.toml); an ignore needed on one Python
