@@ -17,10 +17,18 @@ line a program prints is kept, even when it exits at once.
 
 `stop()` fires `please_stop`; a callback sends SIGTERM and arms a `Till` that
 sends SIGKILL if the program is still running `grace_period` seconds later.
-The silence watchdog is one pending `Till` at a time: when it fires, the
-process is killed if it printed nothing for `timeout` seconds (or
-`startup_timeout` before its first line); otherwise the watchdog re-arms at the
-new deadline. The monitor thread logs the report, not the timer thread.
+
+The silence watchdog keeps 6.x's rules. Each of stdout and stderr has a mark:
+the time of its last line (or of its end-of-file), and until its first line,
+the start plus `startup_timeout` (its allowance). The program is killed once
+`timeout` seconds have passed since the later of the two marks; the report
+says which rule set that deadline: `startup_timeout` (a stream still on its
+allowance) or `timeout`. So a program that printed on one stream only may be
+quiet until `startup_timeout + timeout` after its start, and one that printed
+on both, `timeout` after its last line. The watchdog is one pending `Till` at
+a time: a stream's first line, a new `timeout` and the exit replace or drop
+it; when it fires before the deadline (output came meanwhile), it re-arms at
+the new one. The monitor thread logs the report, not the timer thread.
 
 A program that exits non-zero without being asked to stop has failed: `join()`
 raises, and if nobody joins, its parent reports it when it ends, like a thread.
@@ -33,7 +41,7 @@ import os
 import signal
 import subprocess
 from collections import deque
-from typing import Any, Deque, Dict, List, Mapping, Optional, Sequence, Union
+from typing import Any, Callable, Deque, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 from mo_logs import logger
 
@@ -59,6 +67,7 @@ PIPE_DRAIN_SECONDS = 5.0
 SENT_KEPT = 10
 # how many stderr lines are kept for the error raised by join()
 STDERR_KEPT = 30
+STREAMS = ("stdout", "stderr")
 
 
 def _decode(raw: bytes) -> str:
@@ -71,6 +80,10 @@ def _decode(raw: bytes) -> str:
 
 def _discard(line: str) -> None:
     pass
+
+
+def _seconds(value: float) -> str:
+    return str(round(value, 3))
 
 
 def _parent_for_new_child() -> BaseThread:
@@ -125,10 +138,19 @@ class Process(BaseThread):
     close it to send end-of-file (lines added after the program exited are
     never sent).
 
-    The watchdog kills a program that prints nothing on stdout or stderr for
-    `timeout` seconds (`startup_timeout` before its first line) and logs a
-    warning with the last lines sent to it. Pass `timeout=None` for a program
-    that may stay quiet.
+    The watchdog kills (SIGKILL) a program that stays quiet too long, by the
+    rules of mo-threads 6.x: it is killed once `timeout` seconds (default 2)
+    have passed since its last line on stdout or stderr, where a stream that
+    has printed nothing yet counts as having printed `startup_timeout` seconds
+    (default 10) after the start. So a program may be quiet for
+    `startup_timeout + timeout` seconds after its start (12 by default) as long
+    as one of the two streams has printed nothing, and for `timeout` seconds
+    once both have; end-of-file on a stream counts as output. The warning
+    logged names the rule that fired (`timeout` or `startup_timeout`) and the
+    last lines sent to the program, and `join()` raises. `timeout` may be
+    changed while the program runs. Beyond 6.x: `timeout=None` turns the
+    watchdog off, for a program that may stay quiet; `startup_timeout=None`
+    waits for the first line without limit, then applies `timeout`.
 
     Raises `FileNotFoundError` (or the `OSError` Popen raised), naming the
     program and the working directory, when the program can not start.
@@ -189,7 +211,7 @@ class Process(BaseThread):
         self.params = args
         self.cwd = cwd
         self.debug = debug
-        self.timeout = timeout
+        self._timeout = timeout
         self.startup_timeout = startup_timeout
         self.stdin: Queue[Any] = Queue("stdin for process " + repr(name), silent=True)
         self.stdout: Queue[Any] = Queue("stdout for process " + repr(name), silent=True)
@@ -203,9 +225,13 @@ class Process(BaseThread):
         self._reported = False
         self._sent: Deque[str] = deque(maxlen=SENT_KEPT)
         self._stderr_tail: Deque[str] = deque(maxlen=STDERR_KEPT)
-        self._started_at = _now()
-        self._last_output: Optional[float] = None
+        self._started_at = started_at = _now()
+        # until its first line, a stream counts as having printed at the end of its startup allowance
+        self._allowance_ends: Optional[float] = None if startup_timeout is None else started_at + startup_timeout
+        self._last_output: Dict[str, Optional[float]] = {which: None for which in STREAMS}
+        self._watching = False  # the watchdog starts once the threads run
         self._watch_turn = 0
+        self._watch_timer: Optional[Tuple[Till, Callable[[], None]]] = None
 
         try:
             self._popen = subprocess.Popen(
@@ -255,10 +281,28 @@ class Process(BaseThread):
             parent.remove_child(self)
             raise
         self.please_stop.then(self._on_please_stop)
-        if timeout is not None:
-            self._watch(self._rearm())
+        self.exited.then(self._drop_watch_timer)  # a pending check must not keep this Process alive
+        self._watching = True
+        self._watch(self._rearm())
 
     # --- public ----------------------------------------------------------------
+    @property
+    def timeout(self) -> Optional[float]:
+        """Seconds of silence after which the watchdog kills the program; None: never.
+
+        Setting it while the program runs takes effect at once (a shorter
+        timeout may kill it now); a bad value raises TypeError or ValueError.
+        """
+        return self._timeout
+
+    @timeout.setter
+    def timeout(self, seconds: Optional[float]) -> None:
+        if seconds is not None:
+            seconds = check_timeout(seconds, "Process " + repr(self.name) + " timeout")
+        self._timeout = seconds
+        if self._watching:
+            self._watch(self._rearm())
+
     @property
     def service(self) -> subprocess.Popen[bytes]:
         """The underlying `subprocess.Popen` (upstream's name)."""
@@ -332,16 +376,15 @@ class Process(BaseThread):
         debug = self.debug
         try:
             readline = pipe.readline
+            last_output = self._last_output
             while True:
                 raw = readline()
+                first = last_output[which] is None
+                last_output[which] = _now()  # end-of-file counts as output, as in 6.x
+                if first and self._watching:
+                    self._watch(self._rearm())  # this stream's allowance is over: the deadline may come sooner
                 if not raw:
                     break
-                if self._last_output is None:
-                    self._last_output = _now()
-                    if self.timeout is not None:
-                        self._watch(self._rearm())  # the first line: the deadline moves to timeout after it
-                else:
-                    self._last_output = _now()
                 line = _decode(raw)
                 if debug:
                     logger.info("{name} ({pid}) {which}: {line}", name=self.name, pid=self.pid, which=which, line=line)
@@ -429,20 +472,18 @@ class Process(BaseThread):
         report = self._silence_report
         if report is not None:
             logger.warning(
-                "Process {name|quote} (pid {pid}) was silent for {seconds} seconds and was killed. The last lines"
-                " sent to it: {sent}",
+                "Process {name|quote} (pid {pid}) was silent too long and was {why}. The last lines sent to it:"
+                " {sent}",
                 name=self.name,
                 pid=self.pid,
-                seconds=report["seconds"],
+                why=report["why"],
                 sent=_json.dumps(report["sent"]),  # encoded here: mo-logs' |json needs mo-json
             )
         if self.debug:
             logger.info("Process {name|quote} (pid {pid}) exited with {code}", name=self.name, pid=self.pid, code=self.returncode)
         code = self.returncode
         if report is not None or (code != 0 and not self._asked_to_stop):
-            why = (
-                " (killed after " + str(report["seconds"]) + " seconds without output)" if report is not None else ""
-            )
+            why = " (" + report["why"] + ")" if report is not None else ""
             tail = list(self._stderr_tail)
             self._failure = RuntimeError(
                 "Process "
@@ -503,27 +544,84 @@ class Process(BaseThread):
             self._watch_turn += 1
             return self._watch_turn
 
+    def _deadline(self) -> Optional[Tuple[float, List[str]]]:
+        """When the watchdog kills the program, and the streams still on their startup allowance then.
+
+        None when it does not watch: `timeout` is None, or `startup_timeout`
+        is None and nothing was printed yet.
+        """
+        timeout = self._timeout
+        if timeout is None:
+            return None
+        latest: Optional[float] = None
+        for which in STREAMS:
+            mark = self._last_output[which]
+            if mark is None:
+                mark = self._allowance_ends
+            if mark is not None and (latest is None or mark > latest):
+                latest = mark
+        if latest is None:
+            return None
+        allowance = self._allowance_ends
+        on_allowance = [which for which in STREAMS if self._last_output[which] is None and allowance == latest]
+        return latest + timeout, on_allowance
+
+    def _why(self, now: float, on_allowance: List[str]) -> str:
+        """How long the program was silent and which rule killed it, for the report."""
+        marks = [mark for mark in self._last_output.values() if mark is not None]
+        silent = _seconds(now - max(marks, default=self._started_at))
+        timeout = _seconds(self._timeout or 0.0)
+        if not on_allowance:
+            rule = "by the timeout rule (timeout = " + timeout + " seconds)"
+            return "killed after " + silent + " seconds without output, " + rule
+        return (
+            "killed after "
+            + silent
+            + " seconds without output, by the startup_timeout rule (nothing on "
+            + " or ".join(on_allowance)
+            + " in the first startup_timeout + timeout = "
+            + _seconds(self.startup_timeout or 0.0)
+            + " + "
+            + timeout
+            + " seconds)"
+        )
+
     def _watch(self, turn: int) -> None:
-        """Kill the program if it was silent too long, else check again at the next deadline.
+        """Kill the program if it was silent too long, else check again at the deadline.
 
         One chain of checks runs at a time: a check from an older `turn` stops.
         """
         if self.exited or turn != self._watch_turn:
             return
+        found = self._deadline()
+        if found is None:
+            self._set_watch_timer(turn, None)
+            return
+        deadline, on_allowance = found
         now = _now()
-        last = self._last_output
-        if last is not None:
-            deadline = last + self.timeout  # type: ignore[operator]
-        elif self.startup_timeout is not None:
-            deadline = self._started_at + self.startup_timeout
-        else:
-            deadline = now + self.timeout  # type: ignore[operator]  # no startup limit: look again later
         if now >= deadline:
-            since = last if last is not None else self._started_at
-            self._silence_report = {"seconds": round(now - since, 3), "sent": list(self._sent)}
+            self._silence_report = {"why": self._why(now, on_allowance), "sent": list(self._sent)}
             self._kill_now()
             return
         till = Till(till=deadline)
         if till:
             return  # timers are shut down (interpreter exit): stop watching
-        till.then(lambda: self._watch(turn))
+
+        def check() -> None:
+            self._watch(turn)
+
+        if self._set_watch_timer(turn, (till, check)):
+            till.then(check)
+
+    def _set_watch_timer(self, turn: int, timer: Optional[Tuple[Till, Callable[[], None]]]) -> bool:
+        """Make `timer` the pending check, dropping the one before; False when `turn` is no longer current."""
+        with self.child_locker:
+            if turn != self._watch_turn:
+                return False
+            old, self._watch_timer = self._watch_timer, timer
+        if old is not None:
+            old[0].remove_then(old[1])
+        return True
+
+    def _drop_watch_timer(self) -> None:
+        self._set_watch_timer(self._rearm(), None)  # a newer turn: a check under way arms nothing
