@@ -135,7 +135,7 @@ def count_people():
 
 
 readers = [Thread.run("jx reader %d" % w, jx_reader, w) for w in range(20)]
-assert join_all_threads(readers) in (None, [200] * 20)  # 6.x returns nothing
+assert join_all_threads(readers) == [200] * 20  # the results, in order, as 6.x
 in_plain_thread = []
 plain = threading.Thread(target=lambda: in_plain_thread.append(count_people()), name="plain threading user")
 plain.start()
