@@ -35,7 +35,8 @@ blocking waits and the seconds spent in them.
 All the state lives in one collector object, `cprofiler_stats`, guarded by its
 lock. `write_profiles()` runs at interpreter exit (after `stop_main_thread()`
 has joined every thread) and writes one tab-separated file: a header, then one
-row per function: calls, self time, total time, file, line, name.
+row per function: calls, self time, total time, file, line, name
+(`profile_utils.stats2tab` makes that table from any `pstats.Stats`).
 """
 
 from __future__ import annotations
@@ -54,6 +55,8 @@ from mo_logs import logger
 
 from mo_threads import _registry
 from mo_threads.metrics import statistics_filename, write_statistics
+from mo_threads.profile_utils import COLUMNS as COLUMNS
+from mo_threads.profile_utils import stats2tab
 from mo_threads.threads import MAIN_THREAD, stop_main_thread
 
 __all__ = ("CProfiler", "enable_profilers", "disable_profilers", "write_profiles", "cprofiler_stats")
@@ -61,7 +64,6 @@ __all__ = ("CProfiler", "enable_profilers", "disable_profilers", "write_profiles
 # before 3.12 a profiler sees its own thread only; from 3.12 (sys.monitoring) it sees all
 _PER_THREAD = sys.version_info < (3, 12)
 DEFAULT_FILENAME = "profile.tab"
-COLUMNS = ("calls", "self_time", "total_time", "file", "line", "name")
 
 _local = threading.local()  # .profiler: the collector's profiler for this thread, if any
 
@@ -346,36 +348,13 @@ def write_profiles(filename: Optional[str] = None) -> Optional[str]:
     filename = filename or cprofiler_stats.filename
     if not filename:
         return None
-    rows = _rows(cprofiler_stats.aggregate())
+    table = stats2tab(cprofiler_stats.aggregate())
     directory = os.path.dirname(os.path.abspath(filename))
     os.makedirs(directory, exist_ok=True)
     with open(filename, "w", encoding="utf8") as output:
-        output.write("\t".join(COLUMNS) + "\n")
-        for row in rows:
-            output.write("\t".join(row) + "\n")
+        output.write(table)
     write_statistics(statistics_filename(filename))
     return filename
-
-
-def _rows(stats: pstats.Stats) -> List[Tuple[str, ...]]:
-    ordered = sorted(stats.stats.items(), key=lambda item: -item[1][3])  # type: ignore[attr-defined]
-    rows: List[Tuple[str, ...]] = []
-    for (file, line, name), (cc, nc, tt, ct, callers) in ordered:
-        if file == "~":
-            file = ""
-        rows.append((
-            str(nc),
-            "%.6f" % tt,
-            "%.6f" % ct,
-            _clean(file.replace("\\", "/")),
-            str(line),
-            _clean(name),
-        ))
-    return rows
-
-
-def _clean(text: str) -> str:
-    return text.replace("\t", " ").replace("\n", " ")
 
 
 def _write_at_exit() -> None:
@@ -451,8 +430,5 @@ class CProfiler:
             with cprofiler_stats.lock:
                 cprofiler_stats.finished.add(self.stats)
         if self.filename:
-            stats = self.stats or pstats.Stats()
             with open(self.filename, "w", encoding="utf8") as output:
-                output.write("\t".join(COLUMNS) + "\n")
-                for row in _rows(stats):
-                    output.write("\t".join(row) + "\n")
+                output.write(stats2tab(self.stats))

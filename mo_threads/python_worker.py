@@ -1,7 +1,8 @@
 """The worker side of `mo_threads.python.Python`: a Python interpreter driven by JSON lines.
 
-Run as a script (`python path/to/python_worker.py`) or as a module
-(`python -m mo_threads.python_worker`). It reads one JSON object per line on
+Run as a script (`python path/to/python_worker.py`), as a module
+(`python -m mo_threads.python_worker`), or call `main()` (also named `start()`,
+as in 6.x). It reads one JSON object per line on
 stdin and answers each with one JSON line on stdout:
 
     first line       {"config": <any>, "sys_path": [...]}   (no answer)
@@ -29,7 +30,7 @@ import threading
 import traceback
 from typing import Any, Callable, Dict, TextIO
 
-__all__ = ("main",)
+__all__ = ("main", "start")
 
 
 def _jsonable(value: Any) -> Any:
@@ -170,6 +171,10 @@ def main() -> None:
             channel.send({"id": ident, "error": _describe(cause)})
         else:
             channel.send({"id": ident, "out": value})
+
+
+# the name mo-threads 6.x gave the worker's entry point
+start = main
 
 
 if __name__ == "__main__":
