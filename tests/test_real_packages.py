@@ -72,18 +72,22 @@ def check_exit(result) -> list:
     return lines
 
 
-@pytest.mark.slow
-def test_sqlite_from_100_threads_then_jx_sqlite_mo_files_and_mo_logs_exit_in_order(tmp_path) -> None:
+def run_program(folder, *args: str, timeout: float):
     proc = subprocess.Popen(
-        [sys.executable, PROGRAM, str(tmp_path), "100"],
+        [sys.executable, PROGRAM, str(folder), *args],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         universal_newlines=True,
         env=child_env(),
-        cwd=str(tmp_path),
+        cwd=str(folder),
     )
-    result = finish(proc, timeout=50)
+    return finish(proc, timeout=timeout)
+
+
+@pytest.mark.slow
+def test_sqlite_from_100_threads_then_jx_sqlite_mo_files_and_mo_logs_exit_in_order(tmp_path) -> None:
+    result = run_program(tmp_path, "100", timeout=50)
     lines = check_exit(result)
     steps = [m.group(1) for m in (re.match(r"^ *\d+\.\d\ds (.*)$", line) for line in lines) if m]
     assert steps == STEPS, result.stdout
@@ -126,3 +130,26 @@ def test_sqlite_and_jx_container_left_open_still_exit_in_order(tmp_path) -> None
     assert lines[0] == "left open: sqlite db thread sqlite db thread", result.stdout
     with sqlite3.connect(str(tmp_path / "forgot.sqlite")) as db:
         assert sorted(n for (n,) in db.execute("SELECT n FROM numbers")) == list(range(20))
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="Ctrl-C stops mo-sqlite's worker (parent_thread=the Sqlite) together with main's children, "
+    "so the threads still waiting for its answers never end (6.x stops such threads after main's "
+    "children are joined); remove this mark once that is fixed",
+)
+@pytest.mark.slow
+def test_ctrl_c_while_100_threads_query_sqlite_ends_in_order(tmp_path) -> None:
+    # one of the 100 threads sends SIGINT half-way through their transactions
+    result = run_program(tmp_path, "100", "interrupt", timeout=25)
+    out = result.stdout + "\n---- stderr ----\n" + result.stderr
+    assert "Ctrl-C" in result.stdout, out
+    assert result.returncode != 0 and "KeyboardInterrupt" in result.stderr, out
+    assert "still running" not in out and "forced exit" not in out, out
+    lines = result.stdout.splitlines()
+    assert lines[-2:-1] == ["All threads have shutdown"], out
+    # every transaction that committed did both of its writes, and no other did either
+    with sqlite3.connect(str(tmp_path / "scenario.sqlite")) as db:
+        (value,) = db.execute("SELECT value FROM counter").fetchone()
+        (items,) = db.execute("SELECT count(*) FROM items").fetchone()
+    assert 0 < value == items <= 500, (value, items)

@@ -1,6 +1,6 @@
 """mo-sqlite, jx-sqlite, mo-files and mo-logs used as their users use them, on the mo_threads installed.
 
-    python tests/programs/real_packages.py FOLDER [THREADS]
+    python tests/programs/real_packages.py FOLDER [THREADS [interrupt]]
 
 The packages come from PyPI unchanged (tests/real_packages.txt says which releases); this
 program is what a user of them writes. Each step prints one line on stdout; the program ends
@@ -8,16 +8,24 @@ by falling off its end, so the interpreter's exit stops the main thread, which j
 left and logs "All threads have shutdown" last. tests/test_real_packages.py runs it in a
 child process with a hard timeout and checks the order of those lines. It runs as well on
 upstream mo-threads 6.x (in a virtualenv of its own), to compare.
+
+With `interrupt`, one worker sends SIGINT to the process half-way through the 100 threads'
+transactions, as a user's Ctrl-C would: the program must still end, in order, in bounded time.
 """
 
 import atexit
 import os
+import signal
 import sys
 import threading
 import time
 
 FOLDER = sys.argv[1]
 THREADS = int(sys.argv[2]) if len(sys.argv) > 2 else 100
+INTERRUPT = sys.argv[3:4] == ["interrupt"]
+if INTERRUPT and signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    # started in the background by a shell without job control: Ctrl-C as in a terminal
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 ROUNDS = 5  # transactions per worker thread
 STARTED = time.monotonic()
 
@@ -83,6 +91,9 @@ def sqlite_worker(worker, please_stop):
             t.execute(
                 "INSERT INTO items VALUES (%s, %s, %s)" % (quote_value(worker), quote_value(r), quote_value(seen))
             )
+        if INTERRUPT and worker == 0 and r == ROUNDS // 2:
+            step("Ctrl-C")
+            os.kill(os.getpid(), signal.SIGINT)
         # a query outside any transaction
         count = db.query("SELECT count(*) FROM items WHERE worker=" + quote_value(worker)).data[0][0]
         assert count == r + 1, (worker, r, count)
