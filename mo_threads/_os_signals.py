@@ -85,6 +85,7 @@ class _State:
         "dump_signals",
         "dumps_asked",
         "dumps_started",
+        "calling_previous",
     )
 
     def __init__(self) -> None:
@@ -114,6 +115,8 @@ class _State:
         # dump requests seen by the handler (main thread), and dumps started by the watcher
         self.dumps_asked = 0
         self.dumps_started = 0
+        # True while _handler runs the handler it replaced (which may call handle_stop_signal)
+        self.calling_previous = False
 
 
 STATE = _State()
@@ -433,6 +436,15 @@ def _write_fd_within(text: str, timeout: float) -> None:
         pass  # stderr is closed: nowhere left to say it
 
 
+def handle_stop_signal(signum: int, frame: Any) -> None:
+    """What the SIGINT/SIGTERM handler does, for a handler of the program's own that calls it.
+
+    That handler may also be the one ours replaced and calls in turn: then this does nothing.
+    """
+    if not STATE.calling_previous:
+        _handler(signum, frame)
+
+
 def _handler(signum: int, frame: Any) -> None:
     if STATE.nudged and STATE.received >= STATE.seen:
         STATE.nudged = False
@@ -451,7 +463,11 @@ def _handler(signum: int, frame: Any) -> None:
             pass
     previous = STATE.previous.get(signum)
     if callable(previous) and previous is not signal.default_int_handler:
-        previous(signum, frame)
+        STATE.calling_previous = True
+        try:
+            previous(signum, frame)
+        finally:
+            STATE.calling_previous = False
     if STATE.parked or STATE.shutting_down:
         return
     if signum == getattr(signal, "SIGINT", None):

@@ -104,9 +104,10 @@ class PoolThread:
         if self._failure is not None:
             self._pool._failed(self)
 
-    def stop(self) -> None:
-        """Ask the job to stop (fires its `please_stop`). Never blocks."""
+    def stop(self) -> PoolThread:
+        """Ask the job to stop (fires its `please_stop`). Never blocks; returns the job."""
         self.please_stop.go()
+        return self
 
     def is_alive(self) -> bool:
         """True until the job has run."""
@@ -189,14 +190,15 @@ class ThreadPool:
             parent = MAIN_THREAD  # nobody ends an unregistered thread's tree
         self._parent = parent
 
-    def run(self, name: str, target: Callable[..., Any], *args: Any, **kwargs: Any) -> PoolThread:
+    def run(self, name: Any, target: Callable[..., Any], *args: Any, **kwargs: Any) -> PoolThread:
         """Queue `target(*args, please_stop=<Signal>, **kwargs)`; return its `PoolThread`.
 
+        A `name` that is not a str is made one (`str(name)`), as in mo-threads 6.x.
         Raises `RuntimeError` once the pool is joined (closed to new jobs),
         `TypeError` for a target that does not accept `please_stop`.
         """
-        if not isinstance(name, str):
-            raise TypeError("ThreadPool " + repr(self.name) + ": job name must be a str, not " + type(name).__name__)
+        if name.__class__ is not str:
+            name = str(name)
         if not callable(target):
             raise TypeError("ThreadPool " + repr(self.name) + ": target of " + repr(name) + " must be callable")
         if not _accepts_please_stop(target):

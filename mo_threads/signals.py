@@ -31,10 +31,12 @@ from __future__ import annotations
 
 import _thread
 import math
+import threading
 import os
 import sys
+import warnings
 from collections import deque
-from typing import Any, Callable, Deque, Generator, List, Optional, Tuple, Union
+from typing import Any, Callable, Deque, Generator, Iterable, List, Optional, Tuple, Union
 from weakref import ref
 
 from mo_logs import logger
@@ -42,7 +44,7 @@ from mo_logs import logger
 from mo_threads._blocking import begin as _begin_wait
 from mo_threads._blocking import end as _end_wait
 
-__all__ = ("Signal", "DONE", "NEVER", "SignalLike")
+__all__ = ("Signal", "DONE", "NEVER", "SignalLike", "or_signal", "OrSignal", "AndSignals", "Never", "standard_warning")
 
 _allocate_lock = _thread.allocate_lock
 _TIMEOUT_MAX = _thread.TIMEOUT_MAX
@@ -97,17 +99,17 @@ class Signal:
         return "<" + type(self).__name__ + " " + repr(self.name) + " " + state + ">"
 
     # --- firing ----------------------------------------------------------------
-    def go(self) -> None:
-        """Fire the signal: wake every waiter and run every `then()` callback.
+    def go(self) -> Signal:
+        """Fire the signal: wake every waiter and run every `then()` callback; returns the signal.
 
         Callbacks run here, on the calling thread, once each. Calling `go()` again
         does nothing.
         """
         if self._go:
-            return
+            return self
         with _STATE_LOCK:
             if self._go:
-                return
+                return self
             self._go = True
             waiters, self._waiters = self._waiters, None
             jobs, self._jobs = self._jobs, None
@@ -120,6 +122,7 @@ class Signal:
         if jobs:
             for job, error in jobs:
                 _run_job(job, error)
+        return self
 
     def wait(self, till: Optional[Signal] = None, *, timeout: Optional[float] = None) -> bool:
         """Block until this signal fires, `till` fires, or `timeout` seconds pass.
@@ -268,6 +271,45 @@ class Signal:
                     return True
         return False
 
+    # --- the surface of mo-threads 6.x that code reached into: deprecated ---------
+    @property
+    def lock(self) -> Any:
+        """Deprecated: a lock to hold while reading `bool()` and clearing `job_queue`.
+
+        6.x code (mo-sqlite) cancels a pending callback with
+        `with till.lock: till.job_queue = None`. The lock is one for all signals,
+        used by nothing else: it does not hold off `go()`, so a callback may still
+        run if the signal fires before `job_queue` is cleared. Use `remove_then()`.
+        """
+        _warn_legacy("Signal.lock")
+        return _LEGACY_LOCK
+
+    @property
+    def job_queue(self) -> Optional[List[Tuple[Callable[[], Any], Optional[ErrorHandler]]]]:
+        """Deprecated: the pending `then()` callbacks as (target, error) pairs, None when there are none.
+
+        Assigning None removes them all, as `remove_then()` does for each (the
+        feeds of `|` and `&` combinations stay). Use `remove_then()`.
+        """
+        _warn_legacy("Signal.job_queue")
+        return self._legacy_jobs() or None
+
+    @job_queue.setter
+    def job_queue(self, value: None) -> None:
+        _warn_legacy("Signal.job_queue")
+        if value is not None and value != []:
+            raise TypeError(
+                "Signal.job_queue can only be set to None (to drop the then() callbacks), not "
+                + type(value).__name__
+                + "; use then() and remove_then()"
+            )
+        for target, _ in self._legacy_jobs():
+            self.remove_then(target)
+
+    def _legacy_jobs(self) -> List[Tuple[Callable[[], Any], Optional[ErrorHandler]]]:
+        with _STATE_LOCK:
+            return [job for job in self._jobs or () if job[0].__class__ is not _Feed]
+
     # --- combinations ----------------------------------------------------------
     def __or__(self, other: SignalLike) -> Signal:
         if other is None or other is False:
@@ -390,6 +432,17 @@ class Signal:
                 feed.strong = None
             stack.append(name[1])
             stack.append(name[2])
+
+
+_LEGACY_LOCK = threading.RLock()
+
+
+def _warn_legacy(what: str) -> None:
+    warnings.warn(
+        what + " is the internal state of mo-threads 6.x: use then() and remove_then() instead",
+        DeprecationWarning,
+        stacklevel=3,
+    )
 
 
 def _combination_name(signal: Signal, depth: int) -> str:
@@ -550,8 +603,9 @@ class _Never(Signal):
 
     __slots__ = ()
 
-    def go(self) -> None:
-        raise RuntimeError("NEVER can not be fired")
+    def go(self) -> Signal:
+        """Does nothing: NEVER stays false (as in mo-threads 6.x)."""
+        return self
 
     def then(self, target: Callable[[], Any], error: Optional[ErrorHandler] = None) -> Signal:
         if not callable(target):
@@ -595,8 +649,9 @@ def check_wait(till: Any, timeout: Any) -> Optional[float]:
 
 def _after_fork_in_child() -> None:
     # the lock may have been held by a thread that does not exist in the child
-    global _STATE_LOCK
+    global _STATE_LOCK, _LEGACY_LOCK
     _STATE_LOCK = _allocate_lock()
+    _LEGACY_LOCK = threading.RLock()
 
 
 if hasattr(os, "register_at_fork"):
@@ -605,3 +660,126 @@ if hasattr(os, "register_at_fork"):
 DONE = Signal("DONE")
 DONE.go()
 NEVER: Signal = _Never("NEVER")
+
+
+# --- names of mo-threads 6.x -----------------------------------------------------
+# Module-level names that 6.x code imports from mo_threads.signals. `a | b` and
+# `a & b` are the way to combine signals; these do the same jobs under the old names.
+
+Never = _Never  # the class of NEVER: a Signal whose go() does nothing
+
+standard_warning = _report_callback_failure  # the default error= of then(), by its 6.x name
+
+
+def or_signal(*dependencies: Signal) -> Signal:
+    """A signal that fires when any of `dependencies` fires: `a | b | ...` for any number.
+
+    Returns DONE when one has fired already, NEVER when there are none, the
+    signal itself when there is one, else a combination (dropped, it leaves
+    nothing behind on its sources). Raises TypeError for anything that is not
+    a Signal.
+    """
+    result: Signal = NEVER
+    for dependency in dependencies:
+        if not isinstance(dependency, Signal):
+            raise TypeError("or_signal() expects Signals, not " + type(dependency).__name__)
+        result = result | dependency
+    return result
+
+
+class OrSignal:
+    """Make an existing `signal` fire when any of `dependencies` fires.
+
+    `OrSignal(signal, [a, b])` is the 6.x way to feed a signal you already
+    hold; `or_signal(a, b)` (or `a | b`) gives a new one. `signal` is held
+    weakly, and fed through a combination of the dependencies that only
+    `signal` keeps: once `signal` fires, is dropped, or `cleanup()` is called,
+    nothing is left on the dependencies, so a long-lived one (a thread's
+    `please_stop`) does not collect dead callbacks. When a dependency has
+    fired already, `signal` fires at once. Raises TypeError for anything that
+    is not a Signal.
+    """
+
+    __slots__ = ("signal", "dependencies", "_any")
+
+    def __init__(self, signal: Signal, dependencies: Iterable[Signal]) -> None:
+        if not isinstance(signal, Signal):
+            raise TypeError("OrSignal() expects a Signal to fire, not " + type(signal).__name__)
+        dependencies = tuple(dependencies)
+        for dependency in dependencies:
+            if not isinstance(dependency, Signal):
+                raise TypeError("OrSignal() expects Signals to depend on, not " + type(dependency).__name__)
+        self.signal: ref[Signal] = ref(signal)
+        self.dependencies: Tuple[Signal, ...] = dependencies
+        self._any: Optional[Signal] = None  # the combination feeding `signal`; only this object keeps it
+        if signal._go or not dependencies:
+            return
+        if any(dependency._go for dependency in dependencies):
+            signal.go()
+            return
+        # always a combination of our own (never a dependency itself), so that
+        # dropping it takes every callback off the dependencies
+        combined = _combine(dependencies[0], dependencies[1] if len(dependencies) > 1 else NEVER, " | ", 1)
+        for dependency in dependencies[2:]:
+            combined = _combine(combined, dependency, " | ", 1)
+        self._any = combined
+        if not signal._add_job(self):
+            # `signal` fired meanwhile (or never fires, as NEVER): nothing to feed
+            self._any = None
+            return
+        target = self.signal
+
+        def fire() -> None:
+            fed = target()
+            if fed is not None:
+                fed.go()
+
+        # the combination holds `signal` only through the weak reference in `fire`
+        if not combined._add_job(fire):
+            fire()
+
+    def __call__(self) -> None:
+        """Run when `signal` fires: let go of the dependencies."""
+        self._any = None
+
+    def cleanup(self) -> None:
+        """Stop feeding `signal`, and take every callback off the dependencies."""
+        signal = self.signal()
+        if signal is not None:
+            with _STATE_LOCK:
+                signal._remove_job(self)
+        self._any = None
+
+
+class AndSignals:
+    """Fire `signal` once `done()` has been called `count` times: a countdown, as in 6.x.
+
+    With `count` 0, `signal` fires at once. Calls of `done()` beyond `count`
+    do nothing. `remaining` is the number of calls still needed. For Signals
+    already at hand, `a & b` is simpler; for a countdown with `wait()`, see
+    `mo_threads.sync.Latch`.
+    """
+
+    __slots__ = ("signal", "remaining")
+
+    def __init__(self, signal: Signal, count: int) -> None:
+        if not isinstance(signal, Signal):
+            raise TypeError("AndSignals() expects a Signal to fire, not " + type(signal).__name__)
+        if isinstance(count, bool) or not isinstance(count, int):
+            raise TypeError("AndSignals() count must be an int, not " + type(count).__name__)
+        if count < 0:
+            raise ValueError("AndSignals() count must not be negative, not " + str(count))
+        self.signal = signal
+        self.remaining = count
+        if not count:
+            signal.go()
+
+    def done(self) -> None:
+        """Count one call; the call that brings `remaining` to 0 fires `signal`."""
+        with _STATE_LOCK:
+            if self.remaining <= 0:
+                return
+            self.remaining -= 1
+            if self.remaining:
+                return
+        self.signal.go()

@@ -34,7 +34,7 @@ import inspect
 import os
 import sys
 import threading
-from typing import Any, Callable, Dict, FrozenSet, Iterable, List, Optional, Tuple, Union
+from typing import Any, Callable, Dict, FrozenSet, Iterable, List, Optional, Tuple, TypeVar, Union
 
 from mo_logs import Except, logger
 
@@ -209,6 +209,9 @@ def _describe_function(target: Callable[..., Any]) -> str:
     return module + "." + name if module and module != "builtins" else name
 
 
+_Self = TypeVar("_Self", bound="BaseThread")
+
+
 class BaseThread:
     """What every thread object has: a name, a parent, children, two Signals, and a deadline.
 
@@ -263,11 +266,15 @@ class BaseThread:
         with self.child_locker:
             self._children.pop(child, None)
 
-    def stop(self) -> None:
-        """Ask the children (newest first), then this thread, to stop. Never blocks."""
+    def stop(self: _Self) -> _Self:
+        """Ask the children (newest first), then this thread, to stop. Never blocks; returns the thread.
+
+        Returning the thread lets `thread.stop().join()` chain, as in mo-threads 6.x.
+        """
         for child in self._children_newest_first():
             child.stop()
         self.please_stop.go()
+        return self
 
     def is_alive(self) -> bool:
         """True until the `stopped` Signal fires."""
@@ -305,6 +312,7 @@ class BaseThread:
                     failure = child._take_unreported_failure()
                     if failure is not None:
                         failures.append((child, failure))
+                    child._leave_owner()
                 self.remove_child(child)
 
     def _take_unreported_failure(self) -> Optional[BaseException]:
@@ -315,6 +323,18 @@ class BaseThread:
 
     def _detach(self) -> None:
         pass
+
+    def _leave_owner(self) -> None:
+        """Tell a `parent_thread=` that is not a thread that this one was joined (see `Thread`)."""
+
+
+def _check_owner(owner: Any) -> Any:
+    if callable(getattr(owner, "add_child", None)) and callable(getattr(owner, "remove_child", None)):
+        return owner
+    raise TypeError(
+        "parent_thread must be a mo_threads thread, or an object with add_child() and remove_child(), not "
+        + type(owner).__name__
+    )
 
 
 def _wrap_failure(thread_name: str, failure: BaseException) -> Except:
@@ -348,6 +368,11 @@ class Thread(BaseThread):
     The target must accept a `please_stop` keyword: the Signal it should watch to
     know when to return. Pass `please_stop=` to supply that Signal yourself, and
     `parent_thread=` to hang it under another thread than the one creating it.
+    `parent_thread=` may also be any object with `add_child(thread)` and
+    `remove_child(thread)` (as in mo-threads 6.x): it gets `add_child` now and
+    `remove_child` once the thread is joined, while the thread hangs in the
+    tree under the thread creating it, so shutdown still stops and joins it
+    and its failure still reaches someone.
     Making one does not start it (`start()`, or `Thread.run` for both); an
     unstarted thread is not in the tree. `daemon` is accepted for compatibility:
     every OS thread of mo_threads is a `threading` daemon, and shutdown stops and
@@ -403,8 +428,9 @@ class Thread(BaseThread):
         deadline: Deadline,
         policy: Optional[RestartPolicy],
     ) -> None:
+        owner: Any = None
         if parent_thread is not None and not isinstance(parent_thread, BaseThread):
-            raise TypeError("parent_thread must be a mo_threads thread, not " + type(parent_thread).__name__)
+            owner, parent_thread = _check_owner(parent_thread), None
         please_stop = kwargs.get("please_stop")
         if please_stop is not None and not isinstance(please_stop, Signal):
             raise TypeError("please_stop must be a Signal, not " + type(please_stop).__name__)
@@ -435,6 +461,11 @@ class Thread(BaseThread):
         self._deadline_spec = deadline
         self._own_deadline: Optional[Signal] = None  # the deadline this thread watches itself
         self._policy = policy
+        # a parent_thread= that is not a thread (mo-sqlite passes its database object): told
+        # add_child now and remove_child once joined; the tree parent stops and joins the thread
+        self._owner = owner
+        if owner is not None:
+            owner.add_child(self)
 
     @staticmethod
     def _make(
@@ -591,6 +622,17 @@ class Thread(BaseThread):
             parent.remove_child(self)
             self._in_tree = False
 
+    def _leave_owner(self) -> None:
+        owner, self._owner = self._owner, None
+        if owner is None:
+            return
+        try:
+            owner.remove_child(self)
+        except Exception as cause:
+            logger.warning(
+                "remove_child() of the parent_thread of {name|quote} failed", name=self.name, cause=cause
+            )
+
     def _report(self) -> None:
         with self.child_locker:
             if self._reported or self._joined:
@@ -623,6 +665,7 @@ class Thread(BaseThread):
         self._joined = True
         # _end removes it too, but only after `stopped` fired: a joiner must see it gone
         self._leave_tree()
+        self._leave_owner()
         if self._failure is not None:
             raise _wrap_failure(self.name, self._failure)
         return self._result
@@ -698,14 +741,15 @@ class MainThread(BaseThread):
         self.timers: Any = None
         self.failures: List[BaseException] = []
 
-    def stop(self) -> None:
-        """Shut down in order: only the main thread may call this."""
+    def stop(self: _Self) -> _Self:
+        """Shut down in order (see `stop_main_thread`); returns the main thread. Only the main thread may call this."""
         if _thread.get_ident() != self.ident:
             raise RuntimeError(
                 "Only the main thread can stop the main thread; from another thread, "
                 "call MAIN_THREAD.please_stop.go() to ask it"
             )
         stop_main_thread()
+        return self
 
     def wait_for_shutdown_signal(
         self, please_stop: Any = False, allow_exit: bool = False, wait_forever: bool = True
@@ -887,27 +931,31 @@ class RegisterThread:
 
 
 def register_thread(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Decorate a function run by a foreign thread so shutdown tracks that thread."""
+    """Decorate a function run by a foreign thread so shutdown tracks that thread (under its own name)."""
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        with RegisterThread(name=getattr(func, "__name__", None)):
+        with RegisterThread():
             return func(*args, **kwargs)
 
     return wrapper
 
 
-def join_all_threads(threads: Iterable[Thread], till: Optional[Signal] = None) -> List[Any]:
+def join_all_threads(threads: Iterable[Any], till: Optional[Signal] = None) -> List[Any]:
     """Join every thread; return their results in order.
 
-    Raises one error listing every failure (each failure is its cause), after
-    every thread has been joined. Raises `THREAD_TIMEOUT` if `till` fires first.
+    Takes anything with a `join(till=)` method: threads, what `ThreadPool.run()`
+    returns, futures, or objects of your own. Raises one error listing every
+    failure (each failure is its cause), after every thread has been joined.
+    Raises `THREAD_TIMEOUT` if `till` fires first. An interruption that is not
+    an `Exception` (KeyboardInterrupt, SystemExit) propagates at once: the
+    threads not yet joined are left to the shutdown.
     """
     if till is not None and not isinstance(till, Signal):
         raise bad_till(till)
     threads = list(threads)
     for thread in threads:
-        if not isinstance(thread, BaseThread) or not callable(getattr(thread, "join", None)):
-            raise TypeError("join_all_threads() expects mo_threads threads, not " + type(thread).__name__)
+        if not callable(getattr(thread, "join", None)):
+            raise TypeError("join_all_threads() expects threads (objects with join()), not " + type(thread).__name__)
     results: List[Any] = []
     failures: List[BaseException] = []
     for thread in threads:
@@ -915,7 +963,7 @@ def join_all_threads(threads: Iterable[Thread], till: Optional[Signal] = None) -
             results.append(thread.join(till=till))
         except ThreadTimeout:
             raise
-        except BaseException as failure:
+        except Exception as failure:
             results.append(None)
             failures.append(failure)
     if failures:
@@ -941,14 +989,27 @@ def start_main_thread() -> None:
     _ensure_started()
 
 
-def stop_main_thread() -> List[BaseException]:
+def stop_main_thread(signum: Optional[int] = None, frame: Any = None) -> List[BaseException]:
     """Shut down in order: stop and join every child (newest first), then logging, then timers.
 
     Returns the failures of children nobody joined (they are also logged),
     each wrapped with the failed thread's name. Runs at interpreter exit too; a
     second call does little. An OS signal arriving meanwhile does not interrupt
-    it (a second one forces the exit).
+    it (a second one forces the exit). The line `All threads have shutdown` is
+    logged at the end.
+
+    It is also a signal handler, as in mo-threads 6.x:
+    `signal.signal(signal.SIGTERM, stop_main_thread)`. Called so (with a
+    `signum` and a `frame`, on the main thread) it does what the handlers
+    mo_threads installs do, no blocking work in the handler: it asks the main
+    thread to stop, and when the main thread is not parked in
+    `wait_for_shutdown_signal` it raises KeyboardInterrupt (SIGINT) or
+    SystemExit (other signals) there, so the program exits in order.
     """
+    if signum and _thread.get_ident() == MAIN_THREAD.ident:
+        _ensure_started()
+        _os_signals.handle_stop_signal(signum, frame)
+        return []
     return _shutdown(log_unjoined=True)
 
 
@@ -966,6 +1027,7 @@ def _shutdown(log_unjoined: bool) -> List[BaseException]:
         failures: List[BaseException] = [_wrap_failure(child.name, failure) for child, failure in unjoined]
         MAIN_THREAD.failures.extend(failures)
         try:
+            logger.info("All threads have shutdown")  # the last line of 6.x too: scripts look for it
             logger.stop()
         except Exception as cause:
             sys.stderr.write("mo_threads: failed to stop logging: " + repr(cause) + "\n")

@@ -12,6 +12,14 @@ from typing import List
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
+# logged (to stdout, mo-logs' default) at the end of every orderly shutdown, as in mo-threads 6.x
+SHUTDOWN_LINE = "All threads have shutdown"
+
+
+def program_lines(text: str) -> List[str]:
+    """The non-blank lines a child program printed, without the shutdown's own last line."""
+    return [line.strip() for line in text.splitlines() if line.strip() and line.strip() != SHUTDOWN_LINE]
+
 
 def child_env(**extra: str) -> dict:
     env = dict(os.environ)

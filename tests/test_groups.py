@@ -12,7 +12,7 @@ import pytest
 from mo_threads import Signal, Till, current_thread
 from mo_threads import groups as groups_module
 from mo_threads.groups import ThreadGroup, ThreadGroupError
-from tests.helpers import finish, run_python, send, start_python, wait_for_line, wait_true
+from tests.helpers import finish, program_lines, run_python, send, start_python, wait_for_line, wait_true
 
 
 pytestmark = pytest.mark.usefixtures("no_leaked_threads")
@@ -245,7 +245,7 @@ class TestThreadGroup:
             timeout=30,
         )
         assert result.returncode == 0, result.stderr
-        assert result.stdout.splitlines() == ["member stopped", "member stopped", "group ended", "shut down"]
+        assert program_lines(result.stdout) == ["member stopped", "member stopped", "group ended", "shut down"]
 
     def test_ctrl_c_in_the_block_stops_members(self) -> None:
         proc = start_python(
@@ -269,4 +269,4 @@ class TestThreadGroup:
         wait_for_line(proc, "ready")
         send(proc)
         result = finish(proc, timeout=30)
-        assert result.stdout.splitlines() == ["member stopped", "interrupted"], result.stderr
+        assert program_lines(result.stdout) == ["member stopped", "interrupted"], result.stderr

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import program_lines
+
 REPO = Path(__file__).resolve().parent.parent
 PACKAGE_FILES = ["pyproject.toml", "setup.py", "README.md", "LICENSE"]
 NETWORK_TROUBLE = ("NewConnectionError", "Temporary failure in name resolution", "Network is unreachable")
@@ -136,7 +138,7 @@ class TestInstalledWheel:
         )
         done = _run([str(installed), "-I", "-c", program], env=_clean_env(), cwd=str(tmp_path), timeout=120)
         assert done.returncode == 0, done.stdout
-        report = json.loads(done.stdout.strip().splitlines()[-1])
+        report = json.loads(program_lines(done.stdout)[-1])
         assert os.path.realpath(report["file"]).startswith(os.path.realpath(report["site"]))
         assert os.path.realpath(report["file"]) != os.path.realpath(str(REPO / "mo_threads" / "__init__.py"))
         assert report["answer"] == 42
@@ -162,4 +164,4 @@ class TestInstalledWheel:
         )
         done = _run([str(installed), "-I", "-c", program], env=_clean_env(), cwd=str(tmp_path), timeout=120)
         assert done.returncode == 0, done.stdout
-        assert json.loads(done.stdout.strip().splitlines()[-1]) == {"root": 4.0}
+        assert json.loads(program_lines(done.stdout)[-1]) == {"root": 4.0}

@@ -12,7 +12,7 @@ from mo_threads.pools import PoolThread, ThreadPool
 from mo_threads.signals import Signal
 from mo_threads.threads import THREAD_TIMEOUT
 from mo_threads.till import Till
-from tests.helpers import run_python
+from tests.helpers import program_lines, run_python
 
 
 class TestThreadPool:
@@ -190,6 +190,6 @@ class TestThreadPool:
             timeout=60,
         )
         assert result.returncode == 0, result.stderr
-        lines = result.stdout.splitlines()
+        lines = program_lines(result.stdout)
         assert lines[0] == "main ends"
         assert sorted(lines[1:]) == ["job 0 stopped", "job 1 stopped"]

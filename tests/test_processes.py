@@ -9,7 +9,7 @@ import pytest
 
 from mo_threads import MAIN_THREAD, PLEASE_STOP, Thread, ThreadTimeout, Till
 from mo_threads.processes import Process
-from tests.helpers import REPO, child_env, run_python, wait_true
+from tests.helpers import REPO, child_env, program_lines, run_python, wait_true
 
 PY = sys.executable
 PROGRAMS = os.path.join(REPO, "tests", "programs")
@@ -289,7 +289,7 @@ class TestShutdownSignals:
         return process
 
     def check(self, process: Process) -> None:
-        assert drain(process.stdout) == ["worker cleanup", "main done"]
+        assert program_lines("\n".join(drain(process.stdout))) == ["worker cleanup", "main done"]
         assert process.returncode == 0, drain(process.stderr)
 
     def test_sigint(self):

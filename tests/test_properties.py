@@ -106,16 +106,16 @@ class QueueMachine(RuleBasedStateMachine):
             self.expect_refused(lambda: self.queue.push_all(batch, timeout=0.001))
             return
         self.queue.push_all(batch, timeout=0.001)
-        for value in reversed(batch):  # batch[0] is popped next
+        for value in batch:  # each to the front in turn: batch[-1] is popped next
             if not (self.unique and value in self.model):
                 self.model.appendleft(value)
 
     @rule(value=values)
     def put_nowait(self, value: int) -> None:
-        if self.closed or (self.full() and not (self.unique and value in self.model)):
+        if self.closed:
             self.expect_refused(lambda: self.queue.put_nowait(value))
             return
-        self.queue.put_nowait(value)
+        self.queue.put_nowait(value)  # forced past max, as 6.x
         if not (self.unique and value in self.model):
             self.model.append(value)
 

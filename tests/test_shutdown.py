@@ -12,7 +12,7 @@ from typing import List
 
 import pytest
 
-from tests.helpers import REPO, child_env, finish, run_python, send, start_python, wait_for_line
+from tests.helpers import REPO, child_env, finish, program_lines, run_python, send, start_python, wait_for_line
 
 pytestmark = pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="POSIX signals needed")
 
@@ -97,8 +97,7 @@ def wait_until_sleeping(pid: int) -> None:
         time.sleep(0.05)
 
 
-def lines_of(text: str) -> List[str]:
-    return [line.strip() for line in text.splitlines() if line.strip()]
+lines_of = program_lines
 
 
 def assert_stopped_in_order(out: str) -> None:
