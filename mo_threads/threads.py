@@ -219,6 +219,9 @@ class BaseThread:
     fires (see `Thread`'s `deadline=`), None when unbounded.
     """
 
+    # the object given as parent_thread= when it is not a thread (see Thread)
+    _owner: Any = None
+
     def __init__(self, name: str, ident: Optional[int] = None, parent: Optional[BaseThread] = None) -> None:
         self.name = name
         self.ident = ident
@@ -294,7 +297,12 @@ class BaseThread:
             return list(reversed(self._children))
 
     def _stop_and_join_children(self) -> List[Tuple[BaseThread, BaseException]]:
-        """Stop and join every child; return (child, failure) for the failures nobody else will see."""
+        """Stop and join every child; return (child, failure) for the failures nobody else will see.
+
+        Threads owned by an object (`parent_thread=` that is not a thread) go
+        last: the other threads may still be waiting for them (a database's
+        worker answers the threads that query it).
+        """
         failures: List[Tuple[BaseThread, BaseException]] = []
         if not self._children:
             return failures  # the common case: no lock, no copy
@@ -302,6 +310,9 @@ class BaseThread:
             children = self._children_newest_first()
             if not children:
                 return failures
+            unowned = [child for child in children if child._owner is None]
+            if unowned:
+                children = unowned
             for child in children:
                 child.stop()
             for child in children:
@@ -369,10 +380,12 @@ class Thread(BaseThread):
     know when to return. Pass `please_stop=` to supply that Signal yourself, and
     `parent_thread=` to hang it under another thread than the one creating it.
     `parent_thread=` may also be any object with `add_child(thread)` and
-    `remove_child(thread)` (as in mo-threads 6.x): it gets `add_child` now and
-    `remove_child` once the thread is joined, while the thread hangs in the
-    tree under the thread creating it, so shutdown still stops and joins it
-    and its failure still reaches someone.
+    `remove_child(thread)` (as in mo-threads 6.x; mo-sqlite passes its
+    database): it gets `add_child` now and `remove_child` once the thread is
+    joined. Such a thread outlives the thread that made it: it hangs under the
+    main thread, and shutdown stops and joins it after the main thread's other
+    children (which may still be waiting for it); its failure is reported
+    then if nobody joined it.
     Making one does not start it (`start()`, or `Thread.run` for both); an
     unstarted thread is not in the tree. `daemon` is accepted for compatibility:
     every OS thread of mo_threads is a `threading` daemon, and shutdown stops and
@@ -430,7 +443,8 @@ class Thread(BaseThread):
     ) -> None:
         owner: Any = None
         if parent_thread is not None and not isinstance(parent_thread, BaseThread):
-            owner, parent_thread = _check_owner(parent_thread), None
+            # the object, not the creating thread, decides when it ends: the root adopts it
+            owner, parent_thread = _check_owner(parent_thread), MAIN_THREAD
         please_stop = kwargs.get("please_stop")
         if please_stop is not None and not isinstance(please_stop, Signal):
             raise TypeError("please_stop must be a Signal, not " + type(please_stop).__name__)
@@ -1098,7 +1112,8 @@ def wait_for_shutdown_signal(
             wait_in_main(stop)
         else:
             while not stop:
-                children = [c for c in MAIN_THREAD._children_newest_first() if c.is_alive()]
+                # threads owned by objects (parent_thread=) serve the others: not waited for
+                children = [c for c in MAIN_THREAD._children_newest_first() if c.is_alive() and c._owner is None]
                 if not children:
                     break
                 for child in children:

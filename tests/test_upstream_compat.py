@@ -22,7 +22,7 @@ from mo_threads import (
     join_all_threads,
     register_thread,
 )
-from tests.helpers import run_python, wait_true
+from tests.helpers import program_lines, run_python, wait_true
 
 
 def idle(please_stop: Signal) -> None:
@@ -95,6 +95,56 @@ print("after shutdown", flush=True)
     lines = done.stdout.splitlines()
     assert lines.index("worker saw please_stop") < lines.index("after shutdown")
     assert "removed owned" in lines
+
+
+def test_a_thread_of_a_foreign_parent_outlives_its_maker_and_is_stopped_last() -> None:
+    # like a database's worker: the threads using it are stopped and joined first
+    code = """
+import time
+from mo_threads import Thread, stop_main_thread, wait_for_shutdown_signal
+
+class Owner:
+    def add_child(self, child): pass
+    def remove_child(self, child): pass
+
+def serve(please_stop):
+    please_stop.wait()
+    print("server stopped", flush=True)
+
+def maker(please_stop):
+    Thread.run("server", serve, parent_thread=Owner())
+
+def client(please_stop):
+    please_stop.wait()
+    time.sleep(0.2)
+    print("client stopped", flush=True)
+
+Thread.run("maker", maker).join()
+Thread.run("client", client)
+wait_for_shutdown_signal(please_stop=True, wait_forever=False)
+print("main done", flush=True)
+"""
+    done = run_python(code, timeout=30)
+    assert done.returncode == 0, done.stderr
+    assert program_lines(done.stdout) == ["client stopped", "server stopped", "main done"]
+
+
+def test_wait_forever_false_does_not_wait_for_threads_of_foreign_parents() -> None:
+    code = """
+from mo_threads import Thread, wait_for_shutdown_signal
+
+class Owner:
+    def add_child(self, child): pass
+    def remove_child(self, child): pass
+
+Thread.run("server", lambda please_stop: please_stop.wait(), parent_thread=Owner())
+Thread.run("short", lambda please_stop: None)
+wait_for_shutdown_signal(wait_forever=False)
+print("main done", flush=True)
+"""
+    done = run_python(code, timeout=30)
+    assert done.returncode == 0, done.stderr
+    assert program_lines(done.stdout) == ["main done"]
 
 
 def test_a_failure_in_a_thread_of_a_foreign_parent_is_reported() -> None:
