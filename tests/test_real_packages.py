@@ -98,7 +98,12 @@ def test_sqlite_from_100_threads_then_jx_sqlite_mo_files_and_mo_logs_exit_in_ord
 
 
 FORGOT_TO_STOP = """
-import os, sys
+import atexit, os, sys, threading
+
+# registered first, so it runs last (on Python 3.8 mo_threads' own exit hook is a plain atexit one)
+atexit.register(lambda: print("threads alive at exit: " + (", ".join(sorted(
+    t.name for t in threading.enumerate() if t is not threading.main_thread())) or "none"), flush=True))
+
 from mo_sqlite import Sqlite
 from jx_sqlite import Container
 from mo_threads import Thread, join_all_threads
@@ -121,11 +126,7 @@ print("left open:", db.worker.name, container.db.worker.name, flush=True)
 
 
 def test_sqlite_and_jx_container_left_open_still_exit_in_order(tmp_path) -> None:
-    script = FORGOT_TO_STOP + "import atexit, threading\n" + (
-        "atexit.register(lambda: print('threads alive at exit: ' + (', '.join(sorted("
-        "t.name for t in threading.enumerate() if t is not threading.main_thread())) or 'none'), flush=True))\n"
-    )
-    result = run_python(script, str(tmp_path), timeout=30, cwd=str(tmp_path))
+    result = run_python(FORGOT_TO_STOP, str(tmp_path), timeout=30, cwd=str(tmp_path))
     lines = check_exit(result)
     assert lines[0] == "left open: sqlite db thread sqlite db thread", result.stdout
     with sqlite3.connect(str(tmp_path / "forgot.sqlite")) as db:
