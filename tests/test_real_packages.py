@@ -133,12 +133,6 @@ def test_sqlite_and_jx_container_left_open_still_exit_in_order(tmp_path) -> None
         assert sorted(n for (n,) in db.execute("SELECT n FROM numbers")) == list(range(20))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Ctrl-C stops mo-sqlite's worker (parent_thread=the Sqlite) together with main's children, "
-    "so the threads still waiting for its answers never end (6.x stops such threads after main's "
-    "children are joined); remove this mark once that is fixed",
-)
 @pytest.mark.slow
 def test_ctrl_c_while_100_threads_query_sqlite_ends_in_order(tmp_path) -> None:
     # one of the 100 threads sends SIGINT half-way through their transactions
