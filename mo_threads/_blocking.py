@@ -39,6 +39,8 @@ import threading
 import time
 from typing import Any, Callable, Dict, Final, List, Optional, Tuple
 
+from mo_threads import _runtime
+
 __all__ = (
     "DeadlockError",
     "begin",
@@ -145,7 +147,7 @@ _counted: List[Tuple[str, str, Any, float]] = []
 FOLD_AT: Final = 4096
 _thread_totals: Dict[str, List[float]] = {}  # thread name -> [waits, seconds]
 _primitive_totals: Dict[Tuple[str, Any], List[float]] = {}  # (kind, name) -> [waits, seconds]
-_totals_lock = _thread.allocate_lock()
+_totals_lock = _thread.allocate_lock()  # made anew in a forked child (_after_fork_in_child)
 
 
 def _fold() -> None:
@@ -352,3 +354,23 @@ def reset_statistics() -> None:
         del _counted[:]
         _thread_totals.clear()
         _primitive_totals.clear()
+
+
+def _after_fork_in_child() -> None:
+    # Only the forking thread exists in the child: the totals lock may have been
+    # held by a thread that is gone, and the other threads' waits will never end.
+    global _totals_lock
+    _totals_lock = _thread.allocate_lock()
+    me = _get_ident()
+    for ident in list(_current):
+        if ident != me:
+            _current.pop(ident, None)
+
+
+def _reset() -> None:
+    reset_statistics()
+    set_wait_threshold(DEFAULT_WAIT_THRESHOLD)
+
+
+_runtime.on_fork("_blocking", _after_fork_in_child)
+_runtime.on_reset("_blocking", _reset)

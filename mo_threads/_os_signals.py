@@ -64,6 +64,7 @@ import threading
 import time
 from typing import Any, Callable, Dict, Optional, Set, Tuple
 
+from mo_threads import _runtime
 from mo_threads._watchdog import SETTINGS, describe_stack
 
 
@@ -103,6 +104,7 @@ class _State:
         self.parked = False
         # True while stop_main_thread runs: a first signal must not break it
         self.shutting_down = False
+        # taken (never released) by whoever forces the exit; made anew in a forked child
         self.forcing = _thread.allocate_lock()
         # (read end, write end) of the wakeup pipe, when the watcher runs
         self.pipe: Optional[Tuple[int, int]] = None
@@ -164,6 +166,9 @@ def install(
 
 
 def _after_fork_in_child() -> None:
+    # a thread of the parent forcing its exit holds `forcing` for good: the child
+    # must still be able to force its own
+    STATE.forcing = _thread.allocate_lock()
     # the pipe is shared with the parent: a child's signal must not wake the parent's watcher
     pipe, STATE.pipe = STATE.pipe, None
     if pipe is None:
@@ -179,8 +184,7 @@ def _after_fork_in_child() -> None:
             pass
 
 
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_after_fork_in_child)
+_runtime.on_fork("_os_signals", _after_fork_in_child)
 
 
 def reset() -> None:

@@ -18,7 +18,9 @@ import _thread
 import threading
 from typing import Any, Callable, Dict, List
 
-LIVE_LOCK = _thread.allocate_lock()
+from mo_threads import _runtime
+
+LIVE_LOCK = _thread.allocate_lock()  # made anew in a forked child (after_fork_in_child)
 LIVE: Dict[int, Any] = {}
 
 _local = threading.local()
@@ -86,3 +88,6 @@ def after_fork_in_child() -> None:
 def live_threads() -> List[Any]:
     """A snapshot of the registered threads running now."""
     return list(LIVE.copy().values())  # dict.copy() is one atomic step; iterating LIVE is not
+
+
+_runtime.on_fork("_registry", after_fork_in_child)

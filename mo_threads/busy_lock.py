@@ -40,6 +40,7 @@ class BusyLock:
 
     def __init__(self, name: str = "") -> None:
         self.name = name
+        # the user's lock, as a threading.Lock is: held at a fork, it stays held in the child (see _runtime)
         self._lock = _thread.allocate_lock()
         self._owner: Optional[int] = None
 

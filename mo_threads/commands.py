@@ -30,6 +30,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 from mo_logs import logger
 
+from mo_threads import _runtime
 from mo_threads.lock import Lock
 from mo_threads.processes import Process, check_name_and_params
 from mo_threads.queues import Queue
@@ -221,6 +222,7 @@ class _Session(Process):
     def __init__(self, key: SessionKey, cwd: Any, env: Optional[Mapping[str, Any]], debug: bool) -> None:
         # set before Process starts the readers, which use them
         self.key = key
+        # not made anew at a fork: a child never uses its parent's sessions (see _Sessions.after_fork)
         self.lock = Lock("bash session")
         self.current: Optional[Command] = None
         self.marker = ""
@@ -350,8 +352,18 @@ class _Sessions:
     """The idle `bash` sessions, per (cwd, env)."""
 
     def __init__(self) -> None:
-        self.lock = Lock("command sessions")
+        self.lock = Lock("command sessions")  # made anew in a forked child (after_fork)
         self.idle: Dict[SessionKey, List[_Session]] = {}
+
+    def after_fork(self) -> None:
+        """In a forked child: a new lock (a thread that is gone may have held it), and no idle sessions.
+
+        The parent's sessions are the parent's: their reader and writer threads
+        do not exist in the child, so a command sent to one would never end.
+        The child starts its own.
+        """
+        self.lock = Lock("command sessions")
+        self.idle = {}
 
     def acquire(self, cwd: Any, env: Optional[Mapping[str, Any]], debug: bool) -> _Session:
         key: SessionKey = (
@@ -408,3 +420,5 @@ class _Sessions:
 
 
 SESSIONS = _Sessions()
+_runtime.on_fork("commands", SESSIONS.after_fork)
+_runtime.on_reset("commands", SESSIONS.close_all)

@@ -13,7 +13,7 @@ import functools
 import sys
 from typing import Any, Callable, Generic, List, Optional, TypeVar
 
-from mo_threads import _blocking
+from mo_threads import _blocking, _runtime
 from mo_threads.signals import Signal
 from mo_threads.threads import ThreadTimeout
 
@@ -55,9 +55,20 @@ def _check_futures(futures: Any, what: str) -> List[Future[Any]]:
         if not isinstance(future, Future):
             raise TypeError(what + "() takes Futures, not " + type(future).__name__)
     return list(futures)
+
+
 _UNSET: Any = object()
-# guards settling (rare): assign() and fail() from two threads at once must not both win
+# guards settling (rare): assign() and fail() from two threads at once must not both win.
+# Made anew in a forked child: a thread that is gone may have held it.
 _SETTLE_LOCK = _thread.allocate_lock()
+
+
+def _after_fork_in_child() -> None:
+    global _SETTLE_LOCK
+    _SETTLE_LOCK = _thread.allocate_lock()
+
+
+_runtime.on_fork("futures", _after_fork_in_child)
 
 
 class Future(Generic[_T]):
@@ -177,17 +188,15 @@ class Future(Generic[_T]):
         if not given:
             output.assign([])
             return output
-        left = [len(given)]
-        lock = _thread.allocate_lock()
+        # one token per future, taken as each is assigned: the one taking token 0 is
+        # the last. list.pop() is one atomic step, so no lock (none to leave held across a fork)
+        tokens = list(range(len(given)))
 
         def one_settled(future: Future[Any]) -> None:
             if future._failure is not None:
                 output._try_settle(None, future._failure)
                 return
-            with lock:
-                left[0] -= 1
-                last = not left[0]
-            if last:
+            if tokens.pop() == 0:
                 output._try_settle([f._value for f in given], None)
 
         for future in given:
@@ -206,17 +215,13 @@ class Future(Generic[_T]):
         if not given:
             raise ValueError("Future.any_of() needs at least one Future")
         output: Future[Any] = Future("any_of")
-        left = [len(given)]
-        lock = _thread.allocate_lock()
+        tokens = list(range(len(given)))  # one per future, taken as each fails (see all_of)
 
         def one_settled(future: Future[Any]) -> None:
             if future._failure is None:
                 output._try_settle(future._value, None)
                 return
-            with lock:
-                left[0] -= 1
-                last = not left[0]
-            if last:
+            if tokens.pop() == 0:
                 failures = [f._failure for f in given]
                 output._try_settle(
                     None, AllFailed("every one of " + str(len(given)) + " futures failed", failures)

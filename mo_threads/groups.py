@@ -140,6 +140,7 @@ class ThreadGroup:
         self.timed_out = False
         self._deadline_spec = deadline
         self._deadline: Optional[Signal] = None
+        # the group's own: not made anew at a fork (its members are threads of the parent; see _runtime)
         self._lock = Lock("thread group " + name)
         self._members: List[Thread] = []
         self._failures: List[Tuple[Thread, BaseException]] = []

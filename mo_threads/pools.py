@@ -178,6 +178,7 @@ class ThreadPool:
             raise TypeError("ThreadPool name must be a str, not " + type(name).__name__)
         self.name = name or "thread pool"
         self.num_threads = num_threads
+        # the pool's own: not made anew at a fork (its workers are threads of the parent; see _runtime)
         self._lock = Lock("thread pool " + self.name)
         self._jobs: Queue[Any] = Queue("jobs of " + self.name, silent=True)
         self._workers: List[Thread] = []

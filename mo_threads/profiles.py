@@ -53,7 +53,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 from mo_logs import logger
 
-from mo_threads import _registry
+from mo_threads import _registry, _runtime
 from mo_threads.metrics import statistics_filename, write_statistics
 from mo_threads.profile_utils import COLUMNS as COLUMNS
 from mo_threads.profile_utils import stats2tab
@@ -83,9 +83,9 @@ class _Snapshot:
 class _Collector:
     """Every profiler of the program and the aggregate of the finished ones.
 
-    `lock` guards every field. `running` maps id(profiler) to (profiler, OS
-    thread id) for profilers still collecting; `finished` aggregates the
-    stats of profilers that ended.
+    `lock` guards every field (made anew in a forked child, `after_fork`).
+    `running` maps id(profiler) to (profiler, OS thread id) for profilers still
+    collecting; `finished` aggregates the stats of profilers that ended.
     """
 
     __slots__ = ("lock", "enabled", "filename", "running", "finished", "hooked", "exit_hook", "thread_hook")
@@ -149,8 +149,18 @@ class _Collector:
         with self.lock:
             self.finished = pstats.Stats()
 
+    def after_fork(self) -> None:
+        """In a forked child: a new lock, as a thread that is gone may have held it.
+
+        What was collected before the fork stays (the child's profile includes
+        it); a profiler of a thread that is gone is only read from now on, and
+        folded when its thread id is reused (`fold_stale`).
+        """
+        self.lock = _thread.allocate_lock()
+
 
 cprofiler_stats = _Collector()
+_runtime.on_fork("profiles", cprofiler_stats.after_fork)
 
 
 def _stats_of(profiler: cProfile.Profile, running: bool) -> Optional[pstats.Stats]:

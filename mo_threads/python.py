@@ -93,6 +93,7 @@ class Python:
         if not isinstance(name, str):
             raise TypeError("Python name must be a str, not " + type(name).__name__)
         self.name = name
+        # the worker's own: not made anew at a fork (its reader threads are the parent's; see _runtime)
         self._lock = Lock("python worker " + name)
         self._pending: Dict[int, _Reply] = {}
         self._ids = count(1)

@@ -32,7 +32,6 @@ from __future__ import annotations
 import _thread
 import math
 import threading
-import os
 import sys
 import warnings
 from collections import deque
@@ -41,6 +40,7 @@ from weakref import ref
 
 from mo_logs import logger
 
+from mo_threads import _runtime
 from mo_threads._blocking import begin as _begin_wait
 from mo_threads._blocking import end as _end_wait
 
@@ -654,8 +654,7 @@ def _after_fork_in_child() -> None:
     _LEGACY_LOCK = threading.RLock()
 
 
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_after_fork_in_child)
+_runtime.on_fork("signals", _after_fork_in_child)
 
 DONE = Signal("DONE")
 DONE.go()

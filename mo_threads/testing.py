@@ -28,12 +28,21 @@ from time import time as _real_time
 from typing import Iterator
 from contextlib import contextmanager
 
-from mo_threads import till as _till
+from mo_threads import _runtime, till as _till
 
 __all__ = ("FakeClock", "fake_clock")
 
 _activation = threading.Lock()
 _active = False
+
+
+def _after_fork_in_child() -> None:
+    # a thread that is gone may have held it (_runtime)
+    global _activation
+    _activation = threading.Lock()
+
+
+_runtime.on_fork("testing", _after_fork_in_child)
 
 
 class FakeClock:

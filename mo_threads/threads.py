@@ -31,14 +31,13 @@ import _thread
 import atexit
 import functools
 import inspect
-import os
 import sys
 import threading
 from typing import Any, Callable, Dict, FrozenSet, Iterable, List, Optional, Tuple, TypeVar, Union
 
 from mo_logs import Except, logger
 
-from mo_threads import _blocking, _os_signals, _registry, till as _till
+from mo_threads import _blocking, _os_signals, _registry, _runtime, till as _till
 from mo_threads._restart import RestartPolicy, run_with_restarts
 from mo_threads._watchdog import (
     SETTINGS as SHUTDOWN_SETTINGS,
@@ -229,7 +228,8 @@ class BaseThread:
         # oldest first; a dict, so that a child leaves in one step, not by a scan of its
         # siblings (each a cold object to compare when hundreds end at once)
         self._children: Dict[BaseThread, None] = {}
-        # a plain lock: held only for a few list operations, never while calling out
+        # a plain lock: held only for a few list operations, never while calling out.
+        # Made anew at a fork for the threads the child keeps using (_after_fork_in_child)
         self.child_locker: Any = _allocate_lock()
         self.please_stop = Signal("please_stop of " + name)
         self.stopped = Signal("stopped " + name)
@@ -794,7 +794,7 @@ class _Machinery:
     __slots__ = ("lock", "started", "stopping", "exit_watcher")
 
     def __init__(self) -> None:
-        self.lock = _thread.allocate_lock()
+        self.lock = _thread.allocate_lock()  # made anew in a forked child (_after_fork_in_child)
         self.started = False
         self.stopping = False
         self.exit_watcher = False
@@ -814,8 +814,6 @@ def _ensure_started() -> None:
             return
         MACHINERY.started = True
         _register_exit_hook()
-        if hasattr(os, "register_at_fork"):
-            os.register_at_fork(after_in_child=_after_fork_in_child)
     _os_signals.install(_request_stop, _force_exit_report, _stop_for_stuck_main)
 
 
@@ -823,19 +821,30 @@ def _after_fork_in_child() -> None:
     # Only the forking thread exists in a child: the parent's threads must not be
     # waited for at the child's exit (multiprocessing runs threading._shutdown,
     # hence our exit hook, in its children). Locks held by other threads at the
-    # fork stay locked: make them anew.
+    # fork stay locked: make them anew. _runtime runs this after _registry's own
+    # after-fork step, so the registry holds the current thread alone.
     MACHINERY.lock = _thread.allocate_lock()
     MACHINERY.stopping = False
     MACHINERY.exit_watcher = False
-    _registry.after_fork_in_child()
     current = _registry.get_current()
     for thread in (MAIN_THREAD, current):
         if thread is not None:
             thread.child_locker = _allocate_lock()
             thread._children = {}
+    # the current thread's ancestors stay in use: it leaves its parent when it ends
+    thread = current
+    while thread is not None:
+        parent = getattr(thread, "parent", None)
+        if not isinstance(parent, BaseThread) or parent is MAIN_THREAD:
+            break
+        parent.child_locker = _allocate_lock()
+        thread = parent
     MAIN_THREAD.ident = threading.main_thread().ident
     SHUTDOWN_SETTINGS.reset()
     _os_signals.reset()
+
+
+_runtime.on_fork("threads", _after_fork_in_child)
 
 
 def _register_exit_hook() -> None:

@@ -29,7 +29,6 @@ from __future__ import annotations
 import _thread
 import heapq
 import math
-import os
 import threading
 from time import time as _real_time
 from typing import Any, Callable, Dict, List, Optional, Tuple
@@ -37,6 +36,7 @@ from weakref import ref
 
 from mo_logs import logger
 
+from mo_threads import _runtime
 from mo_threads.signals import ErrorHandler, Signal
 
 __all__ = ("Till",)
@@ -357,8 +357,7 @@ _PURGE_AT = 1000  # collected-but-pending entries tolerated before a purge is co
 
 _TIMER = _Timer()
 
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_TIMER.after_fork)
+_runtime.on_fork("till", _TIMER.after_fork)
 
 
 def shutdown() -> None:
