@@ -12,6 +12,11 @@ thread of the process; CPython then only flags it, and runs the Python handler
 when the main thread next runs bytecode. A main thread parked in one long lock
 acquire would not see the signal until that wait ends (a second Ctrl-C during
 a slow shutdown would do nothing for 30 s). Other threads wait in one piece.
+
+Every interval here (a `timeout`, the grace period, the seconds in a report)
+is measured on the real monotonic clock: a wall-clock step neither cuts a
+grace period short nor stretches it, and a fake clock does not touch it (the
+waits go to the OS as lock timeouts, which take real time).
 """
 
 from __future__ import annotations
@@ -21,13 +26,13 @@ import os
 import sys
 import threading
 import traceback
-from time import time as _time
 from typing import Any, List, Optional
 
 from mo_logs import logger
 
 from mo_threads import _blocking
 from mo_threads._blocking import describe_wait
+from mo_threads._clock import REAL_MONOTONIC as _now
 from mo_threads.signals import Signal, check_timeout
 
 MAIN_THREAD_SLICE = 0.1
@@ -143,14 +148,14 @@ def wait_in_main(signal: Signal, till: Optional[Signal] = None, timeout: Optiona
         # may raise DeadlockError (an unbounded wait on a thread's completion that closes a cycle)
         record = _blocking.begin("Signal", signal, bounded=till is not None or timeout is not None)
     try:
-        deadline = None if timeout is None else _time() + timeout
+        deadline = None if timeout is None else _now() + timeout
         while True:
             step = MAIN_THREAD_SLICE
             if deadline is not None:
-                step = min(step, max(0.0, deadline - _time()))
+                step = min(step, max(0.0, deadline - _now()))
             if signal.wait(till, timeout=step):
                 return True
-            if (till is not None and till) or (deadline is not None and _time() >= deadline):
+            if (till is not None and till) or (deadline is not None and _now() >= deadline):
                 return False
     finally:
         if record is not None:
@@ -171,9 +176,9 @@ def wait_stopped(thread: Any, waiting_for: str = "shutdown") -> bool:
     if SETTINGS.give_up_after_report and SETTINGS.gave_up:
         # asked to stop as long ago as the one given up on: a short last chance
         timeout = min(timeout, LAST_CHANCE)
-    began = _time()
+    began = _now()
     while not wait_in_main(stopped, timeout=timeout):
-        _report_still_running(thread, waiting_for, _time() - began)
+        _report_still_running(thread, waiting_for, _now() - began)
         if SETTINGS.give_up_after_report:
             SETTINGS.gave_up = True
             return False

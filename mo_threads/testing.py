@@ -4,11 +4,16 @@
         hour = Till(seconds=3600)
         clock.advance(3600)   # hour fires now, without waiting
 
-Inside the block every Till reads the fake time, which starts at the real time
-and moves only by `advance`. So does every timer built on Till's clock
-(`mo_threads.till.now()`): any `till=Till(...)`, the `deadline=` of threads,
-thread groups and `supervise`, `Repeat(every=, until=)`, `Process` silence
-timeouts and kill grace period, `Command(timeout=)`, and
+Inside the block Till reads the fake clock, which has the two readings of the
+clock policy (`mo_threads._clock`): a monotonic one, the timeline of every
+deadline (`Till(seconds=)`, `mo_threads.till.monotonic()`), and a wall one, for
+unix timestamps (`Till(till=)`, `Till.deadline`, `mo_threads.till.now()`).
+They start at the real `time.monotonic()` and `time.time()` and move only by
+`advance`, both by the same amount: `Till(seconds=3600)` and
+`Till(till=mo_threads.till.now() + 3600)` fire together after `advance(3600)`.
+So does every timer built on Till's clock: any `till=Till(...)`, the
+`deadline=` of threads, thread groups and `supervise`, `Repeat(every=, until=)`,
+`Process` silence timeouts and kill grace period, `Command(timeout=)`, and
 `Channel.async_receive(timeout=)`.
 
 A `timeout=` (or `seconds=`) given to a blocking call goes to the OS as a lock
@@ -17,18 +22,18 @@ adds and pops, `Future.wait`, `Channel.send`/`receive`, `Semaphore`, `Barrier`,
 `Latch`, `wait_any`; so do restart `backoff=` and `ThreadedQueue(period=)`.
 Pass `till=Till(seconds=...)` instead to have such a wait follow the fake clock.
 
-Leaving the block restores the real clock; Tills made inside the block keep
-their fake deadlines.
+Leaving the block restores the real clocks; Tills made inside the block keep
+their fake deadlines (on the monotonic timeline, which the fake one started
+from: a Till of a fake hour not advanced through fires an hour of real time after it was made).
 """
 
 from __future__ import annotations
 
 import threading
-from time import time as _real_time
-from typing import Iterator
 from contextlib import contextmanager
+from typing import Iterator, Optional
 
-from mo_threads import _runtime, till as _till
+from mo_threads import _clock, till as _till
 
 __all__ = ("FakeClock", "fake_clock")
 
@@ -36,30 +41,27 @@ _activation = threading.Lock()
 _active = False
 
 
-def _after_fork_in_child() -> None:
-    # a thread that is gone may have held it (_runtime)
-    global _activation
-    _activation = threading.Lock()
-
-
-_runtime.on_fork("testing", _after_fork_in_child)
-
-
 class FakeClock:
-    """A clock that moves only when told to; read it with `now()`."""
+    """A clock that moves only when told to: `now()` (unix seconds) and `monotonic()` move together."""
 
-    __slots__ = ("_now", "_lock")
+    __slots__ = ("_wall", "_monotonic", "_elapsed", "_lock")
 
-    def __init__(self, start: float) -> None:
-        self._now = start
+    def __init__(self, start: float, monotonic_start: Optional[float] = None) -> None:
+        self._wall = start
+        self._monotonic = _clock.REAL_MONOTONIC() if monotonic_start is None else monotonic_start
+        self._elapsed = 0.0  # one number, so the two readings never disagree
         self._lock = threading.Lock()
 
     def now(self) -> float:
-        """The fake time, as a unix timestamp."""
-        return self._now
+        """The fake wall-clock time, as a unix timestamp."""
+        return self._wall + self._elapsed
+
+    def monotonic(self) -> float:
+        """The fake monotonic time: the timeline of durations and deadlines."""
+        return self._monotonic + self._elapsed
 
     def advance(self, seconds: float) -> None:
-        """Move the clock forward `seconds` (>= 0) and wake the timer so due Tills fire.
+        """Move both readings forward `seconds` (>= 0) and wake the timer so due Tills fire.
 
         Raises ValueError for a negative amount. Firing happens on the timer
         thread: a Till that came due is fired shortly after this returns; wait
@@ -68,13 +70,13 @@ class FakeClock:
         if seconds < 0:
             raise ValueError("FakeClock.advance(seconds) can not go backwards: " + repr(seconds))
         with self._lock:
-            self._now += seconds
+            self._elapsed += seconds
         _till.wake_timer()
 
 
 @contextmanager
 def fake_clock() -> Iterator[FakeClock]:
-    """Make Till read a fake clock inside the block; the real clock comes back on exit.
+    """Make Till read a fake clock inside the block; the real clocks come back on exit.
 
     Not reentrant: raises RuntimeError if a fake clock is already active.
     """
@@ -83,10 +85,12 @@ def fake_clock() -> Iterator[FakeClock]:
         if _active:
             raise RuntimeError("fake_clock() is already active")
         _active = True
-    clock = FakeClock(_real_time())
-    _till.set_clock(clock.now)
     try:
-        yield clock
+        clock = FakeClock(_clock.REAL_WALL(), _clock.REAL_MONOTONIC())
+        _till.set_clock(clock.now, monotonic=clock.monotonic)
+        try:
+            yield clock
+        finally:
+            _till.set_clock(None)
     finally:
-        _till.set_clock(None)
         _active = False

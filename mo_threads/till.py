@@ -22,6 +22,18 @@ The thread starts on the first `Till` (if it can not, that Till raises, and the
 next one tries again). `shutdown()` (called last by `stop_main_thread`) fires
 every pending `Till` at once, so every wait returns, and stops the thread;
 later timers fire at once until `reset()`.
+
+Clock
+-----
+Deadlines live on one timeline, the monotonic clock (the policy is in
+`_clock`): `Till(seconds=)` reads `time.monotonic()` once, and the timer
+thread compares the heap with it, so a wall-clock step (NTP, `date -s`, a VM
+resumed after a suspend) never makes a pending Till fire early or late.
+`Till(till=unix_ts)` reads the wall clock once, at creation, and converts the
+timestamp to that timeline: it fires after the `ts - time.time()` seconds the
+wall clock showed then, and a later step does not move it. `Till.deadline`
+converts back, by the wall clock of the moment it is read. A fake clock
+(`set_clock`, `mo_threads.testing.fake_clock()`) replaces both readings.
 """
 
 from __future__ import annotations
@@ -29,19 +41,23 @@ from __future__ import annotations
 import _thread
 import heapq
 import math
+import os
+import sys
 import threading
-from time import time as _real_time
 from typing import Any, Callable, Dict, List, Optional, Tuple
 from weakref import ref
 
 from mo_logs import logger
 
-from mo_threads import _runtime
+from mo_threads import _clock
 from mo_threads.signals import ErrorHandler, Signal
 
 __all__ = ("Till",)
 
-_time = _real_time  # every reading of the clock goes through this name (see set_clock)
+# Till's readings of the clock, kept as globals for speed; `_follow` rebinds
+# them whenever `_clock.set_source` (set_clock, a fake clock) changes the source
+_monotonic = _clock.REAL_MONOTONIC  # the timeline of every deadline
+_wall = _clock.REAL_WALL  # read only to convert a unix timestamp
 
 
 class Till(Signal):
@@ -54,15 +70,19 @@ class Till(Signal):
     __slots__ = ("_deadline",)
 
     def __init__(self, till: Optional[float] = None, seconds: Optional[float] = None) -> None:
-        now = _time()
         if seconds is not None:
             if till is not None:
                 raise TypeError("Till() takes till= or seconds=, not both")
+            now = _monotonic()
             deadline = now + _number(seconds, "Till(seconds=)")
         elif till is not None:
-            deadline = _number(till, "Till(till=)")
-            if deadline < 0:
+            at = _number(till, "Till(till=)")
+            if at < 0:
                 raise ValueError("Till(till=) is a unix timestamp and can not be negative: " + repr(till))
+            # converted once, now, to the monotonic timeline: a later wall-clock step does not move it
+            left = at - _wall()
+            now = _monotonic()
+            deadline = now + left
         else:
             raise TypeError("Till() needs seconds= (a duration) or till= (a unix timestamp)")
         Signal.__init__(self, None)
@@ -80,14 +100,23 @@ class Till(Signal):
 
     @property
     def deadline(self) -> float:
-        """The unix timestamp at which this fires."""
+        """The unix timestamp at which this fires, by the wall clock of the moment it is read.
+
+        The Till itself waits on the monotonic clock: after a wall-clock step
+        this moves with the step, and the Till still fires after the same interval.
+        """
+        return self._deadline + _clock.wall_offset()
+
+    @property
+    def monotonic_deadline(self) -> float:
+        """When this fires, on the monotonic timeline of `mo_threads.till.monotonic()`."""
         return self._deadline
 
     def remaining(self) -> float:
         """Seconds left before this fires (0 once done)."""
         if self._go:
             return 0.0
-        return max(0.0, self._deadline - _time())
+        return max(0.0, self._deadline - _monotonic())
 
     def then(self, target: Callable[[], Any], error: Optional[ErrorHandler] = None) -> Signal:
         """Run `target()` once when this fires (see `Signal.then`).
@@ -130,7 +159,7 @@ def _number(value: Any, what: str) -> float:
 
 
 def _describe(deadline: float) -> str:
-    left = deadline - _time()
+    left = deadline - _monotonic()
     return "in %.3fs" % left if left > 0 else "due now"
 
 
@@ -282,7 +311,7 @@ class _Timer:
             with lock:
                 if self._bell is not bell:
                     return
-                now = _time()
+                now = _monotonic()
                 while heap and heap[0][0] <= now:
                     due.append(heapq.heappop(heap)[2])
                 delay = heap[0][0] - now if heap else None
@@ -300,7 +329,7 @@ class _Timer:
             if delay is None:
                 bell.acquire()
             else:
-                bell.acquire(True, min(delay, threading.TIMEOUT_MAX))
+                bell.acquire(True, min(delay, _LONGEST_SLEEP))
 
     def _fire(self, till: Optional[Till]) -> None:
         if till is None:
@@ -355,9 +384,16 @@ class _Timer:
 
 _PURGE_AT = 1000  # collected-but-pending entries tolerated before a purge is considered
 
+# Before 3.11 CPython times a lock acquire on the wall clock (sem_timedwait), so a
+# step backwards would stretch the timer's sleep by the size of the step; it wakes
+# at least once a second there to look at the monotonic clock. From 3.11 on (glibc
+# 2.30+) the OS waits on CLOCK_MONOTONIC and the timer sleeps to the deadline in one piece.
+_LONGEST_SLEEP = threading.TIMEOUT_MAX if sys.version_info >= (3, 11) else 1.0
+
 _TIMER = _Timer()
 
-_runtime.on_fork("till", _TIMER.after_fork)
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_TIMER.after_fork)
 
 
 def shutdown() -> None:
@@ -372,24 +408,62 @@ def reset() -> None:
 
 
 def now() -> float:
-    """The time on Till's clock, in unix seconds: `time.time()` unless `set_clock` replaced it.
+    """The wall-clock time on Till's clock, in unix seconds: `time.time()` unless a fake clock replaced it.
 
-    Code that computes an absolute deadline for `Till(till=...)` must read this,
-    not `time.time()`, so that the deadline follows a fake clock in tests.
+    For an absolute timestamp only (`Till(till=now() + ...)` follows a fake
+    clock in tests). To measure a duration, read `monotonic()`: a wall-clock
+    step moves this reading, not that one.
     """
-    return _time()
+    return _wall()
 
 
-def set_clock(now: Optional[Callable[[], float]] = None) -> None:
-    """Make every Till read `now()` (unix seconds) instead of `time.time`; None restores it.
+def monotonic() -> float:
+    """Till's timeline, in seconds: `time.monotonic()` unless a fake clock replaced it.
 
-    The timer thread is woken so that Tills due by the new clock fire at once.
+    Durations and deadlines computed from them belong here: a wall-clock step
+    does not move this reading. `at(deadline)` makes a Till on it.
+    """
+    return _monotonic()
+
+
+def at(deadline: float) -> Till:
+    """A Till that fires when `monotonic()` reaches `deadline` (seconds on Till's monotonic timeline).
+
+    For code that keeps a schedule (`next = monotonic() + period`, then
+    `at(next)`, ...) without a wall-clock reading, so no wall-clock step moves it.
+    """
+    deadline = _number(deadline, "at(deadline)")
+    till = Till.__new__(Till)
+    Signal.__init__(till, None)
+    till._deadline = deadline
+    if deadline <= _monotonic():
+        till._go = True
+    else:
+        _TIMER.add(till, deadline)
+    return till
+
+
+def set_clock(now: Optional[Callable[[], float]] = None, monotonic: Optional[Callable[[], float]] = None) -> None:
+    """Make every Till read other clocks; `set_clock()` (or None) restores the real ones.
+
+    `now()` gives the wall-clock time (unix seconds), `monotonic()` the timeline
+    of durations (never going backwards). Given `now` alone, that one function
+    drives both: every Till reads `now()`, as before the clock policy. The timer
+    thread is woken so that Tills due by the new clock fire at once.
     `mo_threads.testing.fake_clock()` is built on this.
     """
-    global _time
-    if now is not None and not callable(now):
-        raise TypeError("set_clock expects a function returning unix seconds, not " + type(now).__name__)
-    _time = now if now is not None else _real_time
+    for reading in (now, monotonic):
+        if reading is not None and not callable(reading):
+            raise TypeError("set_clock expects functions returning seconds, not " + type(reading).__name__)
+    if monotonic is None and now is not None:
+        monotonic = now
+    _clock.set_source(monotonic, now)
+
+
+def _follow(monotonic: Callable[[], float], wall: Callable[[], float]) -> None:
+    # told by the clock layer when its source changes
+    global _monotonic, _wall
+    _monotonic, _wall = monotonic, wall
     wake_timer()
 
 
@@ -397,6 +471,9 @@ def wake_timer() -> None:
     """Have the timer thread look at the clock again (after the clock moved)."""
     with _TIMER._lock:
         _TIMER._ring()
+
+
+_clock.on_change(_follow)
 
 
 def timer_statistics() -> Dict[str, Any]:

@@ -36,11 +36,12 @@ class TestFakeClock:
             assert _wait_real(hour)
 
     def test_leaving_restores_real_time(self) -> None:
-        real = till_module._time
+        real = till_module._monotonic, till_module._wall
+        assert real == (time.monotonic, time.time)
         with fake_clock() as clock:
-            assert till_module._time is not real
+            assert till_module._monotonic is not real[0] and till_module._wall is not real[1]
             clock.advance(1000)
-        assert till_module._time is real
+        assert (till_module._monotonic, till_module._wall) == real
         assert abs(Till(seconds=0).deadline - time.time()) < 60
 
     def test_negative_advance_raises(self) -> None:

@@ -1,0 +1,133 @@
+"""The clock layer: one policy for time, and the seam a fake clock plugs into (internal).
+
+Policy
+------
+* Every duration is measured on the **monotonic** clock (`time.monotonic()`):
+  `Till(seconds=)`, the `deadline=` of threads and groups, `Repeat(every=)`,
+  process silence timeouts, the shutdown watchdog's grace period, and every
+  `timeout=` of a blocking call. No wall-clock step (NTP, `date -s`, a VM
+  resumed after a suspend) moves a pending duration: it is neither early nor late.
+* The **wall** clock (`time.time()`) is read only where the user gives an
+  absolute unix timestamp, `Till(till=unix_ts)`, and to show a deadline as a
+  unix timestamp (`Till.deadline`). A timestamp is converted **once, at
+  creation**, to the monotonic timeline (`to_monotonic`): `Till(till=ts)` fires
+  after the `ts - time.time()` seconds the wall clock showed when it was made.
+  A wall-clock step after that does not move it (as with asyncio's `call_at`,
+  trio's deadlines, or a POSIX relative timer); code that must follow the wall
+  clock across a step (a job at 03:00 sharp on a machine whose clock is being
+  corrected) makes its `Till` again when it wakes.
+* A fake clock (`mo_threads.testing.fake_clock()`) replaces both readings at
+  once (`set_source`) and moves them together.
+
+Readings
+--------
+`monotonic()` and `wall()` are module attributes rebound by `set_source`; read
+them as `_clock.monotonic()` (never `from _clock import monotonic`, which would
+keep the reading of import time). A module on a hot path (the timer) keeps the
+two functions in its own globals instead, and registers with `on_change` to be
+told, and to act (wake its timer thread), when the source changes.
+
+`REAL_MONOTONIC` / `REAL_WALL` are the real readings: code whose waits go to
+the OS as lock timeouts (which take real time whatever a fake clock says)
+measures them on `REAL_MONOTONIC`.
+
+This module imports nothing of ours (the layer right above vocabulary), holds
+no lock and has nothing to renew after `fork()`.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Callable, List, Optional
+
+__all__ = (
+    "REAL_MONOTONIC",
+    "REAL_WALL",
+    "monotonic",
+    "wall",
+    "to_monotonic",
+    "to_wall",
+    "wall_offset",
+    "set_source",
+    "on_change",
+    "is_real",
+)
+
+Reading = Callable[[], float]
+Listener = Callable[[Reading, Reading], None]
+
+REAL_MONOTONIC: Reading = time.monotonic
+REAL_WALL: Reading = time.time
+
+# the readings in force: rebound together by set_source
+monotonic: Reading = REAL_MONOTONIC
+wall: Reading = REAL_WALL
+
+_listeners: List[Listener] = []
+
+
+def to_monotonic(unix_time: float) -> float:
+    """The reading of `monotonic()` at which `wall()` will show `unix_time`, as of now.
+
+    The wall clock is read first: time passing between the two readings makes
+    the result later, never earlier, so a deadline converted here is never early.
+    """
+    left = unix_time - wall()
+    return monotonic() + left
+
+
+# wall() - monotonic(), as last sampled (see wall_offset)
+_offset = REAL_WALL() - REAL_MONOTONIC()
+OFFSET_TOLERANCE = 1e-6  # seconds a fresh sample may differ before the cached offset is replaced
+
+
+def wall_offset() -> float:
+    """`wall() - monotonic()` now: what turns a monotonic reading into a unix timestamp.
+
+    Two readings can not be taken at one instant, so each sample differs a
+    little (tens of nanoseconds, more when the thread is preempted between
+    them). The offset is kept while a fresh sample stays within
+    `OFFSET_TOLERANCE` of it, so that converting deadlines one after the other
+    keeps their order and their equalities; a wall-clock step, a fake clock or a
+    slewed clock replaces it at once. The wall clock is read first: a sample
+    errs low, and a converted deadline is shown at most `OFFSET_TOLERANCE` late.
+    """
+    global _offset
+    sample = wall() - monotonic()
+    if abs(sample - _offset) > OFFSET_TOLERANCE:
+        _offset = sample
+    return _offset
+
+
+def to_wall(monotonic_time: float) -> float:
+    """The unix time that `wall()` will show when `monotonic()` reaches `monotonic_time`, as of now."""
+    return monotonic_time + wall_offset()
+
+
+def set_source(monotonic_reading: Optional[Reading] = None, wall_reading: Optional[Reading] = None) -> None:
+    """Read time from other functions; None puts the real reading back.
+
+    `monotonic_reading()` must never go backwards; `wall_reading()` returns unix
+    seconds. Every listener registered with `on_change` is told, in order.
+    """
+    global monotonic, wall
+    for reading, what in ((monotonic_reading, "monotonic"), (wall_reading, "wall")):
+        if reading is not None and not callable(reading):
+            raise TypeError(
+                "the " + what + " reading must be a function returning seconds, not " + type(reading).__name__
+            )
+    monotonic = monotonic_reading if monotonic_reading is not None else REAL_MONOTONIC
+    wall = wall_reading if wall_reading is not None else REAL_WALL
+    for listener in list(_listeners):
+        listener(monotonic, wall)
+
+
+def on_change(listener: Listener) -> None:
+    """Call `listener(monotonic, wall)` now and whenever `set_source` changes the readings."""
+    _listeners.append(listener)
+    listener(monotonic, wall)
+
+
+def is_real() -> bool:
+    """True when both readings are the real clocks (no fake clock in force)."""
+    return monotonic is REAL_MONOTONIC and wall is REAL_WALL
