@@ -38,7 +38,7 @@ no lock and has nothing to renew after `fork()`.
 from __future__ import annotations
 
 import time
-from typing import Callable, List, Optional
+from typing import Callable, List, Optional, Tuple
 
 __all__ = (
     "REAL_MONOTONIC",
@@ -97,6 +97,25 @@ def wall_offset() -> float:
     if abs(sample - _offset) > OFFSET_TOLERANCE:
         _offset = sample
     return _offset
+
+
+def convert(unix_time: float) -> Tuple[float, float]:
+    """`(deadline, now)`: `unix_time` on the monotonic timeline through the kept offset, and `monotonic()` now.
+
+    One reading of each clock (see `wall_offset`): timestamps converted one
+    after the other keep their order and their equalities.
+    """
+    global _offset
+    wall_now = wall()
+    now = monotonic()
+    sample = wall_now - now
+    if abs(sample - _offset) > OFFSET_TOLERANCE:
+        _offset = sample
+    if monotonic is not REAL_MONOTONIC:
+        # a fake clock reads both at one instant: the exact sum, so its deadlines land on its own readings
+        return now + (unix_time - wall_now), now
+    # one constant taken off: rounding keeps the order of the timestamps
+    return unix_time - _offset, now
 
 
 def to_wall(monotonic_time: float) -> float:

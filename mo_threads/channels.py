@@ -69,6 +69,12 @@ class _Slot(Signal):
         self.value: Any = None
         self.filled = False
 
+    def hand(self, value: Any) -> None:
+        """Give the waiting receiver `value` (channel lock held)."""
+        self.value = value
+        self.filled = True
+        self.go()
+
 
 class Channel(Generic[_T]):
     """Pass values between threads: `send(value)` in one, `receive()` in another.
@@ -125,10 +131,7 @@ class Channel(Generic[_T]):
                 self._refuse()
             receivers = self._receivers
             if receivers:
-                slot = receivers.popleft()
-                slot.value = value
-                slot.filled = True
-                slot.go()
+                receivers.popleft().hand(value)
                 return
             if len(self._buffer) < self.capacity:
                 self._buffer.append(value)
@@ -170,10 +173,7 @@ class Channel(Generic[_T]):
             if self.closed._go:
                 self._refuse()
             if self._receivers:
-                slot = self._receivers.popleft()
-                slot.value = value
-                slot.filled = True
-                slot.go()
+                self._receivers.popleft().hand(value)
                 return True
             if len(self._buffer) < self.capacity:
                 self._buffer.append(value)
@@ -234,14 +234,15 @@ class Channel(Generic[_T]):
         record = _blocking.begin("Channel", self, bounded=till is not None or timeout is not None)
         try:
             wait_for(slot, till, timeout)
+        except BaseException:
+            # interrupted (Ctrl-C): a value handed to this receiver goes to the next one
+            with self._lock:
+                self._leave(slot, interrupted=True)
+            raise
         finally:
             _blocking.end(record)
-            with self._lock:
-                if not slot.filled:
-                    try:
-                        self._receivers.remove(slot)
-                    except ValueError:
-                        pass  # woken by close()
+        with self._lock:
+            self._leave(slot, interrupted=False)
         if slot.filled:
             return slot.value
         with self._lock:
@@ -311,6 +312,23 @@ class Channel(Generic[_T]):
             offer.go()
             return True, value
         return False, None
+
+    def _leave(self, slot: _Slot, interrupted: bool) -> None:
+        # lock held: the receiver of `slot` stops waiting
+        if not slot.filled:
+            try:
+                self._receivers.remove(slot)
+            except ValueError:
+                pass  # woken by close()
+        elif interrupted:
+            # handed a value it will not return: the next waiting receiver gets it, or
+            # it goes back to the front of the buffer (taken next), never dropped
+            value, slot.value, slot.filled = slot.value, None, False
+            if self._receivers:
+                self._receivers.popleft().hand(value)
+            else:
+                self._buffer.appendleft(value)
+                self._wake_watchers()
 
     def _end(self) -> Any:
         # lock held, closed and drained

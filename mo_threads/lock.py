@@ -5,11 +5,11 @@ A `Lock` is a mutex plus a condition: inside `with lock:` a thread may call
 return. Leaving the lock (the end of a `with` block) wakes one waiter, so a
 producer does not have to call `notify`.
 
-Each waiter parks on a raw lock of its own, kept in a deque; leaving the lock
-pops one and releases it. A wait with a `till=` Signal parks the same raw lock
-on that signal too, so whichever comes first wakes it. `acquire(till=)` parks
-the same way, in a second deque that leaving the lock serves after releasing
-it, so a Signal can cut that wait short without polling.
+Waiters park in a `ParkingLot` (see `_parking`); leaving the lock wakes the
+first. `till=` and `timeout=` cut a wait short without polling.
+`acquire(till=)` parks the same way, in a second lot that leaving the lock
+serves after releasing it. A waiter woken and then interrupted (Ctrl-C) passes
+the wake-up to the next in line, so nobody sleeps beside a free lock.
 
 Contended acquisitions and waits are recorded in `_blocking` (what each thread
 waits on, blocking metrics); an acquisition that would close a cycle of threads
@@ -20,11 +20,11 @@ from __future__ import annotations
 
 import _thread
 import functools
-from collections import deque
-from typing import Any, Callable, Deque, Optional, TypeVar
+from typing import Any, Callable, Optional, TypeVar
 
 from mo_threads._blocking import begin as _begin_wait
 from mo_threads._blocking import end as _end_wait
+from mo_threads._parking import ParkingLot
 from mo_threads.signals import Signal, bad_till, check_timeout
 
 __all__ = ("Lock", "locked")
@@ -58,8 +58,8 @@ class Lock:
         self._lock = _allocate_lock()
         self._owner: Optional[int] = None
         # made on first use: most locks are never waited on
-        self._waiters: Optional[Deque[Any]] = None  # in wait(), for a thread leaving the lock
-        self._acquirers: Optional[Deque[Any]] = None  # in acquire(till=), for the lock to be free
+        self._waiters: Optional[ParkingLot] = None  # in wait(), for a thread leaving the lock
+        self._acquirers: Optional[ParkingLot] = None  # in acquire(till=), for the lock to be free
 
     def __repr__(self) -> str:
         state = "held" if self._lock.locked() else "free"
@@ -87,10 +87,10 @@ class Lock:
         # named parameters: no tuple to pack on every exit (about 30 ns of a ~250 ns `with`)
         self._owner = None
         if self._waiters:
-            _wake_first(self._waiters)
+            self._waiters.unpark()
         self._lock.release()
         if self._acquirers:
-            _wake_first(self._acquirers)  # after the release, so the woken thread finds the lock free
+            self._acquirers.unpark()  # after the release, so the woken thread finds the lock free
 
     def acquire(self, till: Optional[Signal] = None, *, timeout: Optional[float] = None) -> bool:
         """Take the lock; with `till=` and/or `timeout=`, give up when the first fires.
@@ -135,42 +135,24 @@ class Lock:
         return got
 
     def _acquire_till(self, till: Signal, timeout: Optional[float]) -> bool:
-        # Park on a raw lock of our own, known to `till` and to the lock: leaving
-        # the lock releases one such waiter after releasing the lock itself, so we
-        # register first and try again after: a release we did not see wakes us.
+        # Park in line, known to `till`: leaving the lock wakes the first in line
+        # after releasing the lock itself, so once in line we look at the lock
+        # again (`ready`): a release we did not see wakes us.
         deadline = None if timeout is None else _monotonic() + timeout
-        waiter = _allocate_lock()
-        waiter.acquire()
-        if not till._add_waiter(waiter):
-            return self._lock.acquire(False)  # fired meanwhile: one last try
         lock = self._lock
         acquirers = self._acquirers
         if acquirers is None:
-            acquirers = self._acquirers = deque()
-        try:
-            while True:
-                acquirers.append(waiter)
-                if lock.acquire(False):
-                    return True
-                if till._go:
-                    return False
-                if deadline is None:
-                    waiter.acquire()
-                else:
-                    left = deadline - _monotonic()
-                    if left <= 0 or not waiter.acquire(True, left):
-                        return lock.acquire(False)
-                if till._go:
-                    # woken by till, still in line: leave now, or the next round would queue
-                    # a second entry and the one left behind swallow another acquirer's wake-up
-                    return lock.acquire(False)
-                # woken by a thread leaving the lock, which took us out of line
-        finally:
-            till._remove_waiter(waiter)
-            try:
-                acquirers.remove(waiter)
-            except ValueError:
-                pass  # popped by the thread that woke us
+            acquirers = self._acquirers = ParkingLot()
+
+        def free() -> bool:
+            return not lock.locked()
+
+        while True:
+            if lock.acquire(False):
+                return True
+            if till._go or (deadline is not None and _monotonic() >= deadline):
+                return False
+            acquirers.park(None, till, deadline, free)
 
     def acquiring(self, till: Optional[Signal] = None, *, timeout: Optional[float] = None) -> _Acquiring:
         """`with lock.acquiring(till=...):` holds the lock for the block, or raises.
@@ -221,49 +203,18 @@ class Lock:
         if till is not None and till._go:
             return False
 
-        waiter = _allocate_lock()
-        waiter.acquire()
         waiters = self._waiters
         if waiters is None:
-            waiters = self._waiters = deque()
-        waiters.append(waiter)
-        if till is not None and not till._add_waiter(waiter):
-            waiters.remove(waiter)
-            return False
+            waiters = self._waiters = ParkingLot()
         # no owner edge: any thread leaving the lock ends this wait
         record = _begin_wait("Lock.wait", self, till is not None or seconds is not None)
         self._owner = None
-        self._lock.release()
         try:
-            if seconds is None:
-                waiter.acquire()
-            else:
-                waiter.acquire(True, seconds)
+            # released while parked; held again on every way out, KeyboardInterrupt included
+            return waiters.park(self._lock, till, None if seconds is None else _monotonic() + seconds)
         finally:
-            _end_wait(record)
-            if till is not None:
-                till._remove_waiter(waiter)
-            self._lock.acquire()
             self._owner = ident
-            # leave the queue even when interrupted (KeyboardInterrupt): a waiter
-            # left behind would swallow the wake-up of the next thread leaving
-            # still queued: nobody woke us, the till or the timeout did. (Usually the
-            # queue is empty by now: no exception to raise and catch on that path.)
-            if waiters and waiter in waiters:
-                waiters.remove(waiter)
-                woken = False
-            else:
-                woken = True
-        return woken
-
-
-def _wake_first(line: Deque[Any]) -> None:
-    """Release the first raw lock parked in `line`, if any."""
-    try:
-        line.popleft().release()
-    except (IndexError, RuntimeError):
-        # empty, or that waiter gave up and was released by its till
-        pass
+            _end_wait(record)
 
 
 class _Acquiring:

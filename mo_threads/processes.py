@@ -56,7 +56,7 @@ from mo_threads.threads import (
     ThreadTimeout,
     current_thread,
 )
-from mo_threads.till import Till, now as _now
+from mo_threads.till import Till, at as _at, monotonic as _now
 
 __all__ = ("Process",)
 
@@ -603,7 +603,7 @@ class Process(BaseThread):
             self._silence_report = {"why": self._why(now, on_allowance), "sent": list(self._sent)}
             self._kill_now()
             return
-        till = Till(till=deadline)
+        till = _at(deadline)
         if till:
             return  # timers are shut down (interpreter exit): stop watching
 

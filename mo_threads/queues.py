@@ -63,6 +63,7 @@ from mo_logs import logger
 
 from mo_threads._blocking import begin as _begin_wait
 from mo_threads._blocking import end as _end_wait
+from mo_threads._parking import ParkingLot
 from mo_threads.signals import Signal, bad_till, check_timeout
 from mo_threads.threads import PLEASE_STOP, Thread, ThreadTimeout
 
@@ -110,14 +111,6 @@ class _NoMessage:
 
 
 NO_MESSAGE = _NoMessage()
-
-
-def _release(waiter: Any) -> None:
-    try:
-        waiter.release()
-    except RuntimeError:
-        # already released: its till fired first
-        pass
 
 
 def _check_till(till: Any) -> None:
@@ -252,10 +245,10 @@ class Queue(Generic[_T]):
         self._plain = not unique
         self._fast = max is None and not unique
         self._limit = max
-        self._getters: Deque[Any] = deque()  # raw locks of consumers waiting for an item
-        self._putters: Deque[Any] = deque()  # raw locks of producers waiting for room
+        self._getters = ParkingLot()  # consumers waiting for an item (and watches)
+        self._putters = ParkingLot()  # producers waiting for room; joiners of a closed queue
         self._unfinished = 0  # for join() / task_done()
-        self._joiners: List[Any] = []
+        self._joiners = ParkingLot()  # joiners of an open queue
         self._init()
 
     # --- storage hooks (rebound by subclasses) ----------------------------------
@@ -310,7 +303,7 @@ class Queue(Generic[_T]):
                 self._put(value)
                 self._unfinished += 1
                 if self._getters:
-                    _release(self._getters.popleft())
+                    self._getters.unpark()
             else:
                 self._add_slow((value,), False, timeout, force, till)
         finally:
@@ -442,7 +435,13 @@ class Queue(Generic[_T]):
         limit = self._limit
         started = _monotonic()
         next_warning = started + FULL_WARNING_SECONDS
+        lock = self._lock
         record = None  # the blocking record, made at the first park (one per call)
+
+        def room() -> bool:
+            # looked at once in line: a lock-free pop() may have made room before it saw us
+            return self._qsize() < limit  # type: ignore[operator]
+
         try:
             while self._qsize() >= limit and not self._is_closed:  # type: ignore[operator]
                 if till is not None and till._go:
@@ -450,74 +449,37 @@ class Queue(Generic[_T]):
                 now = _monotonic()
                 if deadline is not None and now >= deadline:
                     raise QueueFull("Queue " + repr(self.name) + " is full (" + str(limit) + " items) past the timeout")
-                warn = not self.silent and now >= next_warning
-                if warn:
+                if not self.silent and now >= next_warning:
                     next_warning = now + FULL_WARNING_SECONDS
-                wait = None if deadline is None else deadline - now
-                if not self.silent:
-                    wait = next_warning - now if wait is None else min(wait, next_warning - now)
-                waiter = _allocate_lock()
-                waiter.acquire()
-                self._putters.append(waiter)
-                # look again: a lock-free pop() may have made room before it saw this waiter
-                if self._qsize() < limit or (till is not None and not till._add_waiter(waiter)):  # type: ignore[operator]
+                    lock.release()
                     try:
-                        self._putters.remove(waiter)
-                    except ValueError:
-                        pass  # a pop() took it to wake us: the loop looks at the room first
+                        # outside the lock: the logger may write to a queue itself
+                        logger.warning(
+                            "Queue {name|quote} is full ({num} items): a producer has waited {seconds|round(places=2)} seconds",
+                            name=self.name,
+                            num=limit,
+                            seconds=now - started,
+                        )
+                    finally:
+                        lock.acquire()
                     continue
+                wake_at = deadline
+                if not self.silent:
+                    wake_at = next_warning if wake_at is None else min(wake_at, next_warning)
                 if record is None:
                     record = _begin_wait("Queue", self, till is not None or deadline is not None)
-                self._park(self._putters, waiter, wait, till, now - started if warn else None)
+                self._putters.park(lock, till, wake_at, room)
         finally:
             if record is not None:
                 _end_wait(record)  # lock held: end() takes only its own leaf lock
 
-    def _park(self, line: Deque[Any], waiter: Any, wait: Optional[float], till: Optional[Signal], waited: Optional[float]) -> None:
-        """Sleep on `waiter`, queued in `line` (`_putters`), with the lock released; return holding it, `waiter` out of `line`.
-
-        Wakes when `waiter` is released (by an add, a pop, a close, or `till`
-        it is parked on too), or after `wait` seconds. `waited` (seconds so
-        far) logs first that a producer is blocked on a full queue.
-        """
-        lock = self._lock
-        lock.release()
-        woken = False
-        try:
-            if waited is not None:
-                # outside the lock: the logger may write to a queue itself
-                logger.warning(
-                    "Queue {name|quote} is full ({num} items): a producer has waited {seconds|round(places=2)} seconds",
-                    name=self.name,
-                    num=self._limit,
-                    seconds=waited,
-                )
-            if wait is None:
-                woken = waiter.acquire()
-            else:
-                woken = waiter.acquire(True, wait)
-        finally:
-            if till is not None:
-                till._remove_waiter(waiter)
-            lock.acquire()
-            if not woken or till is not None:
-                # maybe still in line (timed out, interrupted, or woken by `till`): leave it
-                try:
-                    line.remove(waiter)
-                except ValueError:
-                    pass
-            # else a pop or close took it out of the line to wake it
-
     def _wake_getters(self, count: int) -> None:
-        getters = self._getters
-        while count and getters:
-            _release(getters.popleft())
+        unpark = self._getters.unpark
+        while count and unpark():
             count -= 1
 
     def _wake_putters(self) -> None:
-        putters = self._putters
-        while putters:
-            _release(putters.popleft())
+        self._putters.unpark_all()
 
     def close(self, error: Optional[BaseException] = None) -> None:
         """Close the queue: no more adds; waiting consumers and producers wake.
@@ -540,13 +502,9 @@ class Queue(Generic[_T]):
                 self._error_traceback = error.__traceback__
             self._is_closed = True
             self._fast = self._plain = False
-            getters, putters, joiners = self._getters, self._putters, self._joiners
-            while getters:
-                _release(getters.popleft())
-            while putters:
-                _release(putters.popleft())
-            while joiners:
-                _release(joiners.pop())  # closed and maybe drained already: join() looks again
+            self._getters.unpark_all()
+            self._putters.unpark_all()
+            self._joiners.unpark_all()  # closed and maybe drained already: join() looks again
         self.closed.go()
 
     # --- consuming ---------------------------------------------------------------
@@ -613,15 +571,11 @@ class Queue(Generic[_T]):
 
     def _wake_putter(self) -> None:
         # no lock: taking from a deque is atomic, and a parked producer looks at
-        # the queue again after it registers (see _wait_for_room)
+        # the queue again once in line (see _wait_for_room)
         if self._is_closed and self._qsize():
             # closed: only join() waits in this line, and only for the queue to be empty
             return
-        try:
-            waiter = self._putters.popleft()
-        except IndexError:
-            return
-        _release(waiter)
+        self._putters.unpark()
 
     def _wait_for_item(self, till: Optional[Signal], deadline: Optional[float], empty: Optional[str]) -> Any:
         """Block until an item, close, or give-up; call it without the lock.
@@ -636,53 +590,31 @@ class Queue(Generic[_T]):
         record = None  # the blocking record, made at the first park (one per call)
         try:
             while True:
-                with lock:
-                    try:
-                        value = self._get()
-                    except IndexError:
-                        if self._is_closed:
-                            return PLEASE_STOP
-                        if till is not None and till._go:
-                            break
-                        wait = None
-                        if deadline is not None:
-                            wait = deadline - _monotonic()
-                            if wait <= 0:
-                                break
-                        waiter = _allocate_lock()
-                        waiter.acquire()
-                        getters.append(waiter)
-                        if till is not None and not till._add_waiter(waiter):
-                            getters.remove(waiter)
-                            continue
-                        if record is None:
-                            record = _begin_wait("Queue", self, till is not None or deadline is not None)
-                    else:
-                        if self._putters:
-                            self._wake_putter()
-                        return value
-                woken = False
+                lock.acquire()
                 try:
-                    if wait is None:
-                        woken = waiter.acquire()
-                    else:
-                        woken = waiter.acquire(True, wait)
-                finally:
-                    if till is not None:
-                        till._remove_waiter(waiter)
-                    if not woken or till is not None:
-                        # maybe still in line (timed out, interrupted, or woken by `till`): leave it
-                        with lock:
-                            try:
-                                getters.remove(waiter)
-                            except ValueError:
-                                pass
-                    # else an add or close took it out of the line to wake it
-                try:
-                    # no lock: taking from the left of a deque is atomic
                     value = self._get()
                 except IndexError:
-                    continue
+                    if self._is_closed:
+                        lock.release()
+                        return PLEASE_STOP
+                    if (till is not None and till._go) or (deadline is not None and _monotonic() >= deadline):
+                        lock.release()
+                        break
+                    try:
+                        if record is None:
+                            record = _begin_wait("Queue", self, till is not None or deadline is not None)
+                    except BaseException:
+                        lock.release()
+                        raise
+                    # adds wake consumers under the lock: no look needed once in line
+                    getters.park(lock, till, deadline, hold_again=False)
+                    try:
+                        # no lock: taking from the left of a deque is atomic
+                        value = self._get()
+                    except IndexError:
+                        continue
+                else:
+                    lock.release()
                 if self._putters:
                     self._wake_putter()
                 return value
@@ -843,9 +775,7 @@ class Queue(Generic[_T]):
                 raise ValueError("task_done() called too many times on queue " + repr(self.name))
             self._unfinished -= 1
             if not self._unfinished:
-                joiners = self._joiners
-                while joiners:
-                    _release(joiners.pop())
+                self._joiners.unpark_all()
 
     def join(self, till: Optional[Signal] = None) -> Queue[_T]:
         """Block until the queue is done with; return the queue.
@@ -867,9 +797,14 @@ class Queue(Generic[_T]):
         _check_till(till)
         lock = self._lock
         record = None  # the blocking record, made at the first park (one per call)
+
+        def drained() -> bool:
+            # looked at once in line: a lock-free pop may have taken the last item before it saw us
+            return not self._qsize()
+
         try:
-            while True:
-                with lock:
+            with lock:
+                while True:
                     if not self._unfinished:
                         return self
                     closed = self._is_closed
@@ -880,32 +815,15 @@ class Queue(Generic[_T]):
                         return self
                     if till is not None and till._go:
                         break
-                    waiter = _allocate_lock()
-                    waiter.acquire()
-                    # open: task_done() (to zero) or close() wakes it. Closed: it waits
-                    # for the queue to be empty, in the producers' line (no producer
-                    # waits there once closed), which every pop already looks at
-                    line: Any = self._putters if closed else self._joiners
-                    line.append(waiter)
-                    # look again: a lock-free pop may have taken the last item before it saw this waiter
-                    if (closed and not self._qsize()) or (till is not None and not till._add_waiter(waiter)):
-                        try:
-                            line.remove(waiter)
-                        except ValueError:
-                            pass  # a pop took it to wake us
-                        continue
                     if record is None:
                         record = _begin_wait("Queue", self, till is not None)
-                try:
-                    waiter.acquire()
-                finally:
-                    if till is not None:
-                        till._remove_waiter(waiter)
-                    with lock:
-                        try:
-                            line.remove(waiter)
-                        except ValueError:
-                            pass  # taken out of the line to wake it
+                    if closed:
+                        # it waits for the queue to be empty, in the producers' line (no
+                        # producer waits there once closed), which every pop looks at
+                        self._putters.park(lock, till, None, drained)
+                    else:
+                        # task_done() (to zero) or close() wakes it
+                        self._joiners.park(lock, till)
         finally:
             if record is not None:
                 _end_wait(record)
@@ -950,8 +868,8 @@ class Queue(Generic[_T]):
                 self._getters.remove(watch)
             except ValueError:
                 # an add popped it to wake it: hand the wake-up on if an item is left
-                if self._qsize() and self._getters:
-                    _release(self._getters.popleft())
+                if self._qsize():
+                    self._getters.unpark()
 
     # --- the rest --------------------------------------------------------------------
     def __len__(self) -> int:

@@ -19,7 +19,7 @@ from mo_logs import logger
 
 from mo_threads.signals import Signal
 from mo_threads.threads import Thread
-from mo_threads.till import Till, now as _now
+from mo_threads.till import Till, at as _at, monotonic as _now
 
 try:  # optional: duration strings such as "minute" or "2second"
     from mo_times import Duration as _Duration
@@ -126,9 +126,9 @@ class Repeat:
     def _run(self, please_stop: Signal) -> None:
         every = self.every
         action = self.action
-        next_time = _now() + every  # Till's clock, which a test may fake
+        next_time = _now() + every  # Till's monotonic clock (a test may fake it): no wall-clock step moves it
         while not please_stop:
-            (Till(till=next_time) | please_stop).wait()
+            (_at(next_time) | please_stop).wait()
             if please_stop:
                 return
             try:

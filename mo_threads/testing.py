@@ -33,12 +33,21 @@ import threading
 from contextlib import contextmanager
 from typing import Iterator, Optional
 
-from mo_threads import _clock, till as _till
+from mo_threads import _clock, _runtime, till as _till
 
 __all__ = ("FakeClock", "fake_clock")
 
 _activation = threading.Lock()
 _active = False
+
+
+def _after_fork_in_child() -> None:
+    # a thread that is gone may have held it (_runtime)
+    global _activation
+    _activation = threading.Lock()
+
+
+_runtime.on_fork("testing", _after_fork_in_child)
 
 
 class FakeClock:

@@ -187,7 +187,7 @@ def _tighter(own: Optional[Signal], inherited: Optional[Signal]) -> Optional[Sig
     if inherited is None or own is inherited:
         return own
     if isinstance(own, Till) and isinstance(inherited, Till):
-        return own if own.deadline <= inherited.deadline else inherited
+        return own if own.monotonic_deadline <= inherited.monotonic_deadline else inherited
     return own | inherited
 
 
@@ -555,9 +555,9 @@ class Thread(BaseThread):
         if isinstance(spec, Signal):
             own = spec
         elif spec is not None:
-            at = _till.now() + spec  # Till's clock, which a test may fake
-            if not (isinstance(inherited, Till) and inherited.deadline <= at):
-                own = Till(till=at)  # the inherited deadline comes first: no timer at all otherwise
+            at = _till.monotonic() + spec  # Till's monotonic clock, which a test may fake
+            if not (isinstance(inherited, Till) and inherited.monotonic_deadline <= at):
+                own = _till.at(at)  # the inherited deadline comes first: no timer at all otherwise
         self.deadline = _tighter(own, inherited)
         if inherited is not None and inherited:
             self.please_stop.go()  # it fired before this thread joined the tree

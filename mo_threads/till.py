@@ -41,7 +41,6 @@ from __future__ import annotations
 import _thread
 import heapq
 import math
-import os
 import sys
 import threading
 from typing import Any, Callable, Dict, List, Optional, Tuple
@@ -49,7 +48,7 @@ from weakref import ref
 
 from mo_logs import logger
 
-from mo_threads import _clock
+from mo_threads import _clock, _runtime
 from mo_threads.signals import ErrorHandler, Signal
 
 __all__ = ("Till",)
@@ -79,10 +78,10 @@ class Till(Signal):
             at = _number(till, "Till(till=)")
             if at < 0:
                 raise ValueError("Till(till=) is a unix timestamp and can not be negative: " + repr(till))
-            # converted once, now, to the monotonic timeline: a later wall-clock step does not move it
-            left = at - _wall()
-            now = _monotonic()
-            deadline = now + left
+            # converted once, now, to the monotonic timeline: a later wall-clock step does not move it.
+            # Through the kept offset (not two fresh readings), so that timestamps made one after
+            # the other keep their order once converted
+            deadline, now = _clock.convert(at)
         else:
             raise TypeError("Till() needs seconds= (a duration) or till= (a unix timestamp)")
         Signal.__init__(self, None)
@@ -392,8 +391,7 @@ _LONGEST_SLEEP = threading.TIMEOUT_MAX if sys.version_info >= (3, 11) else 1.0
 
 _TIMER = _Timer()
 
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_TIMER.after_fork)
+_runtime.on_fork("till", _TIMER.after_fork)
 
 
 def shutdown() -> None:

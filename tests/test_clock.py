@@ -145,10 +145,6 @@ class TestWallClockStep:
             thread.stop()
         assert thread.join(till=Till(seconds=10)) is True
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="repeat.py schedules on till.now() (wall) and Till(till=): it needs the edit in /tmp/notes_clock.md",
-    )
     def test_repeat_keeps_its_period_across_a_step(self, wall: WallStep) -> None:
         from mo_threads import Repeat
 

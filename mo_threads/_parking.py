@@ -1,0 +1,204 @@
+"""The one way a thread waits: a line of parked threads (internal).
+
+Theory of operation
+-------------------
+A `ParkingLot` is a first-in, first-out line of parked threads, in the spirit of
+trio's `ParkingLot`. A primitive (a Queue's consumers, its producers, a Lock's
+acquirers and waiters) keeps its own state behind its own lock and uses a lot
+only to sleep and to be woken:
+
+    with state_lock:                      # the caller's lock, a raw lock
+        while not condition():
+            lot.park(state_lock, till, deadline)   # released while parked
+    ...
+    lot.unpark()                          # from the thread that changed the state
+
+Each parked thread sleeps on a raw lock of its own (the *waiter*), made locked
+and queued in the line. `unpark()` takes the first waiter out of the line and
+releases it; `till` (a Signal) releases it too, and a deadline ends the sleep.
+The parked thread then leaves the line itself, under the caller's lock when one
+is given. Whether it was *handed* the wake-up is told by one atomic step: if its
+waiter is no longer in the line, an unparker took it out to wake it.
+
+Rules that hold at every instant:
+
+1. Register, then look, then sleep. A thread that changes the state without the
+   caller's lock (a Queue's lock-free pop) wakes the first waiter only if it sees
+   one; so `park(ready=)` looks at the state again after the waiter is queued,
+   and does not sleep if it is ready already. A wake-up can not fall between the
+   look and the sleep: an early release makes the sleep return at once.
+2. A wake-up handed over is never dropped. A thread handed a wake-up and then
+   interrupted by an exception (KeyboardInterrupt from a Ctrl-C, SystemExit from
+   SIGTERM, an exception thrown into it) before it could use it passes it on to
+   the next in line before the exception leaves `park()`. A thread handed a
+   wake-up and not interrupted returns True: its caller looks at the state and
+   takes what it was woken for (the item, the room, the lock).
+3. No waiter is left behind. Every way out of `park()` (woken, `till`, the
+   deadline, an exception) takes the waiter out of the line first, so a stale
+   waiter never swallows the wake-up meant for another thread.
+4. A thread woken by `till` or the deadline at the moment an unparker chose it
+   counts as handed (rule 2's look says so): it returns True and its caller looks
+   at the state, so the wake-up is used or passed on, never lost between the two.
+5. The main thread sleeps in slices of `MAIN_THREAD_SLICE` seconds: the kernel may
+   deliver SIGINT/SIGTERM to another thread, and Python runs its handlers only on
+   the main thread, between two slices at the latest.
+
+Waiters are raw locks: nothing is allocated on the fast paths of the primitives
+(a lot's line is made with the primitive; the waiter only when a thread parks).
+"""
+
+from __future__ import annotations
+
+import _thread
+import threading
+from typing import Any, Callable, Deque, Optional
+
+from mo_threads import _runtime
+
+__all__ = ("ParkingLot", "MAIN_THREAD_SLICE", "sleep_on")
+
+_allocate_lock = _thread.allocate_lock
+_get_ident = _thread.get_ident
+_monotonic = __import__("time").monotonic
+_TIMEOUT_MAX = _thread.TIMEOUT_MAX
+
+# the longest the main thread sleeps before it looks for OS signal handlers to run
+MAIN_THREAD_SLICE = 0.1
+_main_ident = threading.main_thread().ident
+
+
+def sleep_on(waiter: Any, deadline: Optional[float]) -> bool:
+    """Acquire the raw lock `waiter` (True), or give up at `deadline` (monotonic seconds; False).
+
+    On the main thread the sleep goes in slices, so OS signal handlers run
+    within `MAIN_THREAD_SLICE` (and may raise out of this call).
+    """
+    if _get_ident() != _main_ident:
+        if deadline is None:
+            return waiter.acquire()  # type: ignore[no-any-return]
+        left = deadline - _monotonic()
+        return left > 0 and waiter.acquire(True, min(left, _TIMEOUT_MAX))  # type: ignore[no-any-return]
+    while True:
+        step = MAIN_THREAD_SLICE
+        if deadline is not None:
+            left = deadline - _monotonic()
+            if left <= 0:
+                return waiter.acquire(False)  # type: ignore[no-any-return]
+            step = min(step, left)
+        if waiter.acquire(True, step):
+            return True
+
+
+class ParkingLot(Deque[Any]):
+    """A first-in, first-out line of parked threads: `park()` to wait, `unpark()` to wake (see the module).
+
+    The lot is the line itself, a deque of waiters: `if lot:` and `len(lot)`
+    cost what they cost on a deque, for the fast paths that look whether
+    anybody waits. Anything with a `release()` method may stand in the line
+    (a Queue's watches do): `unpark()` calls it.
+    """
+
+    __slots__ = ()
+
+    def park(
+        self,
+        outer: Any = None,
+        till: Any = None,
+        deadline: Optional[float] = None,
+        ready: Optional[Callable[[], bool]] = None,
+        hold_again: bool = True,
+    ) -> bool:
+        """Sleep until `unpark()` wakes this thread (True), or `till` fires or `deadline` passes (False).
+
+        `outer`, a raw lock the caller holds, is released while parked and held
+        again on every way out, an exception included (with `hold_again=False`
+        it is left released on every way out). `till` is a Signal; `deadline`
+        is in `time.monotonic()` seconds. `ready()`, when given, is looked at
+        once the thread is in line, `outer` still held: True returns True at
+        once, for a state changed without `outer` just before. A thread handed
+        a wake-up and then interrupted passes it to the next in line.
+        """
+        waiter = _allocate_lock()
+        waiter.acquire()
+        self.append(waiter)
+        if till is not None and not till._add_waiter(waiter):
+            # fired already: leave before sleeping (handed meanwhile counts as woken)
+            woken = not self._left_line(waiter)
+        elif ready is not None and ready():
+            if till is not None:
+                till._remove_waiter(waiter)
+            self._left_line(waiter)
+            woken = True  # the caller looks again at what changed
+        else:
+            if outer is not None:
+                outer.release()
+                if not hold_again:
+                    outer = None
+            try:
+                sleep_on(waiter, deadline)
+            except BaseException:
+                self._leave(waiter, till, outer, interrupted=True)
+                raise
+            return self._leave(waiter, till, outer, interrupted=False)
+        if outer is not None and not hold_again:
+            outer.release()
+        return woken
+
+    def _left_line(self, waiter: Any) -> bool:
+        """Take `waiter` out of the line: True when it was still there (nobody handed it a wake-up)."""
+        try:
+            self.remove(waiter)
+        except ValueError:
+            return False
+        return True
+
+    def _leave(self, waiter: Any, till: Any, outer: Any, interrupted: bool) -> bool:
+        """Leave the line holding `outer` again; True when an unparker had chosen this thread.
+
+        When `interrupted`, a wake-up handed to this thread goes to the next in
+        line. An exception raised while taking `outer` again (a second Ctrl-C)
+        waits until the line is left, then propagates.
+        """
+        if till is not None:
+            till._remove_waiter(waiter)
+        pending: Optional[BaseException] = None
+        if outer is not None:
+            while True:
+                try:
+                    outer.acquire()
+                    break
+                except BaseException as cause:  # interrupted while taking it: take it all the same
+                    pending = cause
+        handed = not self._left_line(waiter)
+        if handed and (interrupted or pending is not None):
+            self.unpark()
+        if pending is not None:
+            raise pending
+        return handed
+
+    def unpark(self) -> bool:
+        """Wake the first parked thread; False when nobody is parked."""
+        try:
+            waiter = self.popleft()
+        except IndexError:
+            return False
+        try:
+            waiter.release()
+        except RuntimeError:
+            pass  # released by its till as well: it leaves as handed (rule 4)
+        return True
+
+    def unpark_all(self) -> int:
+        """Wake every parked thread; return how many."""
+        count = 0
+        while self.unpark():
+            count += 1
+        return count
+
+
+def _after_fork_in_child() -> None:
+    global _main_ident
+    _main_ident = threading.main_thread().ident
+
+
+_runtime.on_fork("_parking", _after_fork_in_child)

@@ -1,0 +1,264 @@
+"""A hand-off interrupted by a real SIGINT loses nothing: the program behind tests/test_handoff.py.
+
+    python -m tests.handoff KIND RUNS
+
+The main thread parks in a blocking call of KIND (first in line); a second thread
+parks behind it; a third hands one thing over (an item, room in a full queue, the
+lock, a wake-up) and at once sends SIGINT to the process. The main thread may get
+the thing or KeyboardInterrupt; when it gets KeyboardInterrupt, the thing must go
+to the second thread at once (or stay where the main thread can still take it),
+never be dropped while the second thread sleeps on. Prints "ok RUNS" when every
+run kept it, else the first run that lost it, and exits 1.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+import time
+from typing import Any, Callable, List
+
+from mo_threads import Channel, Lock, Queue, Thread, Till
+from mo_threads._blocking import blocked_on
+
+PATIENCE = 5.0  # the second thread's own till: waiting that long means the hand-off was lost
+
+
+def parked(ident: Any) -> None:
+    """Return once the thread `ident` is parked in a blocking call."""
+    deadline = time.monotonic() + 10
+    while blocked_on(ident) is None:
+        if time.monotonic() > deadline:
+            raise AssertionError("thread never parked")
+        time.sleep(0.0002)
+
+
+def interrupt_main() -> None:
+    os.kill(os.getpid(), signal.SIGINT)
+
+
+class Run:
+    """One run: `main()` on the main thread, `second()` behind it, `hand_over()` from a third thread."""
+
+    def __init__(self) -> None:
+        self.main_got: List[Any] = []
+        self.second_got: List[Any] = []
+        self.second_waited = 0.0
+
+    def main(self) -> None:
+        raise NotImplementedError
+
+    def second(self) -> None:
+        raise NotImplementedError
+
+    def hand_over(self) -> None:
+        raise NotImplementedError
+
+    def lost(self) -> str:
+        """Empty when nothing was lost; else what was."""
+        raise NotImplementedError
+
+
+class QueuePop(Run):
+    def __init__(self) -> None:
+        Run.__init__(self)
+        self.queue: Queue[str] = Queue("handoff", silent=True)
+
+    def main(self) -> None:
+        self.main_got.append(self.queue.pop())
+
+    def second(self) -> None:
+        value = self.queue.pop(till=Till(seconds=PATIENCE))
+        if value is not None:
+            self.second_got.append(value)
+
+    def hand_over(self) -> None:
+        self.queue.add("precious")
+
+    def lost(self) -> str:
+        if self.main_got or self.second_got:
+            return ""
+        return "the item stayed queued (" + repr(self.queue.pop_all()) + ") while the second consumer slept"
+
+
+class QueueAdd(Run):
+    def __init__(self) -> None:
+        Run.__init__(self)
+        self.queue: Queue[str] = Queue("handoff", max=1, silent=True)
+        self.queue.add("filler")
+
+    def main(self) -> None:
+        self.queue.add("from main")
+        self.main_got.append("room")
+
+    def second(self) -> None:
+        try:
+            self.queue.add("from second", till=Till(seconds=PATIENCE))
+        except TimeoutError:
+            return
+        self.second_got.append("room")
+
+    def hand_over(self) -> None:
+        self.queue.pop()
+
+    def lost(self) -> str:
+        if self.main_got or self.second_got:
+            return ""
+        return "the room stayed free (" + str(len(self.queue)) + " queued) while the second producer slept"
+
+
+class LockAcquire(Run):
+    def __init__(self) -> None:
+        Run.__init__(self)
+        self.lock = Lock("handoff")
+        # held by a thread that lives until the run ends (so no other thread gets its
+        # id); hand_over() releases the lock in its name
+        held, self.done = threading.Event(), threading.Event()
+
+        def hold() -> None:
+            self.lock.acquire()
+            held.set()
+            self.done.wait()
+
+        self.holder = threading.Thread(target=hold)
+        self.holder.start()
+        held.wait()
+
+    def main(self) -> None:
+        if self.lock.acquire(till=Till(seconds=60)):
+            self.main_got.append("lock")
+            self.lock.release()
+
+    def second(self) -> None:
+        if self.lock.acquire(till=Till(seconds=PATIENCE)):
+            self.second_got.append("lock")
+            self.lock.release()
+
+    def hand_over(self) -> None:
+        self.lock._owner = threading.get_ident()  # the lock was taken by the main thread for us
+        self.lock.release()
+
+    def lost(self) -> str:
+        self.done.set()
+        self.holder.join()
+        if self.main_got or self.second_got:
+            return ""
+        return "the lock was free (" + repr(self.lock) + ") while the second thread slept"
+
+
+class LockWait(Run):
+    def __init__(self) -> None:
+        Run.__init__(self)
+        self.lock = Lock("handoff")
+
+    def main(self) -> None:
+        with self.lock:
+            if self.lock.wait():
+                self.main_got.append("wake-up")
+
+    def second(self) -> None:
+        with self.lock:
+            if self.lock.wait(till=Till(seconds=PATIENCE)):
+                self.second_got.append("wake-up")
+
+    def hand_over(self) -> None:
+        with self.lock:
+            pass  # leaving the lock wakes the first waiter
+
+    def lost(self) -> str:
+        if self.main_got or self.second_got:
+            return ""
+        return "the wake-up of a thread leaving the lock went nowhere while the second waiter slept"
+
+
+class ChannelReceive(Run):
+    def __init__(self) -> None:
+        Run.__init__(self)
+        self.channel: Channel[str] = Channel("handoff")
+
+    def main(self) -> None:
+        self.main_got.append(self.channel.receive())
+
+    def second(self) -> None:
+        try:
+            self.second_got.append(self.channel.receive(till=Till(seconds=PATIENCE)))
+        except TimeoutError:
+            pass
+
+    def hand_over(self) -> None:
+        self.channel.send("precious")
+
+    def lost(self) -> str:
+        if self.main_got or self.second_got:
+            return ""
+        found, value = self.channel.try_receive()
+        if found:
+            return "the value stayed in the channel while the second receiver slept"
+        return "send() returned but no receiver got the value"
+
+
+KINDS: dict = {
+    "queue-pop": QueuePop,
+    "queue-add": QueueAdd,
+    "lock-acquire": LockAcquire,
+    "lock-wait": LockWait,
+    "channel-receive": ChannelReceive,
+}
+
+
+def one_run(make: Callable[[], Run]) -> str:
+    run = make()
+    main_ident = threading.get_ident()
+    second_ident: List[Any] = []
+
+    def second(please_stop: Any) -> None:
+        parked(main_ident)
+        second_ident.append(threading.get_ident())
+        started = time.monotonic()
+        run.second()
+        run.second_waited = time.monotonic() - started
+
+    def hand_over(please_stop: Any) -> None:
+        while not second_ident:
+            time.sleep(0.0002)
+        parked(second_ident[0])
+        run.hand_over()
+        interrupt_main()
+
+    second_thread = Thread.run("second", second)
+    hand_over_thread = Thread.run("hand over", hand_over)
+    try:
+        run.main()
+        # the interrupt came, or comes, after main() returned: wait for it here, outside the call
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            time.sleep(0.001)
+        raise AssertionError("no KeyboardInterrupt")
+    except KeyboardInterrupt:
+        pass
+    hand_over_thread.join()
+    second_thread.join()
+    lost = run.lost()
+    if not lost and not run.main_got and run.second_waited >= PATIENCE:
+        lost = "the second thread got it only after waiting out its till"
+    return lost
+
+
+def main() -> None:
+    kind, runs = sys.argv[1], int(sys.argv[2])
+    make = KINDS[kind]
+    Thread.run("warm up", lambda please_stop: None).join()  # mo_threads' handlers are installed now
+    # plain Python's handler: every SIGINT raises KeyboardInterrupt in the main thread
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    for number in range(runs):
+        lost = one_run(make)
+        if lost:
+            print("run " + str(number) + " lost it: " + lost, flush=True)
+            sys.exit(1)
+    print("ok " + str(runs), flush=True)
+
+
+if __name__ == "__main__":
+    main()
