@@ -967,7 +967,7 @@ def join_all_threads(threads: Iterable[Any], till: Optional[Signal] = None) -> L
     """Join every thread; return their results in order.
 
     Takes anything with a `join(till=)` method: threads, what `ThreadPool.run()`
-    returns, futures, or objects of your own. Raises one error listing every
+    returns, processes, or objects of your own. Raises one error listing every
     failure (each failure is its cause), after every thread has been joined.
     Raises `THREAD_TIMEOUT` if `till` fires first. An interruption that is not
     an `Exception` (KeyboardInterrupt, SystemExit) propagates at once: the
