@@ -65,6 +65,14 @@ class Owner:
         self.events.append(("remove", child))
 
 
+# the same, in a child program's source
+OWNER = """
+class Owner:
+    def add_child(self, child): pass
+    def remove_child(self, child): pass
+"""
+
+
 def test_parent_thread_may_be_any_object_with_add_child_and_remove_child() -> None:
     owner = Owner()
     worker = Thread.run("owned", idle, parent_thread=owner)
@@ -103,9 +111,7 @@ def test_a_thread_of_a_foreign_parent_outlives_its_maker_and_is_stopped_last() -
 import time
 from mo_threads import Thread, stop_main_thread, wait_for_shutdown_signal
 
-class Owner:
-    def add_child(self, child): pass
-    def remove_child(self, child): pass
+""" + OWNER + """
 
 def serve(please_stop):
     please_stop.wait()
@@ -133,9 +139,7 @@ def test_wait_forever_false_does_not_wait_for_threads_of_foreign_parents() -> No
     code = """
 from mo_threads import Thread, wait_for_shutdown_signal
 
-class Owner:
-    def add_child(self, child): pass
-    def remove_child(self, child): pass
+""" + OWNER + """
 
 Thread.run("server", lambda please_stop: please_stop.wait(), parent_thread=Owner())
 Thread.run("short", lambda please_stop: None)
@@ -151,9 +155,7 @@ def test_a_failure_in_a_thread_of_a_foreign_parent_is_reported() -> None:
     code = """
 from mo_threads import Thread, stop_main_thread, Signal
 
-class Owner:
-    def add_child(self, child): pass
-    def remove_child(self, child): pass
+""" + OWNER + """
 
 def work(please_stop):
     raise ValueError("lost in a foreign parent")
