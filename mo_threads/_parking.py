@@ -51,6 +51,7 @@ from __future__ import annotations
 
 import _thread
 import threading
+from time import monotonic as _monotonic
 from typing import Any, Callable, Deque, Optional
 
 from mo_threads import _runtime
@@ -59,7 +60,6 @@ __all__ = ("ParkingLot", "MAIN_THREAD_SLICE", "sleep_on")
 
 _allocate_lock = _thread.allocate_lock
 _get_ident = _thread.get_ident
-_monotonic = __import__("time").monotonic
 _TIMEOUT_MAX = _thread.TIMEOUT_MAX
 
 # the longest the main thread sleeps before it looks for OS signal handlers to run
@@ -135,45 +135,49 @@ class ParkingLot(Deque[Any]):
                 if not hold_again:
                     outer = None
             try:
-                sleep_on(waiter, deadline)
+                if deadline is None and _get_ident() != _main_ident:
+                    waiter.acquire()  # the usual wait, without a call more
+                else:
+                    sleep_on(waiter, deadline)
             except BaseException:
                 self._leave(waiter, till, outer, interrupted=True)
                 raise
-            return self._leave(waiter, till, outer, interrupted=False)
+            # _leave(interrupted=False), inline: this is every wait's way out
+            if till is not None:
+                till._remove_waiter(waiter)
+            handed = waiter not in self or not self._left_line(waiter)
+            if outer is not None:
+                outer.acquire()
+            return handed
         if outer is not None and not hold_again:
             outer.release()
         return woken
 
     def _left_line(self, waiter: Any) -> bool:
         """Take `waiter` out of the line: True when it was still there (nobody handed it a wake-up)."""
+        if waiter not in self:
+            return False  # the usual wake-up: an unparker took it out (no exception raised and caught)
         try:
             self.remove(waiter)
         except ValueError:
-            return False
+            return False  # taken out just now
         return True
 
     def _leave(self, waiter: Any, till: Any, outer: Any, interrupted: bool) -> bool:
-        """Leave the line holding `outer` again; True when an unparker had chosen this thread.
+        """Leave the line, then hold `outer` again; True when an unparker had chosen this thread.
 
         When `interrupted`, a wake-up handed to this thread goes to the next in
-        line. An exception raised while taking `outer` again (a second Ctrl-C)
-        waits until the line is left, then propagates.
+        line. The line is left and the wake-up passed on before `outer` is taken
+        again, so an exception raised while taking it (a second Ctrl-C) loses
+        nothing either.
         """
         if till is not None:
             till._remove_waiter(waiter)
-        pending: Optional[BaseException] = None
-        if outer is not None:
-            while True:
-                try:
-                    outer.acquire()
-                    break
-                except BaseException as cause:  # interrupted while taking it: take it all the same
-                    pending = cause
         handed = not self._left_line(waiter)
-        if handed and (interrupted or pending is not None):
+        if handed and interrupted:
             self.unpark()
-        if pending is not None:
-            raise pending
+        if outer is not None:
+            outer.acquire()
         return handed
 
     def unpark(self) -> bool:
