@@ -14,14 +14,17 @@ run kept it, else the first run that lost it, and exits 1.
 from __future__ import annotations
 
 import os
+import queue
 import signal
 import sys
 import threading
 import time
 from typing import Any, Callable, List
 
-from mo_threads import Channel, Lock, Queue, Thread, Till
+from mo_threads import Channel, Lock, PriorityQueue, Queue, Thread, Till
 from mo_threads._blocking import blocked_on
+from mo_threads.sync import Semaphore
+from mo_threads.waiting import wait_any
 
 PATIENCE = 5.0  # the second thread's own till: waiting that long means the hand-off was lost
 
@@ -199,12 +202,122 @@ class ChannelReceive(Run):
         return "send() returned but no receiver got the value"
 
 
+# --- more kinds (the blocking-call contract, tests/test_blocking_contract.py) ------------
+# Only calls where one thing goes to one waiter have a hand-off to lose. Signal, Future,
+# Latch, Barrier, Thread joins and Queue.join are broadcasts: what wakes one waiter wakes
+# them all, so an interrupted waiter can not take anything from the one behind it.
+
+
+class PriorityQueuePop(QueuePop):
+    def __init__(self) -> None:
+        Run.__init__(self)
+        self.queue = PriorityQueue("handoff", numpriorities=2, silent=True)
+
+    def hand_over(self) -> None:
+        self.queue.add("precious", priority=1)
+
+
+class PriorityQueueAdd(QueueAdd):
+    def __init__(self) -> None:
+        Run.__init__(self)
+        self.queue = PriorityQueue("handoff", numpriorities=2, max=1, silent=True)
+        self.queue.add("filler", priority=1)
+
+
+class QueueGet(Run):
+    def __init__(self) -> None:
+        Run.__init__(self)
+        self.queue: Queue[str] = Queue("handoff", silent=True)
+
+    def main(self) -> None:
+        self.main_got.append(self.queue.get())
+
+    def second(self) -> None:
+        try:
+            self.second_got.append(self.queue.get(timeout=PATIENCE))
+        except queue.Empty:
+            pass
+
+    def hand_over(self) -> None:
+        self.queue.add("precious")
+
+    def lost(self) -> str:
+        if self.main_got or self.second_got:
+            return ""
+        return "the item stayed queued (" + repr(self.queue.pop_all()) + ") while the second get() slept"
+
+
+class QueuePut(QueueAdd):
+    def main(self) -> None:
+        self.queue.put("from main")
+        self.main_got.append("room")
+
+    def second(self) -> None:
+        try:
+            self.queue.put("from second", timeout=PATIENCE)
+        except queue.Full:
+            return
+        self.second_got.append("room")
+
+
+class SemaphoreAcquire(Run):
+    def __init__(self) -> None:
+        Run.__init__(self)
+        self.semaphore = Semaphore(0, name="handoff")
+
+    def main(self) -> None:
+        if self.semaphore.acquire():
+            self.main_got.append("permit")
+
+    def second(self) -> None:
+        if self.semaphore.acquire(till=Till(seconds=PATIENCE)):
+            self.second_got.append("permit")
+
+    def hand_over(self) -> None:
+        self.semaphore.release()
+
+    def lost(self) -> str:
+        if self.main_got or self.second_got:
+            return ""
+        return "the permit was released (" + repr(self.semaphore) + ") while the second acquirer slept"
+
+
+class WaitAnyQueue(Run):
+    """The main thread waits on a Queue through wait_any; the second pops it."""
+
+    def __init__(self) -> None:
+        Run.__init__(self)
+        self.queue: Queue[str] = Queue("handoff", silent=True)
+
+    def main(self) -> None:
+        self.main_got.append(wait_any(self.queue).item)
+
+    def second(self) -> None:
+        value = self.queue.pop(till=Till(seconds=PATIENCE))
+        if value is not None:
+            self.second_got.append(value)
+
+    def hand_over(self) -> None:
+        self.queue.add("precious")
+
+    def lost(self) -> str:
+        if self.main_got or self.second_got:
+            return ""
+        return "the item stayed queued (" + repr(self.queue.pop_all()) + ") while the consumer behind wait_any slept"
+
+
 KINDS: dict = {
     "queue-pop": QueuePop,
     "queue-add": QueueAdd,
     "lock-acquire": LockAcquire,
     "lock-wait": LockWait,
     "channel-receive": ChannelReceive,
+    "priority-queue-pop": PriorityQueuePop,
+    "priority-queue-add": PriorityQueueAdd,
+    "queue-get": QueueGet,
+    "queue-put": QueuePut,
+    "semaphore-acquire": SemaphoreAcquire,
+    "wait-any-queue": WaitAnyQueue,
 }
 
 

@@ -1,4 +1,4 @@
-"""A hand-off interrupted by a real SIGINT loses nothing (issue 20): Queue, Lock, Channel.
+"""A hand-off interrupted by a real SIGINT loses nothing (issue 20): Queue, PriorityQueue, Lock, Channel, Semaphore, wait_any.
 
 Each case runs tests/handoff.py in a child interpreter with a hard timeout: the main
 thread parks first in line, a second thread behind it, and a third hands one thing
@@ -18,7 +18,20 @@ from tests.helpers import REPO, child_env, program_lines
 
 pytestmark = pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="POSIX signals needed")
 
-KINDS = ["queue-pop", "queue-add", "lock-acquire", "lock-wait", "channel-receive"]
+KINDS = [
+    "queue-pop",
+    "queue-add",
+    "lock-acquire",
+    "lock-wait",
+    "channel-receive",
+    # added with the blocking-call contract (tests/test_blocking_contract.py)
+    "priority-queue-pop",
+    "priority-queue-add",
+    "queue-get",
+    "queue-put",
+    "semaphore-acquire",
+    "wait-any-queue",
+]
 
 
 def run_handoff(kind: str, runs: int, timeout: float) -> None:
