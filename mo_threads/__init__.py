@@ -2,6 +2,7 @@
 
 Layers, each importing only from those above it:
 
+    _vocabulary  PLEASE_STOP, every exception, the argument checks (imports nothing of ours)
     signals      Signal, DONE, NEVER          one-shot events, | and &
     till         Till                          timers: one thread, one heap
     lock         Lock, locked                  non-reentrant monitor with wait(till=)
@@ -22,10 +23,10 @@ program handles SIGUSR1 itself) with the first Thread.
 
 from mo_threads._version import __version__
 from mo_threads.busy_lock import BusyLock
-from mo_threads.channels import Channel, ChannelClosed
+from mo_threads.channels import Channel
 from mo_threads.commands import Command
-from mo_threads.futures import AllFailed, Future
-from mo_threads.groups import ThreadGroup, ThreadGroupError
+from mo_threads.futures import Future
+from mo_threads.groups import ThreadGroup
 from mo_threads.lock import Lock, locked
 from mo_threads.pools import ThreadPool
 from mo_threads.processes import Process
@@ -35,21 +36,16 @@ from mo_threads.repeat import Repeat
 from mo_threads.waiting import Fired, wait_any
 from mo_threads._introspect import dump_on_signal, dump_threads
 from mo_threads.metrics import reset_statistics, set_wait_threshold, statistics
-from mo_threads._blocking import DeadlockError
 from mo_threads.signals import DONE, NEVER, Signal
 from mo_threads.supervise import supervise
-from mo_threads.sync import Barrier, BoundedSemaphore, BrokenBarrierError, Latch, Semaphore
+from mo_threads.sync import Barrier, BoundedSemaphore, Latch, Semaphore
 from mo_threads.threads import (
     MAIN_THREAD,
-    PLEASE_STOP,
-    THREAD_STOP,
-    THREAD_TIMEOUT,
     AlienThread,
     BaseThread,
     MainThread,
     RegisterThread,
     Thread,
-    ThreadTimeout,
     current_thread,
     join_all_threads,
     register_thread,
@@ -59,6 +55,17 @@ from mo_threads.threads import (
     wait_for_shutdown_signal,
 )
 from mo_threads.till import Till
+from mo_threads._vocabulary import (  # the shared vocabulary, also re-exported by the modules that raise it
+    PLEASE_STOP,
+    THREAD_STOP,
+    THREAD_TIMEOUT,
+    AllFailed,
+    BrokenBarrierError,
+    ChannelClosed,
+    DeadlockError,
+    ThreadGroupError,
+    ThreadTimeout,
+)
 
 __all__ = (
     "__version__",

@@ -40,6 +40,7 @@ import time
 from typing import Any, Callable, Dict, Final, List, Optional, Tuple
 
 from mo_threads import _runtime
+from mo_threads._vocabulary import DeadlockError, check_timeout
 
 __all__ = (
     "DeadlockError",
@@ -68,11 +69,7 @@ _threshold = DEFAULT_WAIT_THRESHOLD
 def set_wait_threshold(seconds: float) -> float:
     """Count only waits that last at least `seconds` (0 to 1; default 0.001); returns the previous threshold."""
     global _threshold
-    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)):
-        raise TypeError("the wait threshold must be a number of seconds, not " + type(seconds).__name__)
-    value = float(seconds)
-    if not 0 <= value <= MAX_WAIT_THRESHOLD:  # NaN fails too
-        raise ValueError("the wait threshold must be between 0 and " + str(MAX_WAIT_THRESHOLD) + " seconds, not " + repr(value))
+    value = check_timeout(seconds, "the wait threshold", maximum=MAX_WAIT_THRESHOLD)
     previous = _threshold
     _threshold = value
     return previous
@@ -81,19 +78,6 @@ def set_wait_threshold(seconds: float) -> float:
 def wait_threshold() -> float:
     """The seconds a wait must last to be counted in `statistics()` (see `set_wait_threshold`)."""
     return _threshold
-
-
-class DeadlockError(RuntimeError):
-    """A wait that could never end: it closes a cycle of threads waiting on each other.
-
-    Raised by the wait that closes the cycle, instead of blocking. `cycle` lists
-    (thread name, what it waits on) for every thread in the cycle, starting with
-    the thread that raised.
-    """
-
-    def __init__(self, message: str, cycle: List[Tuple[str, str]]) -> None:
-        RuntimeError.__init__(self, message)
-        self.cycle = cycle
 
 
 # A wait in progress is a plain tuple (the cheapest record to make on a path

@@ -22,6 +22,7 @@ program handles SIGUSR1 itself; `dump_on_signal()` to choose).
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 from typing import Any, List, Optional, Set, TextIO
@@ -29,6 +30,7 @@ from typing import Any, List, Optional, Set, TextIO
 from mo_threads import _os_signals
 from mo_threads._blocking import describe_wait
 from mo_threads._watchdog import describe_stack
+from mo_threads.threads import MAIN_THREAD
 
 __all__ = ("dump_threads", "dump_on_signal", "dump_text")
 
@@ -78,8 +80,6 @@ def _others(seen: Set[int], out: List[str]) -> None:
 
 def dump_text() -> str:
     """The dump `dump_threads` writes, as one string."""
-    from mo_threads.threads import MAIN_THREAD
-
     out: List[str] = []
     seen: Set[int] = set()
     _lines(MAIN_THREAD, 0, out, seen)
@@ -106,8 +106,6 @@ def dump_threads(file: Optional[TextIO] = None) -> None:
 
 
 def _signal_dump_text() -> str:
-    import os
-
     return "mo_threads: thread dump of process " + str(os.getpid()) + "\n" + dump_text()
 
 

@@ -65,6 +65,7 @@ import time
 from typing import Any, Callable, Dict, Optional, Set, Tuple
 
 from mo_threads import _runtime
+from mo_threads._vocabulary import check_count
 from mo_threads._watchdog import SETTINGS, describe_stack
 
 
@@ -496,8 +497,7 @@ def install_dump(signum: Optional[int] = None) -> int:
         if DUMP_SIGNAL is None:
             raise ValueError("dump_on_signal(): this platform has no SIGUSR1; name another signal")
         signum = DUMP_SIGNAL
-    if isinstance(signum, bool) or not isinstance(signum, int):
-        raise TypeError("dump_on_signal(signum) expects a signal number, not " + type(signum).__name__)
+    check_count(signum, "dump_on_signal(signum)", 1)
     if signum in HANDLED:
         raise ValueError("dump_on_signal() can not use signal " + str(signum) + ": it stops the program")
     if threading.current_thread() is not threading.main_thread():

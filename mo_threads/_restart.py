@@ -14,7 +14,8 @@ from typing import Any, Callable, Optional
 
 from mo_logs import logger
 
-from mo_threads.signals import Signal, check_timeout
+from mo_threads._vocabulary import check_count, check_timeout
+from mo_threads.signals import Signal
 
 __all__ = ("RESTART_POLICIES", "RestartPolicy", "run_with_restarts")
 
@@ -29,11 +30,7 @@ class RestartPolicy:
     def __init__(self, restart: str = "on-failure", max_restarts: Optional[int] = None, backoff: float = 1.0) -> None:
         if restart not in RESTART_POLICIES:
             raise ValueError("restart must be 'on-failure', 'always' or 'never', not " + repr(restart))
-        if max_restarts is not None:
-            if isinstance(max_restarts, bool) or not isinstance(max_restarts, int):
-                raise TypeError("max_restarts must be an int or None, not " + type(max_restarts).__name__)
-            if max_restarts < 0:
-                raise ValueError("max_restarts must be 0 or more (None: no limit), not " + repr(max_restarts))
+        check_count(max_restarts, "max_restarts", 0, none="no limit")
         self.restart = restart
         self.max_restarts = max_restarts
         self.backoff = check_timeout(backoff, "backoff")

@@ -20,10 +20,9 @@ from __future__ import annotations
 from typing import Optional
 
 from mo_threads._watchdog import wait_in_main
-from mo_threads.signals import Signal, check_till, check_wait
-from mo_threads.threads import ThreadTimeout
+from mo_threads.signals import Signal
 
-__all__ = ("check_till", "check_wait", "wait_for", "ThreadTimeout")
+__all__ = ("wait_for",)
 
 
 def wait_for(signal: Signal, till: Optional[Signal], timeout: Optional[float]) -> bool:

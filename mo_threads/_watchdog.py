@@ -33,7 +33,8 @@ from mo_logs import logger
 from mo_threads import _blocking
 from mo_threads._blocking import describe_wait
 from mo_threads._clock import REAL_MONOTONIC as _now
-from mo_threads.signals import Signal, check_timeout
+from mo_threads._vocabulary import check_timeout
+from mo_threads.signals import Signal
 
 MAIN_THREAD_SLICE = 0.1
 # after a signal, once one thread was given up on, how long the next ones get

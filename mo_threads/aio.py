@@ -21,7 +21,8 @@ from typing import Any, Callable, Optional, TypeVar
 
 from mo_threads.channels import Channel
 from mo_threads.queues import Queue
-from mo_threads.signals import Signal, bad_till
+from mo_threads._vocabulary import check_till
+from mo_threads.signals import Signal
 from mo_threads.threads import Thread
 
 __all__ = ("pop", "receive", "run_in_thread", "wait")
@@ -36,8 +37,7 @@ async def wait(signal: Signal, till: Optional[Signal] = None) -> bool:
     """
     if not isinstance(signal, Signal):
         raise TypeError("aio.wait() expects a Signal, not " + type(signal).__name__)
-    if till is not None and not isinstance(till, Signal):
-        raise bad_till(till)
+    check_till(till)
     if signal or till is None:
         return await signal
     await (signal | till)

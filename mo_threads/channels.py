@@ -33,19 +33,15 @@ from collections import deque
 from typing import Any, Callable, Deque, Generic, Iterator, List, Optional, Tuple, TypeVar
 
 from mo_threads import _blocking
-from mo_threads._waits import ThreadTimeout, check_wait, wait_for
-from mo_threads.queues import QueueClosed, Watch
+from mo_threads._vocabulary import PLEASE_STOP, ChannelClosed, ThreadTimeout, check_count, check_name, check_wait
+from mo_threads._waits import wait_for
+from mo_threads.queues import Watch
 from mo_threads.signals import Signal
-from mo_threads.threads import PLEASE_STOP
 from mo_threads.till import Till
 
 __all__ = ("Channel", "ChannelClosed")
 
 _T = TypeVar("_T")
-
-
-class ChannelClosed(QueueClosed):
-    """Raised by `send()` on a closed channel (a `QueueClosed`, so a `RuntimeError`)."""
 
 
 class _Offer(Signal):
@@ -96,12 +92,9 @@ class Channel(Generic[_T]):
     __slots__ = ("name", "capacity", "closed", "_lock", "_buffer", "_senders", "_receivers", "_watchers", "_error", "_error_traceback", "__weakref__")
 
     def __init__(self, name: str = "channel", capacity: int = 0) -> None:
-        if not isinstance(name, str):
-            raise TypeError("Channel name must be a str, not " + type(name).__name__)
-        if isinstance(capacity, bool) or not isinstance(capacity, int):
-            raise TypeError("Channel " + repr(name) + ": capacity must be an int, not " + type(capacity).__name__)
-        if capacity < 0:
-            raise ValueError("Channel " + repr(name) + ": capacity must be 0 (rendezvous) or more, not " + repr(capacity))
+        check_name(name, "Channel name")
+        if capacity.__class__ is not int or capacity < 0:  # the message is built only to raise
+            check_count(capacity, "Channel " + repr(name) + ": capacity (0: rendezvous)", 0)
         self.name = name
         self.capacity = capacity
         self.closed = Signal("closed " + name)

@@ -34,8 +34,9 @@ from mo_threads import _runtime
 from mo_threads.lock import Lock
 from mo_threads.processes import Process, check_name_and_params
 from mo_threads.queues import Queue
-from mo_threads.signals import Signal, bad_till, check_timeout
-from mo_threads.threads import MAIN_THREAD, ThreadTimeout
+from mo_threads._vocabulary import ThreadTimeout, check_count, check_till, check_timeout
+from mo_threads.signals import Signal
+from mo_threads.threads import MAIN_THREAD
 from mo_threads.till import Till
 
 __all__ = ("Command",)
@@ -81,8 +82,7 @@ class Command:
         check_name_and_params("Command", name, params, "a command line (str) or a list of arguments")
         if timeout is not None:
             timeout = check_timeout(timeout, "Command " + repr(name) + " timeout")
-        if isinstance(max_stdout, bool) or not isinstance(max_stdout, int) or max_stdout < 1:
-            raise ValueError("Command " + repr(name) + " max_stdout must be a positive int, not " + repr(max_stdout))
+        check_count(max_stdout, "Command " + repr(name) + " max_stdout", 1, wrong_type=ValueError)
         self.name = name
         self.debug = debug
         self.max_stdout = max_stdout
@@ -123,8 +123,7 @@ class Command:
         raises `RuntimeError` with the exit code and the stderr lines on a
         non-zero exit.
         """
-        if till is not None and not isinstance(till, Signal):
-            raise bad_till(till)
+        check_till(till)
         if not self.stopped.wait(till=till):
             raise ThreadTimeout("Timeout on join of command " + repr(self.name))
         if self.process is not None:

@@ -10,45 +10,16 @@ from __future__ import annotations
 import _thread
 import concurrent.futures as _cf
 import functools
-import sys
 from typing import Any, Callable, Generic, List, Optional, TypeVar
 
 from mo_threads import _blocking, _runtime
+from mo_threads._vocabulary import AllFailed, ThreadTimeout, check_name
 from mo_threads.signals import Signal
-from mo_threads.threads import ThreadTimeout
 
 __all__ = ("Future", "AllFailed")
 
 _T = TypeVar("_T")
 _R = TypeVar("_R")
-
-if sys.version_info >= (3, 11):
-    _GroupBase: Any = BaseExceptionGroup  # noqa: F821 (a builtin from 3.11)
-else:
-    _GroupBase = Exception
-
-
-class AllFailed(_GroupBase):  # type: ignore[misc,valid-type]
-    """Every future given to `Future.any_of` failed: `exceptions` holds their failures, in argument order.
-
-    On Python 3.11+ this is a `BaseExceptionGroup` (catch members with
-    `except*`). Before, it is an `Exception` with the same `message` and
-    `exceptions` attributes, and the first failure as `__cause__`.
-    """
-
-    if _GroupBase is Exception:
-
-        def __init__(self, message: str, exceptions: Any) -> None:
-            exceptions = tuple(exceptions)
-            Exception.__init__(self, message, exceptions)
-            self.message = message
-            self.exceptions = exceptions
-            if exceptions:
-                self.__cause__ = exceptions[0]
-
-        def __str__(self) -> str:
-            return self.message + " (" + str(len(self.exceptions)) + " sub-exceptions)"
-
 
 def _check_futures(futures: Any, what: str) -> List[Future[Any]]:
     for future in futures:
@@ -84,8 +55,8 @@ class Future(Generic[_T]):
     __slots__ = ("done", "_value", "_failure")
 
     def __init__(self, name: str = "future") -> None:
-        if not isinstance(name, str):
-            raise TypeError("Future name must be a str, not " + type(name).__name__)
+        if name.__class__ is not str:
+            check_name(name, "Future name")
         self.done = Signal(name)
         self._value: Any = _UNSET
         self._failure: Optional[BaseException] = None

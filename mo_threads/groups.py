@@ -26,14 +26,14 @@ failure as `__cause__`) before.
 
 from __future__ import annotations
 
-import sys
 import threading
 from typing import Any, Callable, List, Literal, Optional, Tuple, Union
 
 from mo_logs import logger
 
 from mo_threads.lock import Lock
-from mo_threads.signals import Signal, check_timeout
+from mo_threads._vocabulary import ThreadGroupError, check_name, check_timeout
+from mo_threads.signals import Signal
 from mo_threads.threads import (
     MAIN_THREAD,
     AlienThread,
@@ -50,39 +50,6 @@ from mo_threads.till import Till
 __all__ = ("ThreadGroup", "ThreadGroupError")
 
 MODES = ("all", "first-completed")
-
-if sys.version_info >= (3, 11):
-    _GroupBase: Any = ExceptionGroup  # noqa: F821 (a builtin from 3.11)
-else:
-    _GroupBase = Exception
-
-
-class ThreadGroupError(_GroupBase):  # type: ignore[misc,valid-type]
-    """Every failure of a `ThreadGroup` (and of its block), raised together when the block ends.
-
-    On Python 3.11+ this is an `ExceptionGroup` (catch members with
-    `except* ValueError:`). Before, it is an `Exception` with the same
-    `message` and `exceptions` attributes, and the first failure as
-    `__cause__`. `exceptions` holds the original exceptions, the block's
-    own first when it raised; a member that ended with a `BaseException`
-    that is not an `Exception` (SystemExit) is represented by a
-    `RuntimeError` whose cause it is.
-    """
-
-    if _GroupBase is Exception:
-
-        def __init__(self, message: str, exceptions: Any) -> None:
-            exceptions = tuple(exceptions)
-            if not exceptions:
-                raise ValueError("ThreadGroupError needs at least one exception")
-            Exception.__init__(self, message, exceptions)
-            self.message = message
-            self.exceptions = exceptions
-
-        def __str__(self) -> str:
-            count = len(self.exceptions)
-            return self.message + " (" + str(count) + " sub-exception" + ("" if count == 1 else "s") + ")"
-
 
 _local = threading.local()
 
@@ -128,8 +95,7 @@ class ThreadGroup:
     """
 
     def __init__(self, name: str = "thread group", mode: str = "all", deadline: Union[None, float, Signal] = None) -> None:
-        if not isinstance(name, str):
-            raise TypeError("ThreadGroup name must be a str, not " + type(name).__name__)
+        check_name(name, "ThreadGroup name")
         if mode not in MODES:
             raise ValueError("ThreadGroup " + repr(name) + ": mode must be 'all' or 'first-completed', not " + repr(mode))
         if deadline is not None and not isinstance(deadline, Signal):
@@ -365,7 +331,4 @@ def _group_error(message: str, failures: List[BaseException]) -> ThreadGroupErro
             wrapped = RuntimeError("A member ended with " + type(failure).__name__)
             wrapped.__cause__ = failure
             exceptions.append(wrapped)
-    error = ThreadGroupError(message, exceptions)
-    if _GroupBase is Exception:
-        error.__cause__ = exceptions[0]
-    return error
+    return ThreadGroupError(message, exceptions)

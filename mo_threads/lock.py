@@ -20,19 +20,20 @@ from __future__ import annotations
 
 import _thread
 import functools
+from time import monotonic as _monotonic
 from typing import Any, Callable, Optional, TypeVar
 
 from mo_threads._blocking import begin as _begin_wait
 from mo_threads._blocking import end as _end_wait
 from mo_threads._parking import ParkingLot
-from mo_threads.signals import Signal, bad_till, check_timeout
+from mo_threads._vocabulary import ThreadTimeout, bad_till, check_name, check_till, check_timeout
+from mo_threads.signals import Signal
 
 __all__ = ("Lock", "locked")
 
 _get_ident = _thread.get_ident
 _allocate_lock = _thread.allocate_lock
 _TIMEOUT_MAX = _thread.TIMEOUT_MAX
-_monotonic = __import__("time").monotonic
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -52,8 +53,7 @@ class Lock:
         `debug` and `sample` are accepted for compatibility with mo-threads 6.x
         and have no effect: use `repr(lock)` and the mo-logs debug level instead.
         """
-        if not isinstance(name, str):
-            raise TypeError("Lock name must be a str, not " + type(name).__name__)
+        check_name(name, "Lock name")
         self.name = name
         self._lock = _allocate_lock()
         self._owner: Optional[int] = None
@@ -161,8 +161,7 @@ class Lock:
         entering when `till` fires (or `timeout` seconds pass) before the lock is
         free, so the block never runs without the lock. Same errors as `acquire`.
         """
-        if till is not None and not isinstance(till, Signal):
-            raise bad_till(till)
+        check_till(till)
         if timeout is not None:
             check_timeout(timeout)
         return _Acquiring(self, till, timeout)
@@ -230,8 +229,6 @@ class _Acquiring:
     def __enter__(self) -> Lock:
         lock = self._lock
         if not lock.acquire(self._till, timeout=self._timeout):
-            from mo_threads.threads import ThreadTimeout  # a higher layer: imported only when needed
-
             raise ThreadTimeout("Timeout waiting for Lock " + repr(lock.name))
         return lock
 

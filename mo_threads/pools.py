@@ -26,8 +26,9 @@ from mo_logs import Except, logger
 from mo_threads import _blocking
 from mo_threads.lock import Lock
 from mo_threads.queues import Queue
-from mo_threads.signals import Signal, bad_till
-from mo_threads.threads import MAIN_THREAD, PLEASE_STOP, AlienThread, BaseThread, Thread, ThreadTimeout, current_thread
+from mo_threads._vocabulary import PLEASE_STOP, ThreadTimeout, bad_till, check_count, check_name, check_till
+from mo_threads.signals import Signal
+from mo_threads.threads import MAIN_THREAD, AlienThread, BaseThread, Thread, current_thread
 
 __all__ = ("ThreadPool", "PoolThread")
 
@@ -172,10 +173,9 @@ class ThreadPool:
     """
 
     def __init__(self, num_threads: int, name: Optional[str] = None) -> None:
-        if isinstance(num_threads, bool) or not isinstance(num_threads, int) or num_threads < 1:
-            raise ValueError("ThreadPool num_threads must be a positive int, not " + repr(num_threads))
-        if name is not None and not isinstance(name, str):
-            raise TypeError("ThreadPool name must be a str, not " + type(name).__name__)
+        check_count(num_threads, "ThreadPool num_threads", 1, wrong_type=ValueError)
+        if name is not None:
+            check_name(name, "ThreadPool name")
         self.name = name or "thread pool"
         self.num_threads = num_threads
         # the pool's own: not made anew at a fork (its workers are threads of the parent; see _runtime)
@@ -263,8 +263,7 @@ class ThreadPool:
         Raises `THREAD_TIMEOUT` when `till` fires first (the pool stays closed).
         Logs the failures of jobs nobody joined.
         """
-        if till is not None and not isinstance(till, Signal):
-            raise bad_till(till)
+        check_till(till)
         with self._lock:
             self._jobs.close()
             workers = list(self._workers)

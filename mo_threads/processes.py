@@ -46,16 +46,9 @@ from typing import Any, Callable, Deque, Dict, List, Mapping, Optional, Sequence
 from mo_logs import logger
 
 from mo_threads.queues import Queue
-from mo_threads.signals import Signal, bad_till, check_timeout
-from mo_threads.threads import (
-    MAIN_THREAD,
-    PLEASE_STOP,
-    AlienThread,
-    BaseThread,
-    Thread,
-    ThreadTimeout,
-    current_thread,
-)
+from mo_threads._vocabulary import PLEASE_STOP, ThreadTimeout, check_name, check_till, check_timeout
+from mo_threads.signals import Signal
+from mo_threads.threads import MAIN_THREAD, AlienThread, BaseThread, Thread, current_thread
 from mo_threads.till import Till, at as _at, monotonic as _now
 
 __all__ = ("Process",)
@@ -96,8 +89,7 @@ def _parent_for_new_child() -> BaseThread:
 
 def check_name_and_params(kind: str, name: Any, params: Any, expected: str) -> None:
     """Raise TypeError for a `name` that is not a str or `params` that are neither a str nor iterable."""
-    if not isinstance(name, str):
-        raise TypeError(kind + " name must be a str, not " + type(name).__name__)
+    check_name(name, kind + " name")
     if not isinstance(params, (str, bytes)) and not hasattr(params, "__iter__"):
         raise TypeError(kind + " " + repr(name) + ": params must be " + expected + ", not " + type(params).__name__)
 
@@ -330,8 +322,7 @@ class Process(BaseThread):
         raises `RuntimeError` with the exit code and the last stderr lines when
         the program exited non-zero without being asked to stop.
         """
-        if till is not None and not isinstance(till, Signal):
-            raise bad_till(till)
+        check_till(till)
         if not self.stopped.wait(till=till):
             raise ThreadTimeout("Timeout on join of process " + repr(self.name))
         self._joined = True

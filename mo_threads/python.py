@@ -18,6 +18,7 @@ from typing import Any, Callable, Dict, List, Optional
 
 from mo_logs import logger
 
+from mo_threads._vocabulary import check_name
 from mo_threads.lock import Lock
 from mo_threads.processes import Process
 from mo_threads.signals import Signal
@@ -90,8 +91,7 @@ class Python:
     """
 
     def __init__(self, name: str, config: Any = None, debug: bool = False) -> None:
-        if not isinstance(name, str):
-            raise TypeError("Python name must be a str, not " + type(name).__name__)
+        check_name(name, "Python name")
         self.name = name
         # the worker's own: not made anew at a fork (its reader threads are the parent's; see _runtime)
         self._lock = Lock("python worker " + name)
@@ -108,16 +108,14 @@ class Python:
     # --- requests -----------------------------------------------------------------
     def import_module(self, module: str, var_names: Optional[List[str]] = None) -> None:
         """`from module import var_names` in the worker (`import *` when var_names is None)."""
-        if not isinstance(module, str):
-            raise TypeError("module must be a str, not " + type(module).__name__)
+        check_name(module, "module")
         if isinstance(var_names, str):
             var_names = [var_names]
         self._request({"import": module, "vars": None if var_names is None else list(var_names)})
 
     def execute_script(self, script: str) -> None:
         """Run Python source in the worker's namespace."""
-        if not isinstance(script, str):
-            raise TypeError("script must be a str, not " + type(script).__name__)
+        check_name(script, "script")
         self._request({"execute": script})
 
     def get(self, name: str) -> Any:

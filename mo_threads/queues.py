@@ -52,7 +52,6 @@ from __future__ import annotations
 
 import _thread
 import functools
-import queue as _stdlib_queue
 import types
 from collections import deque
 from threading import TIMEOUT_MAX as _TIMEOUT_MAX
@@ -64,8 +63,19 @@ from mo_logs import logger
 from mo_threads._blocking import begin as _begin_wait
 from mo_threads._blocking import end as _end_wait
 from mo_threads._parking import ParkingLot
-from mo_threads.signals import Signal, bad_till, check_timeout
-from mo_threads.threads import PLEASE_STOP, Thread, ThreadTimeout
+from mo_threads._vocabulary import (
+    PLEASE_STOP,
+    QueueClosed,
+    QueueEmpty,
+    QueueFull,
+    ThreadTimeout,
+    check_count,
+    check_name,
+    check_till,
+    check_timeout,
+)
+from mo_threads.signals import Signal
+from mo_threads.threads import Thread  # ThreadedQueue's worker
 
 __all__ = ("Queue", "PriorityQueue", "ThreadedQueue", "QueueClosed", "QueueFull", "QueueEmpty", "Watch")
 
@@ -77,22 +87,6 @@ FULL_WARNING_SECONDS = 10.0
 
 # the types ThreadedQueue treats as "run me after the preceding batch is delivered"
 _CALLBACK_TYPES = (types.FunctionType, types.MethodType, functools.partial)
-
-
-class QueueClosed(RuntimeError):
-    """Raised when adding to a closed queue (one made without `allow_add_after_close`)."""
-
-
-class QueueFull(_stdlib_queue.Full, ThreadTimeout):
-    """Raised when a full queue stays full past the `timeout` or `till` of an add.
-
-    It is a `queue.Full`, a `TimeoutError` and a `THREAD_TIMEOUT`, so code written
-    for the stdlib or for upstream mo-threads catches it.
-    """
-
-
-class QueueEmpty(_stdlib_queue.Empty):
-    """Raised by `get()` / `get_nowait()` when no item comes in time (a `queue.Empty`)."""
 
 
 class _NoMessage:
@@ -111,11 +105,6 @@ class _NoMessage:
 
 
 NO_MESSAGE = _NoMessage()
-
-
-def _check_till(till: Any) -> None:
-    if till is not None and not isinstance(till, Signal):
-        raise bad_till(till)
 
 
 def _deadline(timeout: Optional[float]) -> Optional[float]:
@@ -221,14 +210,9 @@ class Queue(Generic[_T]):
         unique: bool = False,
         allow_add_after_close: bool = False,
     ) -> None:
-        if not isinstance(name, str):
-            raise TypeError("Queue name must be a str, not " + type(name).__name__)
-        if max is not None and (isinstance(max, bool) or not isinstance(max, int)):
-            raise TypeError("Queue " + repr(name) + ": max must be an int or None, not " + type(max).__name__)
-        if max is not None and max < 1:
-            raise ValueError(
-                "Queue " + repr(name) + ": max must be at least 1 (or None for unbounded), not " + repr(max)
-            )
+        check_name(name, "Queue name")
+        if max is not None and (max.__class__ is not int or max < 1):  # the message is built only to raise
+            check_count(max, "Queue " + repr(name) + ": max", 1, none="unbounded")
         self.name = name
         self.max = max
         self.silent = bool(silent)
@@ -295,7 +279,7 @@ class Queue(Generic[_T]):
             self.close()
             return self
         if till is not None or timeout is not None:
-            _check_till(till)
+            check_till(till)
             _deadline(timeout)
         self._acquire()  # acquire()/release() cost half of `with lock:`
         try:
@@ -349,7 +333,7 @@ class Queue(Generic[_T]):
 
     def _extend(self, values: Iterable[Any], timeout: Optional[float], force: bool, till: Optional[Signal], priority: Optional[int]) -> None:
         if till is not None or timeout is not None:
-            _check_till(till)
+            check_till(till)
             _deadline(timeout)
         before, stop, after = _split_at_stop(values)
         if stop and after and not self.allow_add_after_close:
@@ -370,7 +354,7 @@ class Queue(Generic[_T]):
                 self._extend(after, None, False, None, priority)
 
     def _push_all(self, values: Iterable[Any], timeout: Optional[float], force: bool, till: Optional[Signal], priority: Optional[int]) -> None:
-        _check_till(till)
+        check_till(till)
         if timeout is not None:
             _deadline(timeout)
         before, stop, after = _split_at_stop(values)
@@ -383,7 +367,7 @@ class Queue(Generic[_T]):
 
     def _add_slow(self, values: Any, front: bool, timeout: Optional[float], force: bool, till: Optional[Signal]) -> None:
         """Add `values` (lock held): check closed and unique, wait for room."""
-        _check_till(till)
+        check_till(till)
         deadline = _deadline(timeout)
         if self._is_closed:
             self._refuse_closed()
@@ -515,7 +499,7 @@ class Queue(Generic[_T]):
         queue still empty, and `PLEASE_STOP` once the queue is closed and drained.
         """
         if till is not None or timeout is not None:
-            _check_till(till)
+            check_till(till)
             deadline = _deadline(timeout)
         else:
             deadline = None
@@ -542,7 +526,7 @@ class Queue(Generic[_T]):
         for it goes to the next consumer.
         """
         if till is not None:
-            _check_till(till)
+            check_till(till)
         while True:
             try:
                 value = self._get()  # no lock, as in pop()
@@ -794,7 +778,7 @@ class Queue(Generic[_T]):
         nothing unfinished does not wait for the close. Raises
         `THREAD_TIMEOUT` when `till` fires first (6.x returned instead).
         """
-        _check_till(till)
+        check_till(till)
         lock = self._lock
         record = None  # the blocking record, made at the first park (one per call)
 
@@ -918,8 +902,7 @@ class PriorityQueue(Queue[_T]):
         unique: bool = False,
         allow_add_after_close: bool = False,
     ) -> None:
-        if isinstance(numpriorities, bool) or not isinstance(numpriorities, int) or numpriorities < 1:
-            raise ValueError("PriorityQueue " + repr(name) + ": numpriorities must be a positive int, not " + repr(numpriorities))
+        check_count(numpriorities, "PriorityQueue " + repr(name) + ": numpriorities", 1, wrong_type=ValueError)
         self.numpriorities = numpriorities
         Queue.__init__(self, name, max=max, silent=silent, unique=unique, allow_add_after_close=allow_add_after_close)
         # entries are (priority, value): always take the general path
@@ -976,16 +959,15 @@ class PriorityQueue(Queue[_T]):
         return output
 
     def _priority(self, priority: Any) -> int:
-        if isinstance(priority, bool) or not isinstance(priority, int) or not 0 <= priority < self.numpriorities:
-            raise ValueError(
-                "PriorityQueue "
-                + repr(self.name)
-                + ": priority must be an int from 0 (most urgent) to "
-                + str(self.numpriorities - 1)
-                + ", not "
-                + repr(priority)
-            )
-        return priority
+        if priority.__class__ is int and 0 <= priority < self.numpriorities:
+            return priority
+        return check_count(
+            priority,
+            "PriorityQueue " + repr(self.name) + ": priority (0 is the most urgent)",
+            0,
+            self.numpriorities - 1,
+            wrong_type=ValueError,
+        )
 
     def _entries(self, values: List[Any], priority: Optional[int]) -> List[Any]:
         return [(priority, value) for value in values]
@@ -1056,8 +1038,7 @@ class ThreadedQueue(Queue[_T]):
         if not callable(getattr(slow_queue, "extend", None)):
             raise TypeError("ThreadedQueue " + repr(name) + ": slow_queue must have an extend() method")
         for what, number in (("batch_size", batch_size), ("max_size", max_size)):
-            if number is not None and (isinstance(number, bool) or not isinstance(number, int) or number < 1):
-                raise ValueError("ThreadedQueue " + repr(name) + ": " + what + " must be a positive int, not " + repr(number))
+            check_count(number, "ThreadedQueue " + repr(name) + ": " + what, 1, none="the default", wrong_type=ValueError)
         if period is None:
             period = 1.0
         elif check_timeout(period, "period") == 0:
@@ -1160,7 +1141,7 @@ class ThreadedQueue(Queue[_T]):
 
         Raises `THREAD_TIMEOUT` if `till` fires first (the worker carries on).
         """
-        _check_till(till)
+        check_till(till)
         self.close()
         self.thread.join(till=till)
         return self

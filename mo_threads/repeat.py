@@ -17,6 +17,7 @@ from typing import Any, Callable, Optional, Union
 
 from mo_logs import logger
 
+from mo_threads._vocabulary import check_number
 from mo_threads.signals import Signal
 from mo_threads.threads import Thread
 from mo_threads.till import Till, at as _at, monotonic as _now
@@ -31,11 +32,7 @@ __all__ = ("Repeat",)
 
 def _seconds(value: Any, what: str) -> float:
     """`value` as a number of seconds: a number, or a mo-times duration when installed."""
-    if isinstance(value, bool):
-        raise TypeError(what + " must be a number of seconds, not bool")
-    if isinstance(value, (int, float)):
-        seconds = float(value)
-    elif _Duration is not None and isinstance(value, (str, _Duration)):
+    if _Duration is not None and isinstance(value, (str, _Duration)):
         try:
             seconds = float(_Duration(value).seconds)
         except Exception as cause:
@@ -43,7 +40,7 @@ def _seconds(value: Any, what: str) -> float:
     elif isinstance(value, str):
         raise TypeError(what + " as a string needs the mo-times package; give a number of seconds: " + repr(value))
     else:
-        raise TypeError(what + " must be a number of seconds, not " + type(value).__name__)
+        seconds = check_number(value, what, "a number of seconds")
     if math.isnan(seconds) or math.isinf(seconds):
         raise ValueError(what + " must be a finite number of seconds, not " + repr(value))
     return seconds

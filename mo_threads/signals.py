@@ -30,7 +30,6 @@ signal to fire (the lock's holder was most likely firing one).
 from __future__ import annotations
 
 import _thread
-import math
 import threading
 import sys
 import warnings
@@ -43,6 +42,7 @@ from mo_logs import logger
 from mo_threads import _runtime
 from mo_threads._blocking import begin as _begin_wait
 from mo_threads._blocking import end as _end_wait
+from mo_threads._vocabulary import SignalBase, bad_till, check_count, check_name, check_timeout
 
 __all__ = ("Signal", "DONE", "NEVER", "SignalLike", "or_signal", "OrSignal", "AndSignals", "Never", "standard_warning")
 
@@ -60,7 +60,7 @@ def _report_callback_failure(cause: BaseException) -> None:
     logger.warning("A Signal callback failed", cause=cause)
 
 
-class Signal:
+class Signal(SignalBase):
     """A one-shot event: false until `go()`, then true for ever.
 
     Unlike `threading.Event` it can not be cleared, it can run callbacks
@@ -72,8 +72,8 @@ class Signal:
 
     def __init__(self, name: Optional[str] = None) -> None:
         """Make a pending signal; `name` (a str) shows in its repr and in messages."""
-        if name is not None and name.__class__ is not str and not isinstance(name, str):
-            raise TypeError("Signal name must be a str, not " + type(name).__name__)
+        if name is not None and name.__class__ is not str:
+            check_name(name, "Signal name")
         self._name: Any = name
         self._go = False
         self._waiters: Optional[List[Any]] = None
@@ -616,37 +616,6 @@ class _Never(Signal):
         return True
 
 
-def bad_till(till: Any) -> TypeError:
-    """The error every blocking call raises for a `till=` that is not a Signal."""
-    return TypeError("till must be a Signal (for example Till(seconds=1)), not " + type(till).__name__)
-
-
-def check_timeout(seconds: Any, what: str = "timeout") -> float:
-    """Return `seconds` as a float, or raise a clear error for a bad timeout."""
-    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)):
-        raise TypeError(what + " must be a number of seconds, not " + type(seconds).__name__)
-    value = float(seconds)
-    if math.isnan(value):
-        raise ValueError(what + " must be a number of seconds, not NaN")
-    if value < 0:
-        raise ValueError(what + " must be a non-negative number of seconds, not " + repr(value))
-    return value
-
-
-def check_till(till: Any) -> None:
-    """Raise TypeError unless `till` is None or a Signal."""
-    if till is not None and not isinstance(till, Signal):
-        raise bad_till(till)
-
-
-def check_wait(till: Any, timeout: Any) -> Optional[float]:
-    """Check `till=` and `timeout=` of a blocking call; return the timeout as a float (or None)."""
-    check_till(till)
-    if timeout is None:
-        return None
-    return check_timeout(timeout, "timeout")
-
-
 def _after_fork_in_child() -> None:
     # the lock may have been held by a thread that does not exist in the child
     global _STATE_LOCK, _LEGACY_LOCK
@@ -764,10 +733,7 @@ class AndSignals:
     def __init__(self, signal: Signal, count: int) -> None:
         if not isinstance(signal, Signal):
             raise TypeError("AndSignals() expects a Signal to fire, not " + type(signal).__name__)
-        if isinstance(count, bool) or not isinstance(count, int):
-            raise TypeError("AndSignals() count must be an int, not " + type(count).__name__)
-        if count < 0:
-            raise ValueError("AndSignals() count must not be negative, not " + str(count))
+        check_count(count, "AndSignals() count", 0)
         self.signal = signal
         self.remaining = count
         if not count:

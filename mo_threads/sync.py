@@ -18,22 +18,14 @@ from __future__ import annotations
 
 import _thread
 from collections import deque
-from threading import BrokenBarrierError
 from typing import Any, Deque, Optional
 
 from mo_threads import _blocking
-from mo_threads._waits import ThreadTimeout, check_wait, wait_for
+from mo_threads._vocabulary import BrokenBarrierError, ThreadTimeout, check_count, check_wait
+from mo_threads._waits import wait_for
 from mo_threads.signals import Signal
 
 __all__ = ("Semaphore", "BoundedSemaphore", "Barrier", "BrokenBarrierError", "Latch")
-
-
-def _count(value: Any, what: str, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(what + " must be an int, not " + type(value).__name__)
-    if value < minimum:
-        raise ValueError(what + " must be at least " + str(minimum) + ", not " + repr(value))
-    return value
 
 
 class Semaphore:
@@ -48,7 +40,7 @@ class Semaphore:
 
     def __init__(self, value: int = 1, name: Optional[str] = None) -> None:
         self.name = name or "semaphore"
-        self._value = _count(value, "Semaphore " + repr(self.name) + " value", 0)
+        self._value = check_count(value, "Semaphore " + repr(self.name) + " value", 0)
         self._lock = _thread.allocate_lock()
         self._waiters: Deque[Signal] = deque()
 
@@ -96,7 +88,7 @@ class Semaphore:
 
     def release(self, n: int = 1) -> None:
         """Return `n` permits, waking as many waiters."""
-        n = _count(n, "Semaphore " + repr(self.name) + ".release(n)", 1)
+        n = check_count(n, "Semaphore " + repr(self.name) + ".release(n)", 1)
         with self._lock:
             self._check_release(n)
             waiters = self._waiters
@@ -162,7 +154,7 @@ class Barrier:
 
     def __init__(self, parties: int, name: Optional[str] = None) -> None:
         self.name = name or "barrier"
-        self.parties = _count(parties, "Barrier " + repr(self.name) + " parties", 1)
+        self.parties = check_count(parties, "Barrier " + repr(self.name) + " parties", 1)
         self._lock = _thread.allocate_lock()
         self._count = 0
         self._round = _Generation(self.name)
@@ -257,7 +249,7 @@ class Latch:
 
     def __init__(self, count: int, name: Optional[str] = None) -> None:
         self.name = name or "latch"
-        self._count = _count(count, "Latch " + repr(self.name) + " count", 0)
+        self._count = check_count(count, "Latch " + repr(self.name) + " count", 0)
         self._lock = _thread.allocate_lock()
         self.done = Signal("latch " + self.name)
         if not self._count:
@@ -270,7 +262,7 @@ class Latch:
 
     def count_down(self, n: int = 1) -> None:
         """Count `n` down; at zero every waiter wakes."""
-        n = _count(n, "Latch " + repr(self.name) + ".count_down(n)", 1)
+        n = check_count(n, "Latch " + repr(self.name) + ".count_down(n)", 1)
         with self._lock:
             if not self._count:
                 return

@@ -46,7 +46,17 @@ from mo_threads._watchdog import (
     wait_in_main,
     wait_stopped,
 )
-from mo_threads.signals import Signal, bad_till, check_timeout, check_wait
+from mo_threads._vocabulary import (
+    PLEASE_STOP,
+    THREAD_STOP,
+    THREAD_TIMEOUT,
+    ThreadTimeout,
+    check_name,
+    check_till,
+    check_timeout,
+    check_wait,
+)
+from mo_threads.signals import Signal
 from mo_threads.till import Till
 
 __all__ = (
@@ -74,28 +84,6 @@ try:
 except ImportError:  # older mo-logs
     MO_LOGS_EXTRAS = "mo-logs-extras"
 
-
-class _StopMarker:
-    """The queue marker meaning "no more items": compare with `is`."""
-
-    __slots__ = ()
-
-    def __repr__(self) -> str:
-        return "PLEASE_STOP"
-
-    def __reduce__(self) -> str:
-        return "PLEASE_STOP"
-
-
-PLEASE_STOP: Any = _StopMarker()
-THREAD_STOP = PLEASE_STOP  # the name mo-logs imports
-
-
-class ThreadTimeout(TimeoutError):
-    """Raised by `join(till=)` when `till` fires before the thread ends."""
-
-
-THREAD_TIMEOUT = ThreadTimeout
 
 _allocate_lock = _thread.allocate_lock
 
@@ -129,8 +117,7 @@ def _accepts_please_stop(target: Callable[..., Any]) -> bool:
 
 def _check_target(name: Any, target: Any) -> None:
     """Raise TypeError unless `name` is a str and `target` a callable taking a please_stop keyword."""
-    if not isinstance(name, str):
-        raise TypeError("Thread name must be a str, not " + type(name).__name__)
+    check_name(name, "Thread name")
     if not callable(target):
         raise TypeError("Thread " + repr(name) + " target must be callable, not " + type(target).__name__)
     if not _signature(target)[0]:
@@ -150,12 +137,7 @@ def _check_deadline(name: str, deadline: Any) -> Deadline:
     """`deadline` as seconds (float) or a Signal; TypeError/ValueError naming thread `name` otherwise."""
     if deadline is None or isinstance(deadline, Signal):
         return deadline  # type: ignore[no-any-return]
-    if isinstance(deadline, bool) or not isinstance(deadline, (int, float)):
-        raise TypeError(
-            "Thread " + repr(name) + ": deadline must be a number of seconds or a Signal (a Till), not "
-            + type(deadline).__name__
-        )
-    return check_timeout(deadline, "Thread " + repr(name) + ": deadline")
+    return check_timeout(deadline, "Thread " + repr(name) + ": deadline", "a number of seconds or a Signal (a Till)")
 
 
 def _take_options(
@@ -716,7 +698,7 @@ def _wait_for_end(
     """Block until `thread.stopped` fires, recorded as a join of it (`owner`: its ident, if known).
 
     Raises ThreadTimeout when `till` fires (or `timeout` seconds pass) first,
-    DeadlockError (from _blocking) when the wait would close a cycle of waits
+    DeadlockError when the wait would close a cycle of waits
     instead of hanging.
     """
     wait = _blocking.begin("join", thread, bounded=till is not None or timeout is not None, owner=owner)
@@ -916,8 +898,8 @@ class RegisterThread:
     """
 
     def __init__(self, name: Optional[str] = None, thread: Any = None) -> None:
-        if name is not None and not isinstance(name, str):
-            raise TypeError("RegisterThread name must be a str, not " + type(name).__name__)
+        if name is not None:
+            check_name(name, "RegisterThread name")
         self.name = name
         self.thread: Optional[AlienThread] = None
 
@@ -973,8 +955,7 @@ def join_all_threads(threads: Iterable[Any], till: Optional[Signal] = None) -> L
     an `Exception` (KeyboardInterrupt, SystemExit) propagates at once: the
     threads not yet joined are left to the shutdown.
     """
-    if till is not None and not isinstance(till, Signal):
-        raise bad_till(till)
+    check_till(till)
     threads = list(threads)
     for thread in threads:
         if not callable(getattr(thread, "join", None)):

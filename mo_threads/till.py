@@ -49,6 +49,7 @@ from weakref import ref
 from mo_logs import logger
 
 from mo_threads import _clock, _runtime
+from mo_threads._vocabulary import check_number
 from mo_threads.signals import ErrorHandler, Signal
 
 __all__ = ("Till",)
@@ -73,9 +74,9 @@ class Till(Signal):
             if till is not None:
                 raise TypeError("Till() takes till= or seconds=, not both")
             now = _monotonic()
-            deadline = now + _number(seconds, "Till(seconds=)")
+            deadline = now + check_number(seconds, "Till(seconds=)")
         elif till is not None:
-            at = _number(till, "Till(till=)")
+            at = check_number(till, "Till(till=)")
             if at < 0:
                 raise ValueError("Till(till=) is a unix timestamp and can not be negative: " + repr(till))
             # converted once, now, to the monotonic timeline: a later wall-clock step does not move it.
@@ -146,15 +147,6 @@ class Till(Signal):
     def _unhold(self) -> None:
         # a combination that held this one fired: it no longer needs us
         _TIMER.let_go(self)
-
-
-def _number(value: Any, what: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(what + " must be a number, not " + type(value).__name__)
-    number = float(value)
-    if math.isnan(number):
-        raise ValueError(what + " must be a number, not NaN")
-    return number
 
 
 def _describe(deadline: float) -> str:
@@ -430,7 +422,7 @@ def at(deadline: float) -> Till:
     For code that keeps a schedule (`next = monotonic() + period`, then
     `at(next)`, ...) without a wall-clock reading, so no wall-clock step moves it.
     """
-    deadline = _number(deadline, "at(deadline)")
+    deadline = check_number(deadline, "at(deadline)")
     till = Till.__new__(Till)
     Signal.__init__(till, None)
     till._deadline = deadline

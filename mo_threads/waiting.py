@@ -22,7 +22,8 @@ from time import monotonic as _now
 from typing import Any, List, NamedTuple, Optional, Tuple
 
 from mo_threads import _blocking
-from mo_threads._waits import ThreadTimeout, check_wait, wait_for
+from mo_threads._vocabulary import ThreadTimeout, check_wait
+from mo_threads._waits import wait_for
 from mo_threads.channels import Channel
 from mo_threads.futures import Future
 from mo_threads.queues import Queue

@@ -78,16 +78,19 @@ class TestThreadGroup:
             assert error.__cause__ is error.exceptions[0]
 
     def test_error_before_python_3_11(self, monkeypatch: Any) -> None:
-        # load the module as an older Python would: ThreadGroupError is then a plain Exception
+        # load the module that defines ThreadGroupError as an older Python would: it is then a plain Exception
         import importlib.util
 
+        from mo_threads import _vocabulary
+
         monkeypatch.setattr(sys, "version_info", (3, 9, 0))
-        spec = importlib.util.spec_from_file_location("groups_before_3_11", groups_module.__file__)
+        spec = importlib.util.spec_from_file_location("vocabulary_before_3_11", _vocabulary.__file__)
         module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
         spec.loader.exec_module(module)  # type: ignore[union-attr]
         monkeypatch.undo()
+        monkeypatch.setattr(groups_module, "ThreadGroupError", module.ThreadGroupError)
         first = ValueError("a")
-        error = module._group_error("Thread group 'g': 2 of 3 members failed", [first, SystemExit(3)])
+        error = groups_module._group_error("Thread group 'g': 2 of 3 members failed", [first, SystemExit(3)])
         assert type(error).__mro__[1] is Exception
         assert error.exceptions[0] is first and error.__cause__ is first
         assert isinstance(error.exceptions[1], RuntimeError) and isinstance(error.exceptions[1].__cause__, SystemExit)
