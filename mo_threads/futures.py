@@ -13,7 +13,7 @@ import functools
 from typing import Any, Callable, Generic, List, Optional, TypeVar
 
 from mo_threads import _blocking, _runtime
-from mo_threads._vocabulary import AllFailed, ThreadTimeout, check_name
+from mo_threads._vocabulary import AllFailed, ThreadTimeout, check_name, check_wait
 from mo_threads.signals import Signal
 
 __all__ = ("Future", "AllFailed")
@@ -99,6 +99,8 @@ class Future(Generic[_T]):
         `timeout` seconds pass, first. Does not block when already settled.
         """
         done = self.done
+        if till is not None or timeout is not None:
+            check_wait(till, timeout)  # refused even when settled: the error comes from the call that made it
         if not done._go:
             # slow path: recorded for dumps and metrics
             record = _blocking.begin("Future", self, bounded=till is not None or timeout is not None)

@@ -193,12 +193,13 @@ class Lock:
             raise RuntimeError("Lock " + repr(self.name) + ".wait() called without holding the lock")
         if till is not None and not isinstance(till, Signal):
             raise bad_till(till)
+        what = "seconds"
         if seconds is None:
-            seconds = timeout
+            seconds, what = timeout, "timeout"
         elif timeout is not None:
             raise TypeError("Lock " + repr(self.name) + ".wait() takes seconds= or timeout=, not both")
         if seconds is not None:
-            seconds = min(check_timeout(seconds, "seconds"), _TIMEOUT_MAX)
+            seconds = min(check_timeout(seconds, what), _TIMEOUT_MAX)
         if till is not None and till._go:
             return False
 

@@ -693,12 +693,9 @@ class Queue(Generic[_T]):
             return output
 
     # --- the queue.Queue interface -------------------------------------------------
-    def put(self, item: Any, block: bool = True, timeout: Optional[float] = None) -> None:
-        """`queue.Queue.put`: add, waiting up to `timeout` for room; raise `queue.Full`."""
-        if block:
-            self.add(item, timeout=timeout)
-        else:
-            self.add(item, timeout=0)
+    def put(self, item: Any, block: bool = True, timeout: Optional[float] = None, till: Optional[Signal] = None) -> None:
+        """`queue.Queue.put`: add, waiting up to `timeout` for room (or until `till` fires); raise `queue.Full`."""
+        self.add(item, timeout=timeout if block else 0, till=till)
 
     def put_nowait(self, item: Any) -> None:
         """Add `item` now, even past `max`: it never waits and never raises `queue.Full`.
@@ -710,17 +707,19 @@ class Queue(Generic[_T]):
         """
         self.add(item, force=True)
 
-    def get(self, block: bool = True, timeout: Optional[float] = None) -> Any:
-        """`queue.Queue.get`: take the next item; raise `queue.Empty` if none comes in `timeout`.
+    def get(self, block: bool = True, timeout: Optional[float] = None, till: Optional[Signal] = None) -> Any:
+        """`queue.Queue.get`: take the next item; raise `queue.Empty` if none comes in `timeout` (or before `till` fires).
 
         On a closed and drained queue returns `PLEASE_STOP` (never blocks for
         ever), or raises the error given to `close()`.
         """
         deadline = _deadline(timeout if block else 0)
+        if till is not None:
+            check_till(till)
         try:
             value = self._get()
         except IndexError:
-            value = self._wait_for_item(None, deadline, "Queue " + repr(self.name) + " is empty")
+            value = self._wait_for_item(till, deadline, "Queue " + repr(self.name) + " is empty")
             if value is PLEASE_STOP:
                 return self._end()
             return value

@@ -529,16 +529,6 @@ def _pool_ended(s: Setup) -> None:
     s.pool.join(till=Till(seconds=10))
 
 
-_NO_TILL = "Queue.get/put take no till= (README, 'A wait cut short': every blocking call takes till=)"
-_NO_TILL_XFAIL = {
-    "test_till_fired_before_the_call": _NO_TILL,
-    "test_till_cuts_a_blocked_call_short": _NO_TILL,
-    "test_till_fired_by_another_thread": _NO_TILL,
-    "test_the_first_of_till_and_timeout_wins": _NO_TILL,
-    "test_hand_off_completes_the_wait[till]": _NO_TILL,
-}
-
-
 def _queue_rows(prefix: str, priority: bool) -> List[Primitive]:
     empty = _queue(priority=priority)
     full = _queue(max=1, priority=priority)
@@ -562,7 +552,6 @@ def _queue_rows(prefix: str, priority: bool) -> List[Primitive]:
             raises=QueueEmpty,
             ready=_add_item,
             intact=_queue_empty,
-            xfail=_NO_TILL_XFAIL,
         ),
         Primitive(
             prefix + ".add",
@@ -583,7 +572,6 @@ def _queue_rows(prefix: str, priority: bool) -> List[Primitive]:
             raises=queue.Full,
             ready=_pop_filler,
             intact=_only_filler,
-            xfail=_NO_TILL_XFAIL,
         ),
         Primitive(
             prefix + ".join",
@@ -636,12 +624,6 @@ PRIMITIVES: List[Primitive] = [
         _is_true,
         returns=False,
         intact=_lock_is_free,
-        xfail={
-            "test_bad_timeout_refused": (
-                "Lock.wait(timeout=<bad>) raises an error naming 'seconds' (e.g. \"seconds must be a "
-                'non-negative number of seconds, not -1.0"), not the timeout= the caller passed'
-            )
-        },
     ),
     *_queue_rows("Queue", priority=False),
     *_queue_rows("PriorityQueue", priority=True),
@@ -721,12 +703,6 @@ PRIMITIVES: List[Primitive] = [
         _is_result,
         raises=ThreadTimeout,
         ready=lambda s: s.future.assign(RESULT),
-        xfail={
-            "test_refused_even_when_it_would_not_block": (
-                "Future.wait() on a settled future returns its value for a bad till= or timeout= "
-                "(checked only on the slow path, by done.wait)"
-            )
-        },
     ),
     Primitive(
         "wait_any(Queue, Signal)",
