@@ -6,12 +6,10 @@ wait registry, `_blocking`) and current stack, and repeats the report every
 grace period while the thread keeps running. When shutdown was started by an
 OS signal, it gives up after the first report so the process still ends.
 
-`wait_in_main(signal, till, timeout)` is how the main thread waits: in slices
-of `MAIN_THREAD_SLICE` seconds. The kernel may deliver SIGINT/SIGTERM to any
-thread of the process; CPython then only flags it, and runs the Python handler
-when the main thread next runs bytecode. A main thread parked in one long lock
-acquire would not see the signal until that wait ends (a second Ctrl-C during
-a slow shutdown would do nothing for 30 s). Other threads wait in one piece.
+`wait_in_main(signal, till, timeout)` is `signal.wait(...)`: every wait of the
+main thread goes in slices of `MAIN_THREAD_SLICE` seconds, decided once in
+`_parking.sleep_on` (the kernel may deliver SIGINT/SIGTERM to any thread; Python
+runs the handler only when the main thread next runs bytecode).
 
 Every interval here (a `timeout`, the grace period, the seconds in a report)
 is measured on the real monotonic clock: a wall-clock step neither cuts a
@@ -21,25 +19,20 @@ waits go to the OS as lock timeouts, which take real time).
 
 from __future__ import annotations
 
-import _thread
 import os
 import sys
-import threading
 import traceback
 from typing import Any, List, Optional
 
 from mo_logs import logger
 
-from mo_threads import _blocking
 from mo_threads._blocking import describe_wait
 from mo_threads._clock import REAL_MONOTONIC as _now
 from mo_threads._vocabulary import check_timeout
 from mo_threads.signals import Signal
 
-MAIN_THREAD_SLICE = 0.1
 # after a signal, once one thread was given up on, how long the next ones get
 LAST_CHANCE = 0.5
-_MAIN_IDENT = threading.main_thread().ident
 
 
 class WatchdogSettings:
@@ -130,37 +123,14 @@ def tree_path(thread: Any) -> str:
 
 
 def wait_in_main(signal: Signal, till: Optional[Signal] = None, timeout: Optional[float] = None) -> bool:
-    """`signal.wait(till, timeout=timeout)`, in short slices on the main thread.
+    """`signal.wait(till, timeout=timeout)`: True when `signal` fired, False when `till` or `timeout` came first.
 
-    Returns True when `signal` fired, False when `till` or `timeout` came
-    first. On the main thread, OS signal handlers run within a slice, and may
-    raise (KeyboardInterrupt) out of this call. Unless the caller recorded a
-    wait of its own (a join), the whole wait is recorded in the wait registry
-    as one wait on `signal`, so dumps and metrics see one wait for its full
-    length rather than slices of 0.1 s.
+    On the main thread every wait goes in short slices (decided once, in
+    `_parking.sleep_on`), so OS signal handlers run within a slice and may
+    raise (KeyboardInterrupt) out of this call. The name stays for the
+    callers that wait for a thread or for the shutdown.
     """
-    ident = _thread.get_ident()
-    if ident != _MAIN_IDENT:
-        return signal.wait(till, timeout=timeout)
-    if signal:
-        return True
-    record = None
-    if _blocking.blocked_on(ident) is None:
-        # may raise DeadlockError (an unbounded wait on a thread's completion that closes a cycle)
-        record = _blocking.begin("Signal", signal, bounded=till is not None or timeout is not None)
-    try:
-        deadline = None if timeout is None else _now() + timeout
-        while True:
-            step = MAIN_THREAD_SLICE
-            if deadline is not None:
-                step = min(step, max(0.0, deadline - _now()))
-            if signal.wait(till, timeout=step):
-                return True
-            if (till is not None and till) or (deadline is not None and _now() >= deadline):
-                return False
-    finally:
-        if record is not None:
-            _blocking.end(record)
+    return signal.wait(till, timeout=timeout)
 
 
 def wait_stopped(thread: Any, waiting_for: str = "shutdown") -> bool:

@@ -30,8 +30,9 @@ signal to fire (the lock's holder was most likely firing one).
 from __future__ import annotations
 
 import _thread
-import threading
 import sys
+import threading
+import time
 import warnings
 from collections import deque
 from typing import Any, Callable, Deque, Generator, Iterable, List, Optional, Tuple, Union
@@ -42,11 +43,13 @@ from mo_logs import logger
 from mo_threads import _runtime
 from mo_threads._blocking import begin as _begin_wait
 from mo_threads._blocking import end as _end_wait
+from mo_threads._parking import sleep_on
 from mo_threads._vocabulary import SignalBase, bad_till, check_count, check_name, check_timeout
 
 __all__ = ("Signal", "DONE", "NEVER", "SignalLike", "or_signal", "OrSignal", "AndSignals", "Never", "standard_warning")
 
 _allocate_lock = _thread.allocate_lock
+_monotonic = time.monotonic
 _TIMEOUT_MAX = _thread.TIMEOUT_MAX
 # guards the state of every Signal: `_go`, `_waiters`, `_jobs`
 _STATE_LOCK = _allocate_lock()
@@ -162,10 +165,8 @@ class Signal(SignalBase):
                 self._remove_waiter(waiter)
                 return self._go
             try:
-                if timeout is None:
-                    waiter.acquire()
-                else:
-                    waiter.acquire(True, timeout)
+                # in slices on the main thread, so OS signal handlers run (see _parking)
+                sleep_on(waiter, None if timeout is None else _monotonic() + timeout)
             finally:
                 if self._waiters:  # else go() took the list: nothing to remove (the usual wake-up)
                     self._remove_waiter(waiter)

@@ -192,7 +192,8 @@ class TestWaitInMain:
     def test_one_wait_in_slices_counts_as_one(self) -> None:
         import mo_threads
         from mo_threads import Signal
-        from mo_threads._watchdog import MAIN_THREAD_SLICE, wait_in_main
+        from mo_threads._parking import MAIN_THREAD_SLICE
+        from mo_threads._watchdog import wait_in_main
 
         assert threading.current_thread() is threading.main_thread()
         mo_threads.reset_statistics()
