@@ -35,7 +35,7 @@ from typing import Any, Callable, Deque, Generic, Iterator, List, Optional, Tupl
 from mo_threads import _blocking
 from mo_threads._vocabulary import PLEASE_STOP, ChannelClosed, ThreadTimeout, check_count, check_name, check_wait
 from mo_threads._waits import wait_for
-from mo_threads.queues import Watch
+from mo_threads._queue_core import Watch
 from mo_threads.signals import Signal
 from mo_threads.till import Till
 

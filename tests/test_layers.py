@@ -55,6 +55,7 @@ KERNEL: Tuple[str, ...] = ("_vocabulary", "_runtime", "_clock", "_parking")
 # Modules that have no business with the thread tree: they must not import mo_threads.threads at all.
 WITHOUT_THREADS: Tuple[str, ...] = KERNEL + (
     "_blocking",
+    "_queue_core",
     "_registry",
     "_waits",
     "_watchdog",
@@ -69,6 +70,7 @@ WITHOUT_THREADS: Tuple[str, ...] = KERNEL + (
     "waiting",
     "busy_lock",
     "metrics",
+    "queues",  # re-exports ThreadedQueue from _threaded_queue, the one queue module that imports threads.py
 )
 
 # Modules that do import mo_threads.threads, and the one reason each has.
@@ -79,9 +81,9 @@ WITH_THREADS: Dict[str, str] = {
     "commands": "a Command's sessions are children of MAIN_THREAD",
     "groups": "a ThreadGroup is a node of the thread tree and starts Threads",
     "pools": "a ThreadPool's workers are Threads",
+    "_threaded_queue": "ThreadedQueue runs its worker in a Thread",
     "processes": "a Process is a node of the thread tree, with reader Threads",
     "profiles": "profiles every thread and writes at the main thread's shutdown",
-    "queues": "ThreadedQueue runs its worker in a Thread (issue 20 point 5 gives ThreadedQueue a module of its own)",
     "repeat": "a Repeat runs in a Thread",
     "supervise": "supervise() starts a Thread with restart options",
 }

@@ -10,7 +10,8 @@ from typing import Any, List
 
 import pytest
 
-from mo_threads import queues as queues_module
+from mo_threads import _queue_core as queues_module  # Queue's code, read by the monkeypatches below
+from mo_threads import _threaded_queue as threaded_queue_module
 from tests.helpers import program_lines, run_python
 from mo_threads.queues import PriorityQueue, Queue, QueueClosed, QueueFull, ThreadedQueue
 from mo_threads.signals import Signal
@@ -819,7 +820,7 @@ class TestThreadedQueueDeadSink:
             def warning(self, template: str, **params: Any) -> None:
                 logged.append(template)
 
-        monkeypatch.setattr(queues_module, "logger", FakeLogger())
+        monkeypatch.setattr(threaded_queue_module, "logger", FakeLogger())
         sink = Sink(failures=10 ** 9)
         q = ThreadedQueue("dead sink", sink, batch_size=2, period=0.01)
         q.extend([1, 2, 3])
