@@ -33,16 +33,13 @@ from mo_logs import logger
 
 from mo_threads.lock import Lock
 from mo_threads._vocabulary import ThreadGroupError, check_name, check_timeout
+from mo_threads._thread_options import _check_target, _seconds_left, _take_options, _tighter
 from mo_threads.signals import Signal
 from mo_threads.threads import (
     MAIN_THREAD,
     AlienThread,
     BaseThread,
     Thread,
-    _check_target,
-    _seconds_left,
-    _take_options,
-    _tighter,
     current_thread,
 )
 from mo_threads.till import Till

@@ -18,7 +18,8 @@ from __future__ import annotations
 from typing import Any, Callable, Optional
 
 from mo_threads._restart import RestartPolicy
-from mo_threads.threads import BaseThread, Thread, _take_options
+from mo_threads._thread_options import _take_options
+from mo_threads.threads import BaseThread, Thread
 
 __all__ = ("supervise",)
 

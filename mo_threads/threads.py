@@ -30,10 +30,9 @@ from __future__ import annotations
 import _thread
 import atexit
 import functools
-import inspect
 import sys
 import threading
-from typing import Any, Callable, Dict, FrozenSet, Iterable, List, Optional, Tuple, TypeVar, Union
+from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple, TypeVar
 
 from mo_logs import Except, logger
 
@@ -53,8 +52,16 @@ from mo_threads._vocabulary import (
     ThreadTimeout,
     check_name,
     check_till,
-    check_timeout,
     check_wait,
+)
+from mo_threads._thread_options import (
+    _THREAD_OPTIONS,
+    Deadline,
+    _check_deadline,
+    _check_target,
+    _seconds_left,
+    _take_options,
+    _tighter,
 )
 from mo_threads.signals import Signal
 from mo_threads.till import Till
@@ -86,108 +93,6 @@ except ImportError:  # older mo-logs
 
 
 _allocate_lock = _thread.allocate_lock
-
-
-# the keywords Thread takes for itself, unless the target declares a parameter of that name
-_THREAD_OPTIONS = frozenset(("deadline", "restart", "max_restarts", "backoff"))
-
-
-def _signature(target: Callable[..., Any], cache: Dict[Any, Tuple[bool, FrozenSet[str]]] = {}) -> Tuple[bool, FrozenSet[str]]:
-    """(accepts a please_stop keyword, names of the parameters it takes by keyword), cached per code object."""
-    code = getattr(target, "__code__", None)
-    if code is not None:
-        known = cache.get(code)
-        if known is not None:
-            return known
-    try:
-        parameters = inspect.signature(target).parameters.values()
-    except (TypeError, ValueError):
-        return True, frozenset()  # builtins and the like: can not tell, let the call decide
-    names = frozenset(p.name for p in parameters if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY))
-    accepts = "please_stop" in names or any(p.kind is p.VAR_KEYWORD for p in parameters)
-    found = (accepts, names)
-    if code is not None:
-        cache[code] = found
-    return found
-
-
-def _accepts_please_stop(target: Callable[..., Any]) -> bool:
-    return _signature(target)[0]
-
-
-def _check_target(name: Any, target: Any) -> None:
-    """Raise TypeError unless `name` is a str and `target` a callable taking a please_stop keyword."""
-    check_name(name, "Thread name")
-    if not callable(target):
-        raise TypeError("Thread " + repr(name) + " target must be callable, not " + type(target).__name__)
-    if not _signature(target)[0]:
-        raise TypeError(
-            "Thread "
-            + repr(name)
-            + ": function "
-            + _describe_function(target)
-            + "() must accept a please_stop keyword argument (the Signal that asks it to stop)"
-        )
-
-
-Deadline = Union[None, float, Signal]
-
-
-def _check_deadline(name: str, deadline: Any) -> Deadline:
-    """`deadline` as seconds (float) or a Signal; TypeError/ValueError naming thread `name` otherwise."""
-    if deadline is None or isinstance(deadline, Signal):
-        return deadline  # type: ignore[no-any-return]
-    return check_timeout(deadline, "Thread " + repr(name) + ": deadline", "a number of seconds or a Signal (a Till)")
-
-
-def _take_options(
-    name: str, target: Callable[..., Any], kwargs: Dict[str, Any]
-) -> Tuple[Deadline, Optional[RestartPolicy]]:
-    """Pop `deadline=`, `restart=`, `max_restarts=`, `backoff=` from `kwargs` and check them.
-
-    A keyword the target itself declares (a parameter named `deadline`, say)
-    is left in `kwargs`: it goes to the target, as in mo-threads 6.x.
-    """
-    declared = _signature(target)[1]
-    options: Dict[str, Any] = {}
-    for option in _THREAD_OPTIONS:
-        if option in kwargs and option not in declared:
-            options[option] = kwargs.pop(option)
-    deadline = _check_deadline(name, options.get("deadline"))
-    policy = None
-    if "restart" in options or "max_restarts" in options or "backoff" in options:
-        policy = RestartPolicy(
-            options.get("restart", "on-failure"), options.get("max_restarts"), options.get("backoff", 1.0)
-        )
-    return deadline, policy
-
-
-def _tighter(own: Optional[Signal], inherited: Optional[Signal]) -> Optional[Signal]:
-    """The earlier of two deadlines (either may be None); both when not comparable (not both Tills)."""
-    if own is None:
-        return inherited
-    if inherited is None or own is inherited:
-        return own
-    if isinstance(own, Till) and isinstance(inherited, Till):
-        return own if own.monotonic_deadline <= inherited.monotonic_deadline else inherited
-    return own | inherited
-
-
-def _seconds_left(deadline: Optional[Signal]) -> Optional[float]:
-    """Seconds before `deadline` fires: 0.0 once it has, None when unbounded or not a `Till`."""
-    if deadline is None:
-        return None
-    if deadline:
-        return 0.0
-    if isinstance(deadline, Till):
-        return deadline.remaining()
-    return None
-
-
-def _describe_function(target: Callable[..., Any]) -> str:
-    module = getattr(target, "__module__", None)
-    name = getattr(target, "__qualname__", None) or getattr(target, "__name__", None) or repr(target)
-    return module + "." + name if module and module != "builtins" else name
 
 
 _Self = TypeVar("_Self", bound="BaseThread")

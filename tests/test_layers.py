@@ -61,6 +61,7 @@ WITHOUT_THREADS: Tuple[str, ...] = KERNEL + (
     "_watchdog",
     "_os_signals",
     "_restart",
+    "_thread_options",  # the start options Thread shares with groups and supervise
     "signals",
     "till",
     "lock",
