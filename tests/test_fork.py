@@ -32,7 +32,7 @@ import os, signal, sys, tempfile, threading, time, traceback, warnings
 warnings.filterwarnings("ignore", message=".*fork.*", category=DeprecationWarning)
 
 from mo_threads import Thread, Till
-from mo_threads import _blocking, _os_signals, _registry, commands, futures, profiles, signals, testing, threads, till
+from mo_threads import _blocking, _main_thread, _os_signals, _registry, commands, futures, profiles, signals, testing, threads, till
 
 CHILD_TIMEOUT = {child_timeout}
 TMP = tempfile.mkdtemp()
@@ -175,7 +175,7 @@ def test_main_thread_child_locker() -> None:
 
 def test_shutdown_machinery_lock() -> None:
     run_case(
-        "threads.MACHINERY.lock",
+        "_main_thread.MACHINERY.lock",
         """
         Thread.run("in child", lambda please_stop: please_stop.wait())
         threads.stop_main_thread()

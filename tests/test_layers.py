@@ -208,6 +208,8 @@ class TestKernel:
         # a new module must say whether it may import threads.py
         assert sorted(set(MODULES) - set(WITHOUT_THREADS) - set(WITH_THREADS)) == [
             "__main__",
+            "_main_thread",  # the thread tree (with threads): the main thread and the shutdown
+            "_thread_tree",  # the thread tree (with threads): BaseThread, its node
             "_version",
             "profile_utils",
             "python",
