@@ -7,26 +7,26 @@ reference: nothing is copied or serialized.
 
 The add-to-pop path is kept lean: under the lock `add` appends, and `pop`
 takes without the lock (taking from the left of a deque is atomic); neither
-allocates anything. Only a thread that must wait allocates:
-a consumer that finds the queue empty (or a producer that finds it full) parks
-on a raw lock of its own, kept in the `_getters` (or `_putters`) deque. A
-producer wakes one parked consumer only when there is one, by popping its raw
-lock and releasing it; a consumer likewise wakes one parked producer after it
-takes an item. The waker takes the raw lock out of line before releasing it,
-so a thread woken that way need not take the queue lock to leave the line. A
-woken thread always looks at the queue again before deciding what to return, so
-a wake-up that raced with a timeout is never lost: if an item is there, it is
-taken. Only a thread that parks is recorded in `_blocking` (kind "Queue"), once
-per call.
+allocates anything. Only a thread that must wait allocates: a consumer that
+finds the queue empty (or a producer that finds it full) parks in the
+`_getters` (or `_putters`) `ParkingLot` (see `_parking`, which holds the race
+reasoning once). A producer wakes one parked consumer only when there is one
+(`unpark()`); a consumer likewise wakes one parked producer after it takes an
+item. A woken thread always looks at the queue again before deciding what to
+return, so a wake-up that raced with a timeout is never lost: if an item is
+there, it is taken; and a thread woken and then interrupted (Ctrl-C) passes the
+wake-up to the next in line. A producer looks at the room again once in line
+(`park(ready=)`), since pops take no lock. Only a thread that parks is recorded
+in `_blocking` (kind "Queue"), once per call.
 
 `watch(callback)` puts a `Watch` in the consumers' line: an add wakes it like a
 parked consumer, by calling `release()`, which runs the callback. `unwatch()`
 passes on a wake-up the watcher did not use. This is how `wait_any` and
 `async_pop` wait on a queue without a thread parked in `pop()`.
 
-A wait with `till=` parks the same raw lock on that Signal too, so whichever
-comes first wakes it; `timeout=` is a timed acquire of that raw lock, honoured
-to within the OS wake-up latency. No `Till` is made per item or per wait.
+A wait with `till=` parks the same waiter on that Signal too, so whichever
+comes first wakes it; `timeout=` is a deadline of the park, honoured to within
+the OS wake-up latency. No `Till` is made per item or per wait.
 
 The storage is reached only through hooks that `_init()` binds: `_put`,
 `_put_front`, `_put_all`, `_get`, `_get_all`, `_qsize`, `_contains` (as in the stdlib

@@ -18,7 +18,13 @@ itself, in order. It runs from `threading._register_atexit` when there is one
 (3.9+), before CPython joins the non-daemon threads, so that a registered
 foreign thread that is not a daemon gets its please_stop instead of hanging the
 exit; plain `atexit` is the fallback. Waits on the main thread go in short
-slices (`_watchdog.wait_in_main`) so that signal handlers run promptly.
+slices (`_parking.sleep_on`) so that signal handlers run promptly.
+
+The code is split by concept: `_thread_tree` (BaseThread, reporting unjoined
+failures), `_thread_options` (the start options shared with groups and
+supervise), `_main_thread` (the main thread, exit hook, signal handlers,
+shutdown) and this module (Thread, AlienThread, RegisterThread,
+current_thread, join_all_threads), which re-exports every public name.
 
 Failures are never lost: `join()` raises a thread's exception in the joiner; a
 released thread's failure is logged when it happens; a failure nobody joined is
