@@ -224,11 +224,7 @@ class PriorityQueueAdd(QueueAdd):
         self.queue.add("filler", priority=1)
 
 
-class QueueGet(Run):
-    def __init__(self) -> None:
-        Run.__init__(self)
-        self.queue: Queue[str] = Queue("handoff", silent=True)
-
+class QueueGet(QueuePop):
     def main(self) -> None:
         self.main_got.append(self.queue.get())
 
@@ -237,14 +233,6 @@ class QueueGet(Run):
             self.second_got.append(self.queue.get(timeout=PATIENCE))
         except queue.Empty:
             pass
-
-    def hand_over(self) -> None:
-        self.queue.add("precious")
-
-    def lost(self) -> str:
-        if self.main_got or self.second_got:
-            return ""
-        return "the item stayed queued (" + repr(self.queue.pop_all()) + ") while the second get() slept"
 
 
 class QueuePut(QueueAdd):
@@ -282,28 +270,11 @@ class SemaphoreAcquire(Run):
         return "the permit was released (" + repr(self.semaphore) + ") while the second acquirer slept"
 
 
-class WaitAnyQueue(Run):
+class WaitAnyQueue(QueuePop):
     """The main thread waits on a Queue through wait_any; the second pops it."""
-
-    def __init__(self) -> None:
-        Run.__init__(self)
-        self.queue: Queue[str] = Queue("handoff", silent=True)
 
     def main(self) -> None:
         self.main_got.append(wait_any(self.queue).item)
-
-    def second(self) -> None:
-        value = self.queue.pop(till=Till(seconds=PATIENCE))
-        if value is not None:
-            self.second_got.append(value)
-
-    def hand_over(self) -> None:
-        self.queue.add("precious")
-
-    def lost(self) -> str:
-        if self.main_got or self.second_got:
-            return ""
-        return "the item stayed queued (" + repr(self.queue.pop_all()) + ") while the consumer behind wait_any slept"
 
 
 KINDS: dict = {
