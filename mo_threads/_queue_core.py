@@ -67,10 +67,12 @@ from mo_threads._vocabulary import (
     QueueEmpty,
     QueueFull,
     ThreadTimeout,
+    as_closed,
     check_count,
     check_name,
     check_till,
     check_timeout,
+    raise_as_closed,
 )
 from mo_threads.signals import Signal
 
@@ -176,7 +178,7 @@ class Queue(Generic[_T]):
         "allow_add_after_close",
         "closed",
         "_error",
-        "_error_traceback",
+        "_error_as_closed",
         "_lock",
         "_is_closed",
         "_fast",
@@ -221,7 +223,7 @@ class Queue(Generic[_T]):
         self._unlock = lock.release
         self._is_closed = False
         self._error: Optional[BaseException] = None
-        self._error_traceback: Any = None
+        self._error_as_closed: Any = None
         # the common cases, checked first by add(): open and not unique, and unbounded
         self._plain = not unique
         self._fast = max is None and not unique
@@ -405,8 +407,7 @@ class Queue(Generic[_T]):
         error = self._error
         if error is None:
             return PLEASE_STOP
-        # the traceback of the close, not one grown by every earlier raise
-        raise error.with_traceback(self._error_traceback)
+        raise_as_closed(error, self._error_as_closed)
 
     def _wait_for_room(self, deadline: Optional[float], till: Optional[Signal]) -> None:
         """Block (lock held, released while parked) until below max or closed.
@@ -480,7 +481,7 @@ class Queue(Generic[_T]):
                 return
             self._error = error
             if error is not None:
-                self._error_traceback = error.__traceback__
+                self._error_as_closed = as_closed(error)
             self._is_closed = True
             self._fast = self._plain = False
             self._getters.unpark_all()

@@ -35,7 +35,7 @@ import math
 import queue as _stdlib_queue
 import sys
 from threading import BrokenBarrierError
-from typing import Any, List, Optional, Tuple, Type, overload
+from typing import Any, List, NoReturn, Optional, Tuple, Type, overload
 
 __all__ = (
     "PLEASE_STOP",
@@ -308,6 +308,26 @@ def check_count(
 
 def _or_none(none: Optional[str]) -> str:
     return "" if none is None else " or None (" + none + ")"
+
+
+def as_closed(error: BaseException) -> Tuple[Any, Optional[BaseException]]:
+    """What `raise_as_closed` needs of `error`, taken when a queue or channel is closed with it."""
+    return error.__traceback__, error.__context__
+
+
+def raise_as_closed(error: BaseException, closed: Tuple[Any, Optional[BaseException]]) -> NoReturn:
+    """Raise the error a queue or channel was closed with, as it was then.
+
+    Its traceback is the one it had at the close (not one grown by every earlier
+    raise), and its context too: raised from inside our own `except IndexError`
+    it would otherwise show an internal "pop from an empty deque" first.
+    """
+    traceback, context = closed
+    try:
+        raise error.with_traceback(traceback)
+    except BaseException:
+        error.__context__ = context
+        raise
 
 
 def check_name(value: Any, what: str) -> str:

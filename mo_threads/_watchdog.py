@@ -57,8 +57,15 @@ SETTINGS = WatchdogSettings()
 
 
 def set_grace_period(seconds: float) -> None:
-    """How long shutdown waits for a thread before reporting it (default 30 s)."""
-    SETTINGS.grace_period = check_timeout(seconds, "grace period")
+    """How long shutdown waits for a thread before reporting it (default 30 s).
+
+    Raises TypeError for a non-number, ValueError for 0, a negative number or
+    NaN (a zero period would report every thread without end).
+    """
+    period = check_timeout(seconds, "grace period")
+    if not period > 0:
+        raise ValueError("grace period must be more than 0 seconds, not " + repr(period))
+    SETTINGS.grace_period = period
 
 
 def describe_stack(ident: Optional[int], with_wait: bool = True) -> str:

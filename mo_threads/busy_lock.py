@@ -22,6 +22,8 @@ import _thread
 from time import sleep as _sleep
 from typing import Any, Optional
 
+from mo_threads._vocabulary import check_name
+
 __all__ = ("BusyLock",)
 
 _get_ident = _thread.get_ident
@@ -39,7 +41,7 @@ class BusyLock:
     __slots__ = ("name", "_lock", "_owner")
 
     def __init__(self, name: str = "") -> None:
-        self.name = name
+        self.name = check_name(name, "BusyLock name")
         # the user's lock, as a threading.Lock is: held at a fork, it stays held in the child (see _runtime)
         self._lock = _thread.allocate_lock()
         self._owner: Optional[int] = None

@@ -33,7 +33,16 @@ from collections import deque
 from typing import Any, Callable, Deque, Generic, Iterator, List, Optional, Tuple, TypeVar
 
 from mo_threads import _blocking
-from mo_threads._vocabulary import PLEASE_STOP, ChannelClosed, ThreadTimeout, check_count, check_name, check_wait
+from mo_threads._vocabulary import (
+    PLEASE_STOP,
+    ChannelClosed,
+    ThreadTimeout,
+    as_closed,
+    check_count,
+    check_name,
+    check_wait,
+    raise_as_closed,
+)
 from mo_threads._waits import wait_for
 from mo_threads._queue_core import Watch
 from mo_threads.signals import Signal
@@ -89,7 +98,7 @@ class Channel(Generic[_T]):
     code receives with `await channel.async_receive()`.
     """
 
-    __slots__ = ("name", "capacity", "closed", "_lock", "_buffer", "_senders", "_receivers", "_watchers", "_error", "_error_traceback", "__weakref__")
+    __slots__ = ("name", "capacity", "closed", "_lock", "_buffer", "_senders", "_receivers", "_watchers", "_error", "_error_as_closed", "__weakref__")
 
     def __init__(self, name: str = "channel", capacity: int = 0) -> None:
         check_name(name, "Channel name")
@@ -104,7 +113,7 @@ class Channel(Generic[_T]):
         self._receivers: Deque[_Slot] = deque()
         self._watchers: List[Any] = []
         self._error: Optional[BaseException] = None
-        self._error_traceback: Any = None
+        self._error_as_closed: Any = None
 
     # --- sending -------------------------------------------------------------------
     def send(self, value: _T, till: Optional[Signal] = None, *, timeout: Optional[float] = None) -> None:
@@ -196,7 +205,7 @@ class Channel(Generic[_T]):
                 return
             self._error = error
             if error is not None:
-                self._error_traceback = error.__traceback__
+                self._error_as_closed = as_closed(error)
             self.closed.go()
             senders, self._senders = self._senders, deque()
             receivers, self._receivers = self._receivers, deque()
@@ -327,8 +336,7 @@ class Channel(Generic[_T]):
         # lock held, closed and drained
         error = self._error
         if error is not None:
-            # the traceback of the close, not one grown by every earlier raise
-            raise error.with_traceback(self._error_traceback)
+            raise_as_closed(error, self._error_as_closed)
         return PLEASE_STOP
 
     # --- watching (wait on many sources at once: wait_any, async_receive) ---------

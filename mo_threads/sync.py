@@ -21,7 +21,7 @@ from collections import deque
 from typing import Any, Deque, Optional
 
 from mo_threads import _blocking
-from mo_threads._vocabulary import BrokenBarrierError, ThreadTimeout, check_count, check_wait
+from mo_threads._vocabulary import BrokenBarrierError, ThreadTimeout, check_count, check_name, check_wait
 from mo_threads._waits import wait_for
 from mo_threads.signals import Signal
 
@@ -39,7 +39,7 @@ class Semaphore:
     __slots__ = ("name", "_value", "_lock", "_waiters")
 
     def __init__(self, value: int = 1, name: Optional[str] = None) -> None:
-        self.name = name or "semaphore"
+        self.name = "semaphore" if name is None else check_name(name, type(self).__name__ + " name")
         self._value = check_count(value, "Semaphore " + repr(self.name) + " value", 0)
         self._lock = _thread.allocate_lock()
         self._waiters: Deque[Signal] = deque()
@@ -153,7 +153,7 @@ class Barrier:
     __slots__ = ("name", "parties", "_lock", "_count", "_round", "_broken")
 
     def __init__(self, parties: int, name: Optional[str] = None) -> None:
-        self.name = name or "barrier"
+        self.name = "barrier" if name is None else check_name(name, "Barrier name")
         self.parties = check_count(parties, "Barrier " + repr(self.name) + " parties", 1)
         self._lock = _thread.allocate_lock()
         self._count = 0
@@ -248,7 +248,7 @@ class Latch:
     __slots__ = ("name", "done", "_count", "_lock")
 
     def __init__(self, count: int, name: Optional[str] = None) -> None:
-        self.name = name or "latch"
+        self.name = "latch" if name is None else check_name(name, "Latch name")
         self._count = check_count(count, "Latch " + repr(self.name) + " count", 0)
         self._lock = _thread.allocate_lock()
         self.done = Signal("latch " + self.name)

@@ -29,11 +29,13 @@ from: a Till of a fake hour not advanced through fires an hour of real time afte
 
 from __future__ import annotations
 
+import math
 import threading
 from contextlib import contextmanager
 from typing import Iterator, Optional
 
 from mo_threads import _clock, _runtime, till as _till
+from mo_threads._vocabulary import check_number
 
 __all__ = ("FakeClock", "fake_clock")
 
@@ -72,12 +74,14 @@ class FakeClock:
     def advance(self, seconds: float) -> None:
         """Move both readings forward `seconds` (>= 0) and wake the timer so due Tills fire.
 
-        Raises ValueError for a negative amount. Firing happens on the timer
-        thread: a Till that came due is fired shortly after this returns; wait
-        on it to be sure.
+        Raises TypeError for a non-number, ValueError for a negative, NaN or
+        infinite amount, at the call (a NaN reaching the timer would stop it for
+        good). Firing happens on the timer thread: a Till that came due is fired
+        shortly after this returns; wait on it to be sure.
         """
-        if seconds < 0:
-            raise ValueError("FakeClock.advance(seconds) can not go backwards: " + repr(seconds))
+        seconds = check_number(seconds, "FakeClock.advance(seconds)", "a finite number of seconds")
+        if seconds < 0 or math.isinf(seconds):
+            raise ValueError("FakeClock.advance(seconds) takes a finite number of seconds >= 0, not " + repr(seconds))
         with self._lock:
             self._elapsed += seconds
         _till.wake_timer()

@@ -562,6 +562,9 @@ class RegisterThread:
 
 def register_thread(func: Callable[..., Any]) -> Callable[..., Any]:
     """Decorate a function run by a foreign thread so shutdown tracks that thread (under its own name)."""
+    if not callable(func):
+        raise TypeError("register_thread expects a callable, not " + type(func).__name__)
+
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         with RegisterThread():
