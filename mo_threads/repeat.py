@@ -12,6 +12,7 @@ installed, its durations are accepted too (`every="minute"`, `Duration("2second"
 
 from __future__ import annotations
 
+import _thread
 import math
 from typing import Any, Callable, Optional, Union
 
@@ -108,10 +109,14 @@ class Repeat:
         return self
 
     def stop(self) -> None:
-        """Stop repeating and wait for the thread; a call under way finishes first."""
+        """Stop repeating and wait for the thread; a call under way finishes first.
+
+        Called by the repeated function itself, it stops the repetition after
+        this call, without waiting (a thread can not wait for its own end).
+        """
         self.please_stop.go()
         thread, self.thread = self.thread, None
-        if thread is not None:
+        if thread is not None and thread.ident != _thread.get_ident():
             thread.join()
 
     def __enter__(self) -> Repeat:

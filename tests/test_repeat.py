@@ -67,6 +67,22 @@ class TestRepeat:
         time.sleep(0.1)
         assert len(calls) == count
 
+    def test_stop_called_by_the_repeated_function_stops_quietly(self, log):
+        # issue 21, point 13: it used to log "can not join itself" as a failure
+        calls = []
+
+        def once():
+            calls.append(1)
+            repeat.stop()
+
+        repeat = Repeat(once, every=0.02)
+        thread = repeat.start().thread
+        assert wait_true(lambda: not thread.is_alive(), timeout=10)
+        time.sleep(0.1)
+        assert calls == [1]
+        assert thread.join() is None  # ended well
+        assert "Problem with" not in log.text() and "itself" not in log.text(), log.text()
+
     def test_failing_call_is_logged_and_repetition_goes_on(self):
         calls = []
 
