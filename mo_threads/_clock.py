@@ -10,7 +10,7 @@ Policy
 * The **wall** clock (`time.time()`) is read only where the user gives an
   absolute unix timestamp, `Till(till=unix_ts)`, and to show a deadline as a
   unix timestamp (`Till.deadline`). A timestamp is converted **once, at
-  creation**, to the monotonic timeline (`to_monotonic`): `Till(till=ts)` fires
+  creation**, to the monotonic timeline (`convert`): `Till(till=ts)` fires
   after the `ts - time.time()` seconds the wall clock showed when it was made.
   A wall-clock step after that does not move it (as with asyncio's `call_at`,
   trio's deadlines, or a POSIX relative timer); code that must follow the wall
@@ -45,7 +45,7 @@ __all__ = (
     "REAL_WALL",
     "monotonic",
     "wall",
-    "to_monotonic",
+    "convert",
     "to_wall",
     "wall_offset",
     "set_source",
@@ -66,16 +66,6 @@ wall: Reading = REAL_WALL
 _listeners: List[Listener] = []
 
 
-def to_monotonic(unix_time: float) -> float:
-    """The reading of `monotonic()` at which `wall()` will show `unix_time`, as of now.
-
-    The wall clock is read first: time passing between the two readings makes
-    the result later, never earlier, so a deadline converted here is never early.
-    """
-    left = unix_time - wall()
-    return monotonic() + left
-
-
 # wall() - monotonic(), as last sampled (see wall_offset)
 _offset = REAL_WALL() - REAL_MONOTONIC()
 OFFSET_TOLERANCE = 1e-6  # seconds a fresh sample may differ before the cached offset is replaced
@@ -92,8 +82,12 @@ def wall_offset() -> float:
     slewed clock replaces it at once. The wall clock is read first: a sample
     errs low, and a converted deadline is shown at most `OFFSET_TOLERANCE` late.
     """
+    return _keep(wall() - monotonic())
+
+
+def _keep(sample: float) -> float:
+    """The kept offset, replaced by `sample` when that differs by more than `OFFSET_TOLERANCE`."""
     global _offset
-    sample = wall() - monotonic()
     if abs(sample - _offset) > OFFSET_TOLERANCE:
         _offset = sample
     return _offset
@@ -105,17 +99,14 @@ def convert(unix_time: float) -> Tuple[float, float]:
     One reading of each clock (see `wall_offset`): timestamps converted one
     after the other keep their order and their equalities.
     """
-    global _offset
     wall_now = wall()
     now = monotonic()
-    sample = wall_now - now
-    if abs(sample - _offset) > OFFSET_TOLERANCE:
-        _offset = sample
+    offset = _keep(wall_now - now)
     if monotonic is not REAL_MONOTONIC:
         # a fake clock reads both at one instant: the exact sum, so its deadlines land on its own readings
         return now + (unix_time - wall_now), now
     # one constant taken off: rounding keeps the order of the timestamps
-    return unix_time - _offset, now
+    return unix_time - offset, now
 
 
 def to_wall(monotonic_time: float) -> float:
