@@ -37,6 +37,7 @@ no lock and has nothing to renew after `fork()`.
 
 from __future__ import annotations
 
+import math
 import time
 from typing import Callable, List, Optional, Tuple
 
@@ -66,45 +67,63 @@ wall: Reading = REAL_WALL
 _listeners: List[Listener] = []
 
 
-# wall() - monotonic(), as last sampled (see wall_offset)
-_offset = REAL_WALL() - REAL_MONOTONIC()
 OFFSET_TOLERANCE = 1e-6  # seconds a fresh sample may differ before the cached offset is replaced
+SAMPLE_TRIES = 3  # samples taken, at most, to get one that no preemption split
+_offset = 0.0  # wall() - monotonic(), as last sampled (see wall_offset); measured below, once the helpers exist
 
 
 def wall_offset() -> float:
     """`wall() - monotonic()` now: what turns a monotonic reading into a unix timestamp.
 
-    Two readings can not be taken at one instant, so each sample differs a
-    little (tens of nanoseconds, more when the thread is preempted between
-    them). The offset is kept while a fresh sample stays within
-    `OFFSET_TOLERANCE` of it, so that converting deadlines one after the other
-    keeps their order and their equalities; a wall-clock step, a fake clock or a
-    slewed clock replaces it at once. The wall clock is read first: a sample
-    errs low, and a converted deadline is shown at most `OFFSET_TOLERANCE` late.
+    Two readings can not be taken at one instant: the wall reading is taken
+    between two monotonic ones, and the sample is as good as the gap between
+    those (tens of nanoseconds; milliseconds when the thread is preempted in
+    between, which a loaded machine does every few thousand samples). The
+    offset is kept while a fresh sample stays within `OFFSET_TOLERANCE` (plus
+    that gap) of it, so that converting deadlines one after the other keeps
+    their order and their equalities; a wall-clock step, a fake clock or a
+    slewed clock replaces it at once.
     """
-    return _keep(wall() - monotonic())
+    return _sample()[0]
 
 
-def _keep(sample: float) -> float:
-    """The kept offset, replaced by `sample` when that differs by more than `OFFSET_TOLERANCE`."""
+def _sample() -> Tuple[float, float]:
+    """`(offset, monotonic now)`: the kept offset, replaced when a fresh sample shows the clocks moved apart."""
     global _offset
-    if abs(sample - _offset) > OFFSET_TOLERANCE:
+    sample, gap, now = _measure()
+    if abs(sample - _offset) > OFFSET_TOLERANCE + gap / 2:
         _offset = sample
-    return _offset
+    return _offset, now
+
+
+def _measure() -> Tuple[float, float, float]:
+    """`(wall() - monotonic(), error bound, monotonic now)` from the tightest of a few samples."""
+    best_gap = math.inf
+    sample = now = 0.0
+    for _ in range(SAMPLE_TRIES):
+        before = monotonic()
+        wall_now = wall()
+        after = monotonic()
+        gap = after - before
+        if gap < best_gap:
+            best_gap, sample, now = gap, wall_now - (before + after) / 2, after
+            if gap <= OFFSET_TOLERANCE:
+                break
+    return sample, best_gap, now
 
 
 def convert(unix_time: float) -> Tuple[float, float]:
     """`(deadline, now)`: `unix_time` on the monotonic timeline through the kept offset, and `monotonic()` now.
 
-    One reading of each clock (see `wall_offset`): timestamps converted one
-    after the other keep their order and their equalities.
+    Timestamps converted one after the other keep their order and their
+    equalities (see `wall_offset`).
     """
-    wall_now = wall()
-    now = monotonic()
-    offset = _keep(wall_now - now)
     if monotonic is not REAL_MONOTONIC:
         # a fake clock reads both at one instant: the exact sum, so its deadlines land on its own readings
+        wall_now = wall()
+        now = monotonic()
         return now + (unix_time - wall_now), now
+    offset, now = _sample()
     # one constant taken off: rounding keeps the order of the timestamps
     return unix_time - offset, now
 
@@ -141,3 +160,6 @@ def on_change(listener: Listener) -> None:
 def is_real() -> bool:
     """True when both readings are the real clocks (no fake clock in force)."""
     return monotonic is REAL_MONOTONIC and wall is REAL_WALL
+
+
+_offset = _measure()[0]

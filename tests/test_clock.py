@@ -396,3 +396,68 @@ class TestLayer:
             assert counts == []
         finally:
             till_module.set_clock(None)
+
+
+class TestWallOffsetSampling:
+    """The offset between the clocks is sampled from two readings that a preemption can split.
+
+    Seen in CI on 2 cores: a thread preempted between its wall and its monotonic
+    reading took a sample some microseconds off, the kept offset was replaced by
+    it, and `Till.deadline` of 100,000 Tills read in a loop jumped mid-way, out of
+    deadline order. A preempted sample must not move the kept offset; a real step must.
+    """
+
+    @staticmethod
+    def _script(monkeypatch: pytest.MonkeyPatch, monotonic: List[float], wall: List[float]) -> None:
+        from mo_threads import _clock
+
+        def reading(values: List[float]) -> Callable[[], float]:
+            def read() -> float:
+                return values.pop(0) if len(values) > 1 else values[0]
+
+            return read
+
+        monkeypatch.setattr(_clock, "monotonic", reading(monotonic))
+        monkeypatch.setattr(_clock, "wall", reading(wall))
+
+    def test_a_preempted_sample_keeps_the_offset(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        from mo_threads import _clock
+
+        monkeypatch.setattr(_clock, "_offset", 900.0)
+        # the wall reading at 1100.0 (offset 900 exactly) and a 5 ms preemption before or after it
+        self._script(monkeypatch, [200.0, 200.005, 200.0], [1100.0, 1100.0])
+        assert _clock.wall_offset() == 900.0
+        self._script(monkeypatch, [199.995, 200.0, 200.0], [1100.0, 1100.0])
+        assert _clock.wall_offset() == 900.0
+
+    def test_a_step_replaces_the_offset(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        from mo_threads import _clock
+
+        monkeypatch.setattr(_clock, "_offset", 900.0)
+        self._script(monkeypatch, [200.0], [1101.0])  # the wall clock stepped a second forward
+        assert _clock.wall_offset() == 901.0
+        self._script(monkeypatch, [300.0], [1200.0])  # and back
+        assert _clock.wall_offset() == 900.0
+
+    def test_deadlines_read_in_a_loop_keep_their_order_under_preemption(self) -> None:
+        # the CI failure as a unit test: Tills 1 microsecond apart, their deadline read while other
+        # threads compete for the two CPUs (preempting the reader between its two clock readings)
+        stop = threading.Event()
+
+        def spin() -> None:
+            while not stop.is_set():
+                pass
+
+        spinners = [threading.Thread(target=spin) for _ in range(4)]
+        for spinner in spinners:
+            spinner.start()
+        try:
+            base = time.time() + HOUR
+            tills = [Till(till=base + i * 1e-6) for i in range(20_000)]
+            deadlines = [t.deadline for t in tills]
+        finally:
+            stop.set()
+            for spinner in spinners:
+                spinner.join()
+        backwards = [(i, deadlines[i + 1] - deadlines[i]) for i in range(len(deadlines) - 1) if deadlines[i + 1] <= deadlines[i]]
+        assert not backwards, "deadlines out of order: %r" % backwards[:5]
