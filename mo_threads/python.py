@@ -22,7 +22,6 @@ from mo_threads._vocabulary import check_name
 from mo_threads.lock import Lock
 from mo_threads.processes import Process
 from mo_threads.signals import Signal
-from mo_threads.till import Till
 
 __all__ = ("Python",)
 
@@ -139,13 +138,14 @@ class Python:
 
     # --- lifetime --------------------------------------------------------------
     def stop(self) -> Python:
-        """Ask the worker to exit (end-of-file on its stdin); it is terminated if still running later. Never blocks."""
+        """Ask the worker to exit (end-of-file on its stdin); it is terminated if still running `grace_period` seconds later. Never blocks."""
         process = self.process
         try:
             process.stdin.close()
         except Exception:
             pass
-        Till(seconds=process.grace_period).then(self._stop_if_running)
+        # stopped (SIGTERM, then SIGKILL) if it has not exited within its grace period
+        process._after_grace_period(process.stop)
         return self
 
     def join(self, till: Optional[Signal] = None) -> Python:
@@ -164,10 +164,6 @@ class Python:
         return "<Python " + repr(self.name) + " pid " + str(self.process.pid) + ">"
 
     # --- internals -------------------------------------------------------------
-    def _stop_if_running(self) -> None:
-        if not self.process.exited:
-            self.process.stop()
-
     def _request(self, request: Dict[str, Any]) -> Any:
         reply = _Reply()
         with self._lock:

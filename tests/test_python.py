@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+import gc
 import json
 import subprocess
 import sys
+import weakref
 
 import pytest
 
@@ -99,6 +101,19 @@ class TestPython:
         with pytest.raises(RuntimeError) as caught:
             python.get("x")
         assert "not running" in str(caught.value)
+
+    def test_stop_join_leaves_nothing_alive(self):
+        # issue 21, point 12: no timer keeps a joined worker (and its Process) for its grace period
+        python = Python("made in a loop")
+        python.set("x", 1)
+        python.stop().join(till=Till(seconds=30))
+        threads = [python.process._monitor_thread, python.process._writer, *python.process._readers]
+        assert _wait_for(lambda: not any(t.is_alive() for t in threads))
+        owner, process = weakref.ref(python), weakref.ref(python.process)
+        threads.clear()
+        del python
+        gc.collect()
+        assert owner() is None and process() is None
 
     def test_worker_death_fails_pending_and_later_calls(self):
         python = Python("dies")
