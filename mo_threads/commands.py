@@ -210,13 +210,11 @@ class Command:
 
 
 class _Session(Process):
-    """A `bash` process running one `Command` at a time, leading its own process group.
+    """A `bash` process running one `Command` at a time, leading its own process group (as every `Process`).
 
     Killing the session kills the group, so a command's children can not keep
     the pipes open.
     """
-
-    _own_process_group = True
 
     def __init__(self, key: SessionKey, cwd: Any, env: Optional[Mapping[str, Any]], debug: bool) -> None:
         # set before Process starts the readers, which use them

@@ -17,6 +17,9 @@ line a program prints is kept, even when it exits at once.
 
 `stop()` fires `please_stop`; a callback sends SIGTERM and arms a `Till` that
 sends SIGKILL if the program is still running `grace_period` seconds later.
+On POSIX the program leads a process group of its own, and every signal we
+send (stop, kill, the watchdog, shutdown) goes to the whole group: a shell's
+children end with it instead of living on, re-parented, holding the pipes.
 
 The silence watchdog keeps 6.x's rules. Each of stdout and stderr has a mark:
 the time of its last line (or of its end-of-file), and until its first line,
@@ -60,6 +63,10 @@ PIPE_DRAIN_SECONDS = 5.0
 SENT_KEPT = 10
 # how many stderr lines are kept for the error raised by join()
 STDERR_KEPT = 30
+# POSIX: each program leads a process group of its own (a new session), and stop(), kill(),
+# the watchdog and shutdown signal the whole group, so what it started ends with it.
+# Elsewhere only the program itself is signalled.
+PROCESS_GROUPS = hasattr(os, "setsid") and hasattr(os, "killpg")
 STREAMS = ("stdout", "stderr")
 
 
@@ -151,7 +158,7 @@ class Process(BaseThread):
     grace_period = 2.0
     """Seconds between SIGTERM and SIGKILL on `stop()`; set it on the class or an instance."""
 
-    _own_process_group = False
+    _own_process_group = PROCESS_GROUPS
     # True: the program leads a new process group, and stop()/kill() signal the whole group
 
     def __init__(
@@ -301,14 +308,17 @@ class Process(BaseThread):
         return self._popen
 
     def stop(self) -> Process:  # type: ignore[override]
-        """Ask the program to stop: SIGTERM now, SIGKILL after `grace_period` seconds. Never blocks."""
+        """Ask the program to stop: SIGTERM now, SIGKILL after `grace_period` seconds. Never blocks.
+
+        On POSIX the signals go to the program's whole process group (what it started ends too).
+        """
         if not self.exited:
             self._asked_to_stop = True
         self.please_stop.go()
         return self
 
     def kill(self) -> Process:
-        """Kill the program now (SIGKILL). Never blocks; `join()` to wait for it."""
+        """Kill the program now (SIGKILL; on POSIX its whole process group). Never blocks; `join()` to wait for it."""
         if not self.exited:
             self._asked_to_stop = True
             self._kill_now()
@@ -502,18 +512,29 @@ class Process(BaseThread):
 
     # --- stopping and the watchdog -------------------------------------------
     def _on_please_stop(self) -> None:
-        if self.exited:
+        if self.stopped:
             return
-        self._asked_to_stop = True
-        self._signal("terminate")
-        kill_timer = Till(seconds=self.grace_period)
-        kill_timer.then(self._kill_if_running)
-        # once the program exits, the timer lets go of this Process (no 2 s leak after join)
-        self.exited.then(lambda: kill_timer.remove_then(self._kill_if_running))
-
-    def _kill_if_running(self) -> None:
         if not self.exited:
-            self._kill_now()
+            self._asked_to_stop = True
+        # also once the program exited while its pipes are still open: what it started holds them
+        self._signal("terminate")
+        self._after_grace_period(self._kill_now)
+
+    def _after_grace_period(self, action: Callable[[], object]) -> None:
+        """Call `action` `grace_period` seconds from now, unless the process has stopped by then.
+
+        Once it stops, the timer lets go of `action` (and of this Process):
+        nothing is kept alive for the grace period after a join.
+        """
+        timer = Till(seconds=self.grace_period)
+        stopped = self.stopped
+
+        def if_running() -> None:
+            if not stopped:
+                action()
+
+        timer.then(if_running)
+        stopped.then(lambda: timer.remove_then(if_running))
 
     def _kill_now(self) -> None:
         self._signal("kill")
@@ -521,7 +542,8 @@ class Process(BaseThread):
     def _signal(self, how: str) -> None:
         try:
             if self._own_process_group:
-                if self.returncode is None:
+                # until stopped: after the program's exit, the group lives on while its pipes are open
+                if not self.stopped:
                     os.killpg(self.pid, signal.SIGKILL if how == "kill" else signal.SIGTERM)
             elif how == "kill":
                 self._popen.kill()

@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 import os
+import random
 import signal
 import sys
+import time
 from typing import List
 
 import pytest
@@ -270,6 +272,78 @@ class TestProcess:
         assert "joined" in result.stdout
         output = result.stdout + result.stderr
         assert "failing" in output and "code 5" in output
+
+
+def sleepers(seconds: str) -> List[int]:
+    """The pids of the live `sleep <seconds>` programs (zombies count as gone); Linux /proc."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open("/proc/" + entry + "/cmdline", "rb") as file:
+                cmdline = file.read().split(b"\0")
+            with open("/proc/" + entry + "/stat") as file:
+                state = file.read().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if cmdline[:2] == [b"sleep", seconds.encode()] and state != "Z":
+            found.append(int(entry))
+    return found
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc") or not hasattr(os, "killpg"), reason="needs process groups and /proc")
+class TestProcessGroup:
+    """Stopping a program ends what it started: the whole process group (issue 21, point 15)."""
+
+    def start(self, **kwargs) -> tuple:
+        seconds = "31.%06d" % random.randrange(10**6)  # names this test's grandchild in /proc
+        process = Process("group", ["sh", "-c", "sleep " + seconds + "; echo done"], **kwargs)
+        assert wait_true(lambda: sleepers(seconds)), "the grandchild never started"
+        return process, seconds
+
+    def check_ended(self, process: Process, seconds: str, ended_at: float) -> None:
+        finish(process, raise_on_error=False)
+        assert time.monotonic() - ended_at < 3.0  # the pipes closed with the group, no drain wait
+        assert wait_true(lambda: not sleepers(seconds), timeout=5), "the grandchild survived"
+        assert drain(process.stdout) == []
+
+    def test_stop(self):
+        process, seconds = self.start(timeout=None)
+        process.stop()
+        self.check_ended(process, seconds, time.monotonic())
+
+    def test_kill(self):
+        process, seconds = self.start(timeout=None)
+        process.kill()
+        self.check_ended(process, seconds, time.monotonic())
+
+    def test_silence_timeout(self):
+        process, seconds = self.start(timeout=0.5, startup_timeout=0.1)
+        assert process.exited.wait(till=Till(seconds=20))
+        self.check_ended(process, seconds, time.monotonic())
+        with pytest.raises(RuntimeError):
+            process.join()
+
+    def test_shutdown(self):
+        seconds = "31.%06d" % random.randrange(10**6)
+        result = run_python(
+            """
+            import sys
+            from mo_threads.processes import Process
+            from tests.helpers import wait_true
+            from tests.test_processes import sleepers
+
+            process = Process("group", ["sh", "-c", "sleep " + sys.argv[1] + "; echo done"], timeout=None)
+            assert wait_true(lambda: sleepers(sys.argv[1]))
+            print("running", flush=True)
+            # the program ends here: the shutdown stops the process
+            """,
+            seconds,
+            timeout=60,
+        )
+        assert "running" in result.stdout, result.stderr
+        assert wait_true(lambda: not sleepers(seconds), timeout=5), "the grandchild survived the shutdown"
 
 
 class TestShutdownSignals:
