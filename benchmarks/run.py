@@ -84,6 +84,12 @@ PARAMS: Dict[str, Dict[str, Any]] = {
     # the earlier shape (kept for information): a 1 ms wait every 10 lines
     "logging_program": {"n": 20000, "io_every": 10, "io_wait": 0.001},
     "logging_burst": {"n": 5000},
+    # what a user would pick instead: concurrent.futures, queue.Queue, subprocess.run
+    "pool_submit": {"n": 20000, "workers": 4, "reps": 3},
+    "pool_map": {"n": 20000, "workers": 4, "reps": 3},
+    "channel_rendezvous": {"n": 20000, "producers": 2, "consumers": 2, "capacity": 0, "reps": 3},
+    "channel_buffered": {"n": 50000, "producers": 2, "consumers": 2, "capacity": 64, "reps": 3},
+    "commands": {"n": 200},
 }
 QUICK_SCALE = 0.3
 QUICK_MIN_N = {
@@ -110,6 +116,11 @@ IMPLS: Dict[str, List[str]] = {
     "queue_pop_ready": ["ours", "baseline", "stdlib"],
     "memory_till": ["ours", "upstream"],
     "logging_program": ["ours", "stdlib"],
+    "pool_submit": ["ours", "stdlib"],
+    "pool_map": ["ours", "stdlib"],
+    "channel_rendezvous": ["ours", "stdlib"],
+    "channel_buffered": ["ours", "stdlib"],
+    "commands": ["ours", "stdlib"],
 }
 DEFAULT_IMPLS = ["ours", "stdlib", "upstream"]
 
@@ -136,6 +147,11 @@ REF_NAMES = {
     "logging_program": {"stdlib": "direct writes"},
     "logging_io": {"stdlib": "direct writes", "upstream": "upstream threaded"},
     "logging_burst": {"stdlib": "direct writes", "upstream": "upstream threaded"},
+    "pool_submit": {"stdlib": "ThreadPoolExecutor"},
+    "pool_map": {"stdlib": "ThreadPoolExecutor"},
+    "channel_rendezvous": {"stdlib": "queue.Queue(maxsize=1)"},
+    "channel_buffered": {"stdlib": "queue.Queue(maxsize=64)"},
+    "commands": {"stdlib": "subprocess.run"},
 }
 
 # (workload, label, reference impl, kind, statistic, target)
@@ -183,6 +199,12 @@ ROWS: List[Tuple[str, str, str, str, str, Optional[float]]] = [
     ("logging_program", "logging program, earlier shape (1 ms wait / 10 lines)", "stdlib", "higher", "value", None),
     ("logging_burst", "logging burst, caller lines/s", "stdlib", "higher", "value", None),
     ("logging_burst", "logging burst, caller lines/s", "upstream", "higher", "value", None),
+    # what a user would pick instead (issue 23)
+    ("pool_submit", "ThreadPool submit()+result(), 4 workers", "stdlib", "higher", "value", 1.0),
+    ("pool_map", "ThreadPool map(), 4 workers", "stdlib", "higher", "value", 1.0),
+    ("channel_rendezvous", "Channel rendezvous 2P x 2C", "stdlib", "higher", "value", 1.0),
+    ("channel_buffered", "Channel capacity=64 2P x 2C", "stdlib", "higher", "value", 1.0),
+    ("commands", "Command, 200 short commands in a reused shell", "stdlib", "higher", "value", 3.0),
     # what recording blocked waits (issue 10) costs: ours against ours at the baseline commit
     ("lock_fast", "Lock `with lock:`, uncontended", "baseline", "higher", "value", 0.9),
     ("lock_fast", "Lock `with lock:`, uncontended", "stdlib", "higher", "value", None),

@@ -636,6 +636,132 @@ def _logging(impl: str, p: Dict[str, Any], program: Callable[[Callable[..., None
     }
 
 
+# --- what a user would pick instead (issue 23): pools, channels, commands ----------
+def pool_submit(impl: str, p: Dict[str, Any]) -> Dict[str, Any]:
+    """`submit()` then `result()` of N tiny jobs on a pool of `workers` threads."""
+    n, workers = p["n"], p["workers"]
+    pool = _executor(impl, workers)
+    try:
+        start = _start()
+        futures = [pool.submit(abs, -i) for i in range(n)]
+        total = sum(f.result() for f in futures)
+        elapsed = _elapsed(start)
+    finally:
+        pool.shutdown(wait=True)
+    if total != n * (n - 1) // 2:
+        raise RuntimeError("wrong results")
+    return {"value": n / elapsed, "unit": "jobs/s", "seconds": elapsed, "ops": n}
+
+
+def pool_map(impl: str, p: Dict[str, Any]) -> Dict[str, Any]:
+    """`map()` of a tiny function over N items on a pool of `workers` threads."""
+    n, workers = p["n"], p["workers"]
+    pool = _executor(impl, workers)
+    try:
+        start = _start()
+        total = sum(pool.map(abs, range(-n + 1, 1)))
+        elapsed = _elapsed(start)
+    finally:
+        pool.shutdown(wait=True)
+    if total != n * (n - 1) // 2:
+        raise RuntimeError("wrong results")
+    return {"value": n / elapsed, "unit": "jobs/s", "seconds": elapsed, "ops": n}
+
+
+def _executor(impl: str, workers: int) -> Any:
+    if impl == "stdlib":
+        from concurrent.futures import ThreadPoolExecutor
+
+        return ThreadPoolExecutor(workers)
+    pool = _mo_threads().ThreadPool(workers)
+    if not hasattr(pool, "submit"):
+        raise Skip("ThreadPool is not a concurrent.futures Executor in this version")
+    return pool
+
+
+def channel(impl: str, p: Dict[str, Any]) -> Dict[str, Any]:
+    """`producers` senders hand N values to `consumers` receivers through a Channel of `capacity`.
+
+    The reference is a `queue.Queue` with the same threads, bounded at the
+    capacity (1 for a rendezvous, the tightest bound a `queue.Queue` has).
+    """
+    n, producers, consumers, capacity = p["n"], p["producers"], p["consumers"], p["capacity"]
+    per_producer = n // producers
+    n = per_producer * producers
+    received = [0] * consumers
+    end = object()
+    if impl == "stdlib":
+        import queue
+
+        q: Any = queue.Queue(maxsize=max(capacity, 1))
+        send, receive = q.put, q.get
+
+        def close() -> None:
+            for _ in range(consumers):
+                q.put(end)
+
+    else:
+        mo_threads = _mo_threads()
+        if not hasattr(mo_threads, "Channel"):
+            raise Skip("no Channel in this version")
+        chan = mo_threads.Channel("bench", capacity=capacity)
+        send, receive, end = chan.send, chan.receive, mo_threads.PLEASE_STOP
+        close = chan.close
+
+    def consume(i: int) -> None:
+        count = 0
+        while receive() is not end:
+            count += 1
+        received[i] = count
+
+    def produce() -> None:
+        for i in range(per_producer):
+            send(i)
+
+    cons = [threading.Thread(target=consume, args=(i,)) for i in range(consumers)]
+    prods = [threading.Thread(target=produce) for _ in range(producers)]
+    for t in cons:
+        t.start()
+    start = _start()
+    for t in prods:
+        t.start()
+    for t in prods:
+        t.join()
+    close()
+    for t in cons:
+        t.join(120)
+    elapsed = _elapsed(start)
+    if sum(received) != n:
+        raise RuntimeError("lost values: sent " + str(n) + ", received " + str(sum(received)))
+    return {"value": n / elapsed, "unit": "values/s", "seconds": elapsed, "ops": n}
+
+
+def commands(impl: str, p: Dict[str, Any]) -> Dict[str, Any]:
+    """N short commands (`echo`), one after the other; their output read back."""
+    n = p["n"]
+    if impl == "stdlib":
+        import subprocess
+
+        def run(i: int) -> str:
+            return subprocess.run("echo " + str(i), shell=True, capture_output=True, text=True).stdout.strip()
+
+    else:
+        from mo_threads.commands import Command
+
+        Command("warm up", "true").join()  # the session is started once, outside the timed section
+
+        def run(i: int) -> str:
+            command = Command("echo", "echo " + str(i)).join(raise_on_error=True)
+            return " ".join(command.stdout)
+
+    start = _start()
+    outputs = [run(i) for i in range(n)]
+    elapsed = _elapsed(start)
+    if outputs != [str(i) for i in range(n)]:
+        raise RuntimeError("wrong output: " + repr(outputs[:3]))
+    return {"value": n / elapsed, "unit": "commands/s", "seconds": elapsed, "ops": n}
+
+
 WORKLOADS: Dict[str, Callable[[str, Dict[str, Any]], Dict[str, Any]]] = {
     "queue_1p1c": queue_1p1c,
     "queue_4p4c": queue_4p4c,
@@ -658,6 +784,11 @@ WORKLOADS: Dict[str, Callable[[str, Dict[str, Any]], Dict[str, Any]]] = {
     "logging_program": logging_program,
     "logging_io": logging_program,  # the same program, shaped by its parameters (see run.py)
     "logging_burst": logging_burst,
+    "pool_submit": pool_submit,
+    "pool_map": pool_map,
+    "channel_rendezvous": channel,  # capacity 0 (see run.py's parameters)
+    "channel_buffered": channel,
+    "commands": commands,
 }
 
 
