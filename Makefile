@@ -68,13 +68,22 @@ BENCH_ARGS ?=
 bench: $(BENCH_STAMP)
 	$(VPY) benchmarks/run.py --baseline="$(BENCH_BASELINE)" $(BENCH_ARGS)
 
-# every CPython 3.8-3.13 (and PyPy 3) found here, then the dependency range's ends; see noxfile.py
+# every CPython 3.8-3.13 found here (pyenv's; a missing one is SKIPPED), CPython 3.14 and 3.15
+# (Debian's builds, unpacked by shared/tools/debian-python) and PyPy 3 (Debian's), which FAIL
+# when they can not be had; then the dependency range's ends; see noxfile.py
 # NOX_ARGS, e.g. make test-all NOX_ARGS="-s tests-3.12 -- -k queue"
 $(DEV_STAMP): $(STAMP)
 	$(VPY) -m pip install --quiet --disable-pip-version-check -e ".[dev]"
 	touch $@
 
-test-all: $(DEV_STAMP)
+# Debian's pypy3 for tests-pypy3, installed with apt-get when it is missing (needs root)
+.PHONY: pypy3
+pypy3:
+	@command -v pypy3 >/dev/null || apt-get install -y -q pypy3 >/dev/null \
+		|| { apt-get update -q >/dev/null && apt-get install -y -q pypy3 >/dev/null; } \
+		|| { echo "make pypy3: could not install Debian's pypy3 (apt-get, as root)" >&2; exit 1; }
+
+test-all: $(DEV_STAMP) pypy3
 	$(VENV)/bin/nox $(NOX_ARGS)
 
 test-deps: $(DEV_STAMP)

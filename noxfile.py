@@ -1,18 +1,24 @@
-"""Nox sessions: the test suite on every Python found here, and on the dependency range's ends.
+"""Nox sessions: the test suite on every Python we support, and on the dependency range's ends.
 
-    make test-all             tests-*, deps-oldest (installs nox into .venv first)
+    make test-all             tests-*, deps-oldest (installs nox into .venv and Debian's pypy3 first)
     make test-deps            deps-oldest and deps-newest
     .venv/bin/nox -l          list the sessions
     .venv/bin/nox -s tests-3.12 -- -k queue     one interpreter, extra pytest arguments
 
 Sessions:
 
-    tests-3.8 ... tests-3.13, tests-pypy3
+    tests-3.8 ... tests-3.13
         `.[tests]` installed into a fresh virtualenv of that interpreter, then the whole suite.
         An interpreter that is not on this machine is SKIPPED, said so at the start and in
         nox's summary at the end; it never counts as a pass. CPython comes from pyenv
-        ($PYENV_ROOT/versions/3.X.Y) or from `python3.X` on PATH; PyPy from `pypy3` on PATH
-        (Debian: `apt-get install pypy3`).
+        ($PYENV_ROOT/versions/3.X.Y) or from `python3.X` on PATH.
+    tests-3.14, tests-3.15
+        the same on Debian's build of that CPython, which `debian-python 3.X` (the workplace's
+        shared/tools, or $MO_THREADS_DEBIAN_PYTHON) unpacks into a cache folder
+        (~/.cache/mo-threads-pythons) on first use. When it can not be had, the session FAILS.
+    tests-pypy3
+        the same on `pypy3` from PATH (Debian: `apt-get install pypy3 pypy3-venv`, which
+        `make test-all` does when it is missing). When it is missing, the session FAILS.
     deps-oldest
         the oldest Python found, with every `mo-*` dependency pinned to the lower bound of
         its range in pyproject.toml.
@@ -32,11 +38,14 @@ import shutil
 import signal
 import subprocess
 import sys
-from typing import Dict, List, Optional
+from typing import Callable, Dict, List, Optional, Tuple
 
 import nox
 
 ROOT = os.path.dirname(os.path.abspath(__file__))
+# the workplace's tool that unpacks Debian's build of a CPython this machine's pyenv lacks;
+# CI's clone has shared/ beside it too
+DEBIAN_PYTHON_SCRIPT = os.path.join(os.path.dirname(ROOT), "shared", "tools", "debian-python")
 
 # A job started in the background by a shell without job control (`cmd &` in a script, nohup)
 # begins with SIGINT ignored, and an ignored signal stays ignored in every process it starts:
@@ -44,13 +53,14 @@ ROOT = os.path.dirname(os.path.abspath(__file__))
 # default disposition back (a handler, unlike SIG_IGN, does not pass through exec).
 if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
     signal.signal(signal.SIGINT, signal.default_int_handler)
-CPYTHONS = ["3.8", "3.9", "3.10", "3.11", "3.12", "3.13"]
-PYPY = "pypy3"
+CPYTHONS = ["3.8", "3.9", "3.10", "3.11", "3.12", "3.13"]  # pyenv's; SKIPPED when missing
+DEBIAN_CPYTHONS = ["3.14", "3.15"]  # Debian's builds through debian-python; FAILED when missing
+PYPY = "pypy3"  # FAILED when missing
 PYTEST = ["-m", "pytest", "-q", "-p", "no:cacheprovider"]
 
 # deps-newest is left out here: every tests-3.X session resolves the newest versions too (each
 # prints an "installed:" line), so it would repeat tests-3.13; `make test-deps` runs it.
-nox.options.sessions = ["tests", "tests-" + PYPY, "deps-oldest"]
+nox.options.sessions = ["tests"] + ["tests-" + v for v in DEBIAN_CPYTHONS] + ["tests-" + PYPY, "deps-oldest"]
 nox.options.error_on_missing_interpreters = False  # reported as SKIPPED instead (see _report)
 nox.options.reuse_venv = "yes"  # `pip install` still runs and upgrades what changed
 try:
@@ -96,15 +106,50 @@ def _find_cpython(version: str) -> Optional[str]:
     return _works(on_path) if on_path else None
 
 
-def _find_interpreters() -> Dict[str, Optional[str]]:
+def _debian_python(version: str) -> Tuple[Optional[str], str]:
+    """Debian's CPython `version`, unpacked by the debian-python script: (its path, "") or (None, why not).
+
+    The script keeps it in a cache folder: the first call downloads (a few seconds), later
+    ones only check that it runs."""
+    script = os.environ.get("MO_THREADS_DEBIAN_PYTHON") or DEBIAN_PYTHON_SCRIPT
+    if not os.path.isfile(script):
+        return None, "no debian-python script at %s (set MO_THREADS_DEBIAN_PYTHON to its path)" % script
+    try:
+        done = subprocess.run(
+            ["bash", script, version],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
+            universal_newlines=True,
+            timeout=600,
+        )
+    except (OSError, subprocess.SubprocessError) as cause:
+        return None, "%s %s: %s" % (script, version, cause)
+    lines = done.stdout.strip().splitlines()
+    # virtualenv (the session's backend) seeds pip itself: Debian's build has no ensurepip
+    real = _works(lines[-1], check="import venv") if done.returncode == 0 and lines else None
+    if real is None:
+        return None, "%s %s failed (exit %s): %s" % (script, version, done.returncode, done.stderr.strip()[-500:])
+    return real, ""
+
+
+def _find_interpreters() -> Tuple[Dict[str, Optional[str]], Dict[str, str]]:
+    """Every interpreter's real path (None: not here), and why each required one is missing."""
     found: Dict[str, Optional[str]] = {v: _find_cpython(v) for v in CPYTHONS}
+    missing: Dict[str, str] = {}
+    for version in DEBIAN_CPYTHONS:
+        found[version], why = _debian_python(version)
+        if why:
+            missing[version] = why
     pypy = shutil.which(PYPY)
     found[PYPY] = _works(pypy, check="pass") if pypy else None  # virtualenv seeds its venv
-    return found
+    if found[PYPY] is None:
+        missing[PYPY] = "no working pypy3 on PATH (Debian: apt-get install pypy3 pypy3-venv; make test-all does)"
+    return found, missing
 
 
 def _expose(found: Dict[str, Optional[str]]) -> None:
-    """Put a `python3.X` launcher for each interpreter found first on PATH, where nox looks.
+    """Put a `python3.X` launcher for each CPython found first on PATH, where nox looks.
 
     Launchers (not symlinks) keep each interpreter's own sys.executable, and a directory of
     only these names does not change what plain `python3` means for anything else."""
@@ -120,20 +165,20 @@ def _expose(found: Dict[str, Optional[str]]) -> None:
     os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
 
 
-def _report(found: Dict[str, Optional[str]]) -> None:
+def _report(found: Dict[str, Optional[str]], missing: Dict[str, str]) -> None:
     for version, real in found.items():
         if real:
             line = "nox > interpreter %-6s %s" % (version, real)
-        elif version == PYPY:
-            line = "nox > SKIPPED: tests-%s: no pypy3 on PATH (Debian: apt-get install pypy3)" % version
+        elif version in missing:
+            line = "nox > MISSING: tests-%s will FAIL: %s" % (version, missing[version])
         else:
             line = "nox > SKIPPED: tests-%s: no CPython %s here (pyenv install %s)" % (version, version, version)
         print(line, file=sys.stderr, flush=True)
 
 
-FOUND = _find_interpreters()
+FOUND, MISSING = _find_interpreters()
 _expose(FOUND)
-_report(FOUND)
+_report(FOUND, MISSING)
 _AVAILABLE = [v for v in CPYTHONS if FOUND[v]]
 OLDEST = _AVAILABLE[0] if _AVAILABLE else CPYTHONS[0]
 NEWEST = _AVAILABLE[-1] if _AVAILABLE else CPYTHONS[-1]
@@ -194,10 +239,27 @@ def tests(session: nox.Session) -> None:
     _tests(session)
 
 
-@nox.session(name="tests-" + PYPY, python=PYPY, venv_backend="virtualenv")  # Debian's pypy3 has no ensurepip
-def tests_pypy(session: nox.Session) -> None:
-    """The whole test suite on PyPy 3."""
-    _tests(session)
+def _required(version: str, backend: str) -> Callable[[nox.Session], None]:
+    """Register tests-`version`: the suite on an interpreter that must be here.
+
+    Where it is missing the session runs without a venv only to fail, saying why (a skip
+    would read as nothing to do). virtualenv seeds pip itself: Debian's builds of CPython
+    3.14/3.15 and its pypy3 may have no ensurepip."""
+
+    def session_body(session: nox.Session) -> None:
+        if version in MISSING:
+            session.error("no interpreter for tests-%s: %s" % (version, MISSING[version]))
+        _tests(session)
+
+    session_body.__doc__ = "The whole test suite on %s (FAILS when it can not be had)." % (
+        "PyPy 3" if version == PYPY else "CPython " + version
+    )
+    python = version if version not in MISSING else False
+    return nox.session(name="tests-" + version, python=python, venv_backend=backend)(session_body)  # type: ignore[no-any-return]
+
+
+for _version in DEBIAN_CPYTHONS + [PYPY]:
+    _required(_version, "virtualenv")
 
 
 @nox.session(name="deps-oldest", python=OLDEST, venv_backend="venv")

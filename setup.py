@@ -1,10 +1,9 @@
 # All metadata lives in pyproject.toml, except the license (declared dynamic there).
-# setuptools>=77 wants an SPDX expression and deprecates both the `license = {text = ...}` table
-# (an error after 2027-02-18) and license classifiers; the expression form needs setuptools>=77,
-# which needs Python>=3.9. So: say MPL-2.0 in whichever form the installed setuptools takes.
-from setuptools import __version__ as setuptools_version, setup
+# The license is the `License` field (with the license classifier in pyproject.toml), not a
+# PEP 639 `License-Expression`: pip before 25.1 (`pip show`, `pip-licenses`, ...) reads only
+# the former and showed a blank license. setuptools>=77 refuses a license classifier beside an
+# expression, and its `project.license = {text = ...}` table is deprecated (an error from
+# 2027-02-18); this keyword is neither, and every setuptools from 61.2 on writes it.
+from setuptools import setup
 
-if int(setuptools_version.split(".")[0]) >= 77:
-    setup(license_expression="MPL-2.0")
-else:
-    setup(license="MPL-2.0")
+setup(license="MPL-2.0")

@@ -1,16 +1,20 @@
-"""The built wheel, installed into a fresh virtualenv, works there (not from the source tree).
+"""The built wheel, installed into a fresh virtualenv, works there (not from the source tree);
+the metadata says what PyPI and pip show; the sdist holds what `make test` and `make demo` use.
 
 The wheel is built from a copy of the files that make the package (so a stale `build/` in
 the work tree can not leak into it), installed with its dependencies into a new venv, and
-used by a program run in isolated mode (`-I`) from an empty directory.
+used by a program run in isolated mode (`-I`) from an empty directory. The sdist is built
+from a copy of the files git tracks.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
+import tarfile
 import sys
 import textwrap
 import venv
@@ -91,14 +95,91 @@ class TestWheel:
         assert "mo_threads/python_worker.py" in zipfile.ZipFile(str(wheel)).namelist()
 
     def test_wheel_metadata(self, wheel):
-        with zipfile.ZipFile(str(wheel)) as archive:
-            metadata = next(archive.read(n).decode("utf8") for n in archive.namelist() if n.endswith(".dist-info/METADATA"))
+        metadata = _wheel_metadata(wheel)
         version = {}
         exec((REPO / "mo_threads" / "_version.py").read_text(), version)
         assert "\nName: mo-threads\n" in metadata
         assert "\nVersion: " + version["__version__"] + "\n" in metadata
         assert "Requires-Dist: mo-logs" in metadata
         assert "Requires-Python: >=3.8" in metadata
+
+
+def _wheel_metadata(wheel: Path) -> str:
+    with zipfile.ZipFile(str(wheel)) as archive:
+        return next(archive.read(n).decode("utf8") for n in archive.namelist() if n.endswith(".dist-info/METADATA"))
+
+
+# Files git tracks that are about this repository, not the package: left out of the sdist
+NOT_IN_SDIST = re.compile(r"^(\.ci/|\.travis\.yml$|(.*/)?\.gitignore$)")
+
+
+@pytest.fixture(scope="module")
+def sdist(tmp_path_factory) -> Path:
+    """The sdist, built (by `build`, as `make dist` does) from a copy of the files git tracks."""
+    listed = _run(["git", "ls-files", "-z"], cwd=str(REPO), timeout=60)
+    if listed.returncode:
+        pytest.skip("not a git checkout (an unpacked sdist?): nothing to build the sdist from")
+    source = tmp_path_factory.mktemp("sdist-source")
+    for name in filter(None, listed.stdout.split("\0")):
+        if (REPO / name).is_file():  # a file deleted in the work tree but not yet in git
+            (source / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(str(REPO / name), str(source / name))
+    out = tmp_path_factory.mktemp("sdist")
+    done = _run([sys.executable, "-m", "build", "--sdist", "--outdir", str(out), str(source)], env=_clean_env())
+    if done.returncode and any(t in done.stdout for t in NETWORK_TROUBLE):
+        pytest.skip("building the sdist needs setuptools from the package index, which is out of reach:\n" + done.stdout)
+    assert done.returncode == 0, "building the sdist failed:\n" + done.stdout
+    built = list(out.glob("mo_threads-*.tar.gz"))
+    assert len(built) == 1, "expected one mo_threads sdist, got " + repr(os.listdir(str(out)))
+    return built[0]
+
+
+class TestMetadata:
+    """What PyPI's page and `pip show` read (issue 22, point 7)."""
+
+    def test_project_urls(self, wheel):
+        urls = dict(re.findall(r"^Project-URL: ([^,]+), (\S+)$", _wheel_metadata(wheel), re.M))
+        assert set(urls) == {"Homepage", "Documentation", "Source", "Changelog", "Issues"}
+        assert all(url.startswith("https://") for url in urls.values()), urls
+
+    def test_license_that_old_pip_shows(self, wheel):
+        # pip 23's `pip show` reads the License field only (not PEP 639's License-Expression)
+        metadata = _wheel_metadata(wheel)
+        assert "\nLicense: MPL-2.0\n" in metadata
+        assert "\nClassifier: License :: OSI Approved :: Mozilla Public License 2.0 (MPL 2.0)\n" in metadata
+
+    def test_version_succeeds_upstream_6x(self, wheel):
+        version = re.search(r"^Version: (\S+)$", _wheel_metadata(wheel), re.M).group(1)
+        assert int(version.split(".")[0]) == 7, "7.x succeeds upstream's 6.x: " + version
+
+    def test_python_classifiers_match_make_test_all(self, wheel):
+        listed = set(re.findall(r"^Classifier: Programming Language :: Python :: (3\.\d+)$", _wheel_metadata(wheel), re.M))
+        assert listed == {"3.%d" % minor for minor in range(8, 16)}
+
+
+class TestSdist:
+    """An unpacked sdist runs `make test` and `make demo` (issue 22, point 7)."""
+
+    def test_holds_every_tracked_file_but_the_ci_ones(self, sdist):
+        listed = _run(["git", "ls-files"], cwd=str(REPO), timeout=60).stdout.split()
+        wanted = {name for name in listed if not NOT_IN_SDIST.match(name) and (REPO / name).is_file()}
+        with tarfile.open(str(sdist)) as archive:
+            shipped = {name.split("/", 1)[1] for name in archive.getnames() if "/" in name}
+        assert not wanted - shipped, "missing from the sdist: " + repr(sorted(wanted - shipped))
+        assert not any("__pycache__" in name or name.endswith(".pyc") for name in shipped)
+
+    def test_make_targets_resolve_in_the_unpacked_sdist(self, sdist, tmp_path):
+        make = shutil.which("make")
+        if make is None:
+            pytest.skip("no make here")
+        with tarfile.open(str(sdist)) as archive:
+            archive.extractall(str(tmp_path))
+        (unpacked,) = tmp_path.iterdir()
+        # dry runs: every file the recipes need is there (make stops on a missing prerequisite)
+        for target in ("test", "demo"):
+            done = _run([make, "-n", target], cwd=str(unpacked), timeout=60)
+            assert done.returncode == 0, "make -n %s in the sdist:\n%s" % (target, done.stdout)
+            assert "examples/index_tree.py" in done.stdout or target == "test"
 
 
 class TestInstalledWheel:
