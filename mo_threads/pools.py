@@ -1,36 +1,50 @@
-"""`ThreadPool`: run many jobs on at most `num_threads` threads.
+"""`ThreadPool`: run many jobs on at most `num_threads` threads; a `concurrent.futures.Executor`.
 
-`run()` queues a job and returns a `PoolThread`, a Thread-like handle whose
-`join()` returns the job's result or raises its failure. Worker threads (real
-mo_threads `Thread`s, children of the thread that made the pool) start on
-demand, up to `num_threads`, and take jobs from one `Queue` in order.
+Two ways in. `run(name, target)` (mo-threads 6.x) queues a job and returns a
+`PoolThread`, a Thread-like handle whose `join()` returns the job's result or
+raises its failure; the target must take `please_stop`. `submit(fn, *args)`
+and `map(fn, *iterables)` (the `Executor` API) return `concurrent.futures`
+futures (`PoolFuture`); `fn` gets the job's `please_stop` only when it has a
+parameter of that name, and cancelling its future fires it. Worker threads
+(real mo_threads `Thread`s, children of the thread that made the pool) start
+on demand, up to `num_threads`, and take jobs from one `Queue` in order.
 
-`join()` (or leaving the `with` block) closes the pool to new jobs, runs every
-job already queued, and joins the workers. `stop()` — called by shutdown when
-it stops the workers, and by a `with` block that raised — also closes the pool
-and fires the `please_stop` of every job not yet finished; queued jobs still
-run (with `please_stop` already set), so nothing queued is silently skipped,
-and the workers end once the queue is drained.
+`join()`, `shutdown()` (or leaving the `with` block) close the pool to new
+jobs, run every job already queued, and join the workers (`shutdown(wait=False)`
+does not wait; `cancel_futures=True` cancels the futures not yet started).
+`stop()`, called by shutdown when it stops the workers and by a `with` block
+that raised, also closes the pool and fires the `please_stop` of every job
+not yet finished; queued jobs still run (with `please_stop` already set), so
+nothing queued is silently skipped (the stdlib's executors, too, run every
+pending future before the program exits). The workers end once the queue is
+drained.
 
-A failure nobody joins is never lost: a `release()`d job's failure is logged at
-once; any other failure not joined by the time the pool is joined is logged then.
+A failure nobody looks at is never lost: a `release()`d job's failure is logged
+at once; any other failure not joined (for a future: whose `result()` or
+`exception()` was never asked for) is logged when the pool's last worker ends,
+which happens when the pool is joined, shut down or stopped (at the latest by
+the program's shutdown). A failure that was joined is not kept by the pool.
 """
 
 from __future__ import annotations
 
+import concurrent.futures as _cf
 import inspect
-from typing import Any, Callable, List, Optional, Set
+from typing import TYPE_CHECKING, Any, Callable, Dict, Generic, List, Optional, TypeVar, Union
 
-from mo_logs import Except, logger
+from mo_logs import logger
 
 from mo_threads import _blocking
 from mo_threads.lock import Lock
 from mo_threads.queues import Queue
 from mo_threads._vocabulary import PLEASE_STOP, ThreadTimeout, bad_till, check_count, check_name, check_till
 from mo_threads.signals import Signal
+from mo_threads._thread_tree import _wrap_failure
 from mo_threads.threads import MAIN_THREAD, AlienThread, BaseThread, Thread, current_thread
 
-__all__ = ("ThreadPool", "PoolThread")
+__all__ = ("ThreadPool", "PoolThread", "PoolFuture")
+
+_T = TypeVar("_T")
 
 
 def _accepts_please_stop(target: Callable[..., Any]) -> bool:
@@ -41,6 +55,16 @@ def _accepts_please_stop(target: Callable[..., Any]) -> bool:
     return any(
         p.kind is p.VAR_KEYWORD or (p.name == "please_stop" and p.kind is not p.POSITIONAL_ONLY) for p in parameters
     )
+
+
+def _takes_please_stop(fn: Callable[..., Any]) -> bool:
+    """True when `fn` has a parameter named please_stop (the Executor API passes it only then)."""
+    try:
+        parameters = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return False  # can not tell: call it as it is, as any Executor would
+    parameter = parameters.get("please_stop")
+    return parameter is not None and parameter.kind not in (parameter.POSITIONAL_ONLY, parameter.VAR_POSITIONAL)
 
 
 def _log_failure(name: str, failure: BaseException, why: str) -> None:
@@ -136,13 +160,12 @@ class PoolThread:
                 _blocking.end(record)
             if not done:
                 raise ThreadTimeout("Timeout on join of thread " + repr(self.name))
-        self._joined = True
         failure = self._failure
-        if failure is not None:
-            error = Except(template="Thread {name|quote} failed", params={"name": self.name}, cause=Except.wrap(failure))
-            error.__cause__ = failure
-            raise error
-        return self._result
+        if failure is None:
+            self._joined = True
+            return self._result
+        self._pool._forget_failure(self)  # joined: the pool keeps it no longer
+        raise _wrap_failure(self.name, failure)
 
     def release(self) -> PoolThread:
         """Nobody will join this job: a failure is logged as soon as it happens."""
@@ -152,27 +175,113 @@ class PoolThread:
         return self
 
     def _report(self, why: str) -> None:
-        with self._pool._lock:
-            if self._reported or self._joined:
-                return
-            self._reported = True
-        _log_failure(self.name, self._failure, why)  # type: ignore[arg-type]
+        if self._pool._take_unreported(self):
+            _log_failure(self.name, self._failure, why)  # type: ignore[arg-type]
 
     def __repr__(self) -> str:
         state = "done" if self.stopped else ("running" if self.started else "queued")
         return "<PoolThread " + repr(self.name) + " " + state + ">"
 
 
-class ThreadPool:
+if TYPE_CHECKING:
+    _ConcurrentFuture = _cf.Future
+else:  # concurrent.futures.Future takes no type argument at run time before Python 3.9
+
+    class _ConcurrentFuture(_cf.Future, Generic[_T]):
+        __slots__ = ()
+
+
+class PoolFuture(_ConcurrentFuture[_T]):
+    """The `concurrent.futures.Future` of a job given to `ThreadPool.submit()` (or `map()`).
+
+    A `concurrent.futures.Future` in every way (`result(timeout)`,
+    `exception()`, `add_done_callback()`, `concurrent.futures.wait()`,
+    `asyncio.wrap_future()`), with the job's `please_stop` Signal: `fn` gets
+    it when it has a `please_stop` parameter. `cancel()` fires it: a job not
+    started yet never runs (cancel returns True, as the stdlib's); a running
+    one is asked to stop (cancel returns False, as the stdlib's, and the
+    future settles with whatever the job returns or raises). For a
+    mo_threads `Future`, use `Future.from_concurrent(future)`.
+    """
+
+    _released = False  # a future is never released: its failure waits for result() or exception()
+
+    def __init__(self, pool: ThreadPool, name: str, fn: Callable[..., _T], args: Any, kwargs: Any) -> None:
+        _cf.Future.__init__(self)
+        self.name = name
+        self.please_stop = Signal("please_stop of " + name)
+        self._pool = pool
+        self._call: Any = (fn, args, kwargs)
+        self._joined = False  # its failure was looked at (result() or exception())
+        self._reported = False
+
+    def _run(self) -> None:
+        """Run the job on the calling (worker) thread, unless it was cancelled."""
+        fn, args, kwargs = self._call
+        self._call = None
+        if not self.set_running_or_notify_cancel():
+            return
+        try:
+            result = fn(*args, **kwargs)
+        except BaseException as failure:
+            # kept before anyone can see it: a result() that follows forgets it (no race)
+            self._pool._failed(self)
+            self.set_exception(failure)
+        else:
+            self.set_result(result)
+
+    def cancel(self) -> bool:
+        """Fire `please_stop`; cancel the job if it has not started. True when cancelled (as the stdlib's)."""
+        self.please_stop.go()
+        return _cf.Future.cancel(self)
+
+    def result(self, timeout: Optional[float] = None) -> _T:
+        """The job's result, as `concurrent.futures.Future.result` (its failure raised as it is)."""
+        try:
+            return _cf.Future.result(self, timeout)
+        except BaseException:
+            self._looked_at()
+            raise
+
+    def exception(self, timeout: Optional[float] = None) -> Optional[BaseException]:
+        """The job's failure (None when it succeeded), as `concurrent.futures.Future.exception`."""
+        failure = _cf.Future.exception(self, timeout)
+        self._looked_at()
+        return failure
+
+    def _looked_at(self) -> None:
+        if self.done() and not self.cancelled():
+            self._pool._forget_failure(self)
+
+    def _report(self, why: str) -> None:
+        if self._pool._take_unreported(self):
+            _log_failure(self.name, _cf.Future.exception(self), why)  # type: ignore[arg-type]
+
+    def __repr__(self) -> str:
+        return "<PoolFuture " + repr(self.name) + " " + self._state.lower() + ">"
+
+
+_Job = Union[PoolThread, PoolFuture[Any]]
+
+
+# A ThreadPoolExecutor by type only (its __init__ is not called, none of its machinery used):
+# asyncio's set_default_executor() refuses any other Executor. Every public method is ours.
+class ThreadPool(_cf.ThreadPoolExecutor):
     """Run jobs on at most `num_threads` threads: `with ThreadPool(4) as pool: pool.run(...)`.
 
     `run(name, target, *args, **kwargs)` calls `target(*args, please_stop=..., **kwargs)`
-    on a worker and returns a `PoolThread`. Leaving the block (or `join()`)
-    runs every queued job and joins the workers; if the block raised, the jobs
-    are asked to stop first.
+    on a worker and returns a `PoolThread`. As a `concurrent.futures.Executor`,
+    `submit(fn, *args, **kwargs)` returns a `PoolFuture`, `map(fn, *iterables,
+    timeout=None)` yields the results in order, and `shutdown(wait=True,
+    cancel_futures=False)` closes the pool; so it serves
+    `loop.run_in_executor(pool, fn)`, `loop.set_default_executor(pool)` and
+    any library taking an `executor=`.
+    Leaving the block (or `join()`) runs every queued job and joins the
+    workers; if the block raised, the jobs are asked to stop first.
     """
 
     def __init__(self, num_threads: int, name: Optional[str] = None) -> None:
+        # not ThreadPoolExecutor.__init__: see above
         check_count(num_threads, "ThreadPool num_threads", 1, wrong_type=ValueError)
         if name is not None:
             check_name(name, "ThreadPool name")
@@ -182,8 +291,10 @@ class ThreadPool:
         self._lock = Lock("thread pool " + self.name)
         self._jobs: Queue[Any] = Queue("jobs of " + self.name, silent=True)
         self._workers: List[Thread] = []
-        self._unfinished: Set[PoolThread] = set()
-        self._failures: List[PoolThread] = []
+        self._workers_ended = 0
+        self._unfinished: Dict[_Job, None] = {}
+        # failed jobs nobody looked at yet, in order (dicts: forgetting one is O(1))
+        self._failures: Dict[_Job, None] = {}
         # the workers are children of the thread that made the pool (not of whichever
         # thread calls run(): a job may run more jobs, and a worker must not own another)
         parent: BaseThread = current_thread()
@@ -213,43 +324,97 @@ class ThreadPool:
                 + " must accept a please_stop keyword argument"
             )
         job = PoolThread(self, name, target, args, kwargs)
+        self._queue(job)
+        return job
+
+    def submit(self, fn: Callable[..., _T], /, *args: Any, **kwargs: Any) -> PoolFuture[_T]:
+        """Queue `fn(*args, **kwargs)`; return its `PoolFuture` (a `concurrent.futures.Future`).
+
+        `fn` gets the job's `please_stop` Signal as a keyword when it has a
+        parameter of that name (and none was given); other callables are
+        called as they are. Raises `RuntimeError` once the pool is shut down,
+        `TypeError` for an `fn` that is not callable.
+        """
+        if not callable(fn):
+            raise TypeError("ThreadPool " + repr(self.name) + ".submit() takes a callable, not " + type(fn).__name__)
+        name = getattr(fn, "__qualname__", None) or type(fn).__name__
+        future: PoolFuture[_T] = PoolFuture(self, name, fn, args, kwargs)
+        if "please_stop" not in kwargs and _takes_please_stop(fn):
+            kwargs["please_stop"] = future.please_stop
+        self._queue(future)
+        return future
+
+    def _queue(self, job: _Job) -> None:
         with self._lock:
             if self._jobs.closed:
-                raise RuntimeError("ThreadPool " + repr(self.name) + " is closed: it takes no more jobs")
-            self._unfinished.add(job)
+                raise RuntimeError(
+                    "ThreadPool " + repr(self.name) + " is closed: it takes no more jobs"
+                    " (cannot schedule new futures after shutdown)"
+                )
+            self._unfinished[job] = None
             self._jobs.add(job)
             if len(self._workers) < self.num_threads:
                 number = len(self._workers) + 1
                 self._workers.append(
                     Thread.run(self.name + " worker " + str(number), self._work, parent_thread=self._parent)
                 )
-        return job
 
     def _work(self, please_stop: Signal) -> None:
         please_stop.then(self.stop)
         jobs = self._jobs
-        while True:
-            job = jobs.pop()
-            if job is PLEASE_STOP:
-                return
-            try:
-                job._run()
-            finally:
-                with self._lock:
-                    self._unfinished.discard(job)
+        try:
+            while True:
+                job = jobs.pop()
+                if job is PLEASE_STOP:
+                    return
+                try:
+                    job._run()
+                finally:
+                    with self._lock:
+                        self._unfinished.pop(job, None)
+                job = None  # the last job is no worker's business while it waits for the next
+        finally:
+            self._worker_ended()
 
-    def _failed(self, job: PoolThread) -> None:
+    def _worker_ended(self) -> None:
+        """The last worker to end reports the failures nobody looked at: every job has run."""
+        with self._lock:
+            self._workers_ended += 1
+            if self._workers_ended < len(self._workers) or not self._jobs.closed:
+                return
+            failures, self._failures = self._failures, {}
+        for job in failures:
+            job._report("and nobody joined it before its pool ended")
+
+    def _failed(self, job: _Job) -> None:
         if job._released:
             job._report("and it was released (nobody joins it)")
-        else:
-            with self._lock:
-                self._failures.append(job)
+            return
+        with self._lock:
+            if not job._joined:
+                self._failures[job] = None
+
+    def _forget_failure(self, job: _Job) -> None:
+        """`job`'s failure was looked at: never report it, and keep it no longer."""
+        with self._lock:
+            job._joined = True
+            self._failures.pop(job, None)
+
+    def _take_unreported(self, job: _Job) -> bool:
+        """True once for a failure that must be reported (not joined, not reported yet)."""
+        with self._lock:
+            if job._reported or job._joined:
+                return False
+            job._reported = True
+            return True
 
     def stop(self) -> None:
         """Close the pool to new jobs and ask every job not yet finished to stop. Never blocks.
 
-        Queued jobs still run, with please_stop already set; the workers end
-        once the queue is drained. Shutdown calls this when it stops the workers.
+        Queued jobs (`run()` jobs and futures alike) still run, with please_stop
+        already set: nothing queued is skipped, as the stdlib's executors run
+        every pending future before the program exits. The workers end once
+        the queue is drained. Shutdown calls this when it stops the workers.
         """
         with self._lock:
             self._jobs.close()
@@ -269,10 +434,24 @@ class ThreadPool:
             workers = list(self._workers)
         for worker in workers:
             worker.join(till=till)
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        """Close the pool to new jobs, as `concurrent.futures.Executor.shutdown`.
+
+        With `cancel_futures`, the futures not started yet are cancelled (their
+        `please_stop` fires); running ones and `run()` jobs are left to finish.
+        With `wait`, returns once every job has run and the workers are joined
+        (as `join()`); without, returns at once and the workers end by
+        themselves once the queue is drained. Calling it again does no harm.
+        """
         with self._lock:
-            failures, self._failures = self._failures, []
-        for job in failures:
-            job._report("and nobody joined it before its pool ended")
+            self._jobs.close()
+            pending = [job for job in self._unfinished if isinstance(job, PoolFuture)] if cancel_futures else []
+        for future in pending:
+            if _cf.Future.cancel(future):  # not a running one: the stdlib leaves those alone
+                future.please_stop.go()
+        if wait:
+            self.join()
 
     def __enter__(self) -> ThreadPool:
         return self

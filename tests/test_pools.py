@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import gc
 import threading
 import time
+import weakref
 from typing import Any, List
 
 import pytest
@@ -193,3 +195,47 @@ class TestThreadPool:
         lines = program_lines(result.stdout)
         assert lines[0] == "main ends"
         assert sorted(lines[1:]) == ["job 0 stopped", "job 1 stopped"]
+
+
+class TestPoolFailuresNeverLostNorKept:
+    """Issue 21: a failure nobody joins is reported (point 10); a joined one is not kept (point 11)."""
+
+    def test_failure_of_a_pool_never_joined_is_reported_at_exit(self) -> None:
+        result = run_python(
+            """
+            from mo_threads import ThreadPool
+
+            def boom(please_stop):
+                raise ValueError("the lost job failure")
+
+            pool = ThreadPool(2, name="forgotten pool")
+            pool.run("exploding job", boom).stopped.wait()
+            print("main ends", flush=True)
+            """,
+            timeout=60,
+        )
+        assert program_lines(result.stdout)[0] == "main ends", result.stderr
+        output = result.stdout + result.stderr
+        assert "exploding job" in output and "the lost job failure" in output
+        assert output.count("the lost job failure") == 1  # reported once
+
+    def test_joined_failures_are_not_kept(self) -> None:
+        class JobFailure(ValueError):
+            """A failure we can hold a weak reference to (built-in exceptions take none)."""
+
+        def boom(please_stop: Signal) -> None:
+            raise JobFailure("joined failure")
+
+        pool = ThreadPool(2, name="long lived")
+        failures = []
+        for _ in range(50):
+            job = pool.run("fails", boom)
+            try:
+                job.join()
+            except Exception as error:
+                failures.append(weakref.ref(error.__cause__))  # type: ignore[arg-type]
+            del job
+        gc.collect()
+        assert not [f for f in failures if f() is not None]
+        assert not pool._failures
+        pool.join()
