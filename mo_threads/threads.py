@@ -58,6 +58,7 @@ from mo_threads._watchdog import (
 )
 from mo_threads._vocabulary import (
     PLEASE_STOP,
+    DeadlockError,
     THREAD_STOP,
     THREAD_TIMEOUT,
     ThreadTimeout,
@@ -459,12 +460,46 @@ def _wait_for_end(
     DeadlockError when the wait would close a cycle of waits
     instead of hanging.
     """
-    wait = _blocking.begin("join", thread, bounded=till is not None or timeout is not None, owner=owner)
+    bounded = till is not None or timeout is not None
+    if not bounded:
+        _refuse_joining_an_ancestor(thread)
+    wait = _blocking.begin("join", thread, bounded=bounded, owner=owner)
     try:
         if not wait_in_main(thread.stopped, till, timeout):
             raise ThreadTimeout("Timeout on join of thread " + repr(thread.name))
     finally:
         _blocking.end(wait)
+
+
+def _refuse_joining_an_ancestor(thread: BaseThread) -> None:
+    """Raise DeadlockError when `thread` is an ancestor of the calling thread in the tree.
+
+    A thread ends only after its children have ended, so a descendant waiting
+    for its ancestor's end waits for ever, whatever the ancestor does: no need
+    to look at the wait-for graph. A thread detached from its parent (or not in
+    the tree) is not waited for by it: no cycle.
+    """
+    node = _registry.get_current()
+    if node is None:
+        return  # the main thread (the root), or a thread the tree does not hold
+    chain = [node]
+    while node is not thread:
+        parent = node.parent
+        if parent is None or node not in parent._children:
+            return
+        chain.append(parent)
+        node = parent
+    joiner = chain[0]
+    cycle = [(joiner.name, _blocking.primitive_name("join", thread))]
+    parts = ["thread " + repr(joiner.name) + " waits for " + cycle[0][1] + ", which only thread " + repr(thread.name) + " can end"]
+    for ancestor, child in zip(chain[:0:-1], chain[-2::-1]):
+        what = "the end of its child " + repr(child.name)
+        cycle.append((ancestor.name, what))
+        parts.append("thread " + repr(ancestor.name) + " waits for " + what)
+    raise DeadlockError(
+        "Deadlock: " + "; ".join(parts) + " (a thread ends only after its children: a descendant joins it with till=)",
+        cycle,
+    )
 
 
 class AlienThread(BaseThread):

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any, Dict
 
-from mo_threads import DeadlockError, Lock, RegisterThread, Signal, Thread, Till
+from mo_threads import DeadlockError, Lock, RegisterThread, Signal, Thread, Till, current_thread
 from mo_threads import _blocking
 from mo_threads.threads import ThreadTimeout
 from tests.helpers import wait_true
@@ -171,3 +172,97 @@ class TestJoinDeadlock:
         message = str(errors[0] if errors else wrapped[0].__cause__)
         assert "'foreign'" in message and "'worker'" in message
 
+
+
+class TestJoinAnAncestor:
+    """A thread ends only after its children: a descendant joining it without `till` would wait for ever."""
+
+    def joined_from_below(self, depth: int, till: Any = None) -> Dict[str, Any]:
+        """A chain of `depth` threads below 'top'; the lowest joins 'top'; return what it got and how fast."""
+        outcome: Dict[str, Any] = {}
+        top_made = Signal("top made")
+        holder: Dict[str, Thread] = {}
+
+        def lowest(please_stop: Signal) -> None:
+            top_made.wait(till=Till(seconds=20))
+            began = time.monotonic()
+            try:
+                holder["top"].join(till=till)
+                outcome["join"] = "returned"
+            except BaseException as error:
+                outcome["join"] = error
+            outcome["seconds"] = time.monotonic() - began
+
+        def middle(level: int, please_stop: Signal) -> None:
+            if level == depth:
+                Thread.run("lowest", lowest)
+            else:
+                Thread.run("level " + str(level + 1), middle, level + 1)
+            please_stop.wait(till=Till(seconds=20))
+
+        holder["top"] = Thread.run("top", middle, 1)
+        top_made.go()
+        assert wait_true(lambda: "seconds" in outcome, timeout=15), "the join of 'top' from below hangs"
+        holder["top"].stop().join(till=Till(seconds=20))
+        return outcome
+
+    def test_child_joining_its_parent_raises_at_once(self) -> None:
+        outcome = self.joined_from_below(depth=1)
+        error = outcome["join"]
+        assert isinstance(error, DeadlockError), error
+        assert outcome["seconds"] < 5
+        message = str(error)
+        assert "'lowest'" in message and "'top'" in message and "join" in message
+        assert [who for who, _ in error.cycle] == ["lowest", "top"]
+
+    def test_descendant_joining_an_ancestor_raises(self) -> None:
+        outcome = self.joined_from_below(depth=3)
+        error = outcome["join"]
+        assert isinstance(error, DeadlockError), error
+        assert [who for who, _ in error.cycle] == ["lowest", "top", "level 2", "level 3"]
+
+    def test_join_with_till_is_not_refused(self) -> None:
+        outcome = self.joined_from_below(depth=1, till=Till(seconds=0.2))
+        assert isinstance(outcome["join"], ThreadTimeout)
+
+    def test_parent_ending_while_child_joins_it(self) -> None:
+        # the parent's target returned: it is joining its children when the child joins it
+        outcome: Dict[str, Any] = {}
+        holder: Dict[str, Thread] = {}
+
+        def child(please_stop: Signal) -> None:
+            please_stop.wait(till=Till(seconds=20))  # fires as the parent's end stops its children
+            try:
+                holder["parent"].join()
+                outcome["child"] = "returned"
+            except BaseException as error:
+                outcome["child"] = error
+
+        def work(please_stop: Signal) -> None:
+            Thread.run("child", child)
+
+        holder["parent"] = Thread.run("parent", work)
+        assert wait_true(lambda: "child" in outcome, timeout=15), "the child's join of its parent hangs"
+        holder["parent"].join(till=Till(seconds=20))
+        assert isinstance(outcome["child"], DeadlockError), outcome
+
+    def test_a_detached_child_may_join_its_parent(self) -> None:
+        # a child removed from the tree before it starts is not waited for: no cycle
+        outcome: Dict[str, Any] = {}
+        made = Signal("parent made")
+
+        def child(please_stop: Signal) -> None:
+            made.wait(till=Till(seconds=20))
+            outcome["child"] = parent.join()
+
+        def work(please_stop: Signal) -> str:
+            detached = Thread("detached child", child)
+            current_thread().remove_child(detached)
+            outcome["thread"] = detached.start()
+            return "done"
+
+        parent = Thread.run("parent", work)
+        made.go()
+        assert parent.join(till=Till(seconds=20)) == "done"
+        outcome["thread"].join(till=Till(seconds=20))
+        assert outcome["child"] == "done"
