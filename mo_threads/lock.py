@@ -7,6 +7,7 @@ producer does not have to call `notify`.
 
 Waiters park in a `ParkingLot` (see `_parking`); leaving the lock wakes the
 first. `till=` and `timeout=` cut a wait short without polling.
+`acquire(blocking, timeout)` takes `threading.Lock`'s arguments, and
 `acquire(till=)` parks the same way, in a second lot that leaving the lock
 serves after releasing it. A waiter woken and then interrupted (Ctrl-C) passes
 the wake-up to the next in line, so nobody sleeps beside a free lock.
@@ -36,6 +37,29 @@ _allocate_lock = _thread.allocate_lock
 _TIMEOUT_MAX = _thread.TIMEOUT_MAX
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+def check_blocking(blocking: Any, timeout: Any, till: Any, kind: str, name: str) -> bool:
+    """Check the `blocking` argument of `kind` `name`'s acquire (stdlib-shaped); return it as a bool.
+
+    ValueError, as `threading.Lock` raises, for a `timeout` given with
+    `blocking=False`, and likewise for a `till`. TypeError for a `blocking`
+    that is not a bool (0 and 1 pass, as the stdlib's locks take them): a
+    Signal there, meant as `till=`, would otherwise be read as its current state.
+    """
+    if isinstance(blocking, Signal):
+        raise TypeError(
+            kind + " " + repr(name) + ".acquire(blocking) must be a bool, not a Signal: pass a Signal as till="
+        )
+    if not isinstance(blocking, int):
+        raise TypeError(kind + " " + repr(name) + ".acquire(blocking) must be a bool, not " + type(blocking).__name__)
+    if blocking:
+        return True
+    if timeout is not None:
+        raise ValueError("can't specify a timeout for a non-blocking call (" + kind + " " + repr(name) + ".acquire)")
+    if till is not None:
+        raise ValueError("can't specify a till for a non-blocking call (" + kind + " " + repr(name) + ".acquire)")
+    return False
 
 
 class Lock:
@@ -68,9 +92,7 @@ class Lock:
     def __enter__(self) -> Lock:
         ident = _get_ident()
         if self._owner == ident:
-            raise RuntimeError(
-                "Lock " + repr(self.name) + " is already held by this thread; it is not reentrant"
-            )
+            raise self._reentered()
         if not self._lock.acquire(False):
             self._acquire_contended()
         self._owner = ident
@@ -92,25 +114,34 @@ class Lock:
         if self._acquirers:
             self._acquirers.unpark()  # after the release, so the woken thread finds the lock free
 
-    def acquire(self, till: Optional[Signal] = None, *, timeout: Optional[float] = None) -> bool:
-        """Take the lock; with `till=` and/or `timeout=`, give up when the first fires.
+    def acquire(
+        self, blocking: bool = True, timeout: Optional[float] = None, *, till: Optional[Signal] = None
+    ) -> bool:
+        """Take the lock, as `threading.Lock.acquire(blocking, timeout)` does; `till=` may cut the wait short too.
 
-        Returns True when the lock is held, False when the wait was cut short
-        (`acquiring(till=)` raises instead). Raises RuntimeError when this thread
-        holds the lock already, DeadlockError when waiting would close a cycle of
-        threads waiting on each other's locks (only for a wait without till or
-        timeout: a bounded wait ends by itself), TypeError for a `till` that is
-        not a Signal, ValueError for a negative timeout.
+        Returns True when the lock is held, False when `blocking=False` found it
+        taken or the wait was cut short (`timeout` seconds passed, or `till`
+        fired, first; `acquiring(till=)` raises instead). Unlike the stdlib, a
+        timeout longer than the OS allows means "for ever" (not OverflowError),
+        -1 is not "no timeout" (leave `timeout` out, or pass None), and
+        re-entering, even with `blocking=False`, is a bug reported at once.
+
+        Raises RuntimeError when this thread holds the lock already,
+        DeadlockError when waiting would close a cycle of threads waiting on
+        each other's locks (only for a wait without till or timeout: a bounded
+        wait ends by itself), TypeError for a `blocking` that is not a bool or a
+        `till` that is not a Signal, ValueError for a negative timeout or one
+        given with `blocking=False`.
         """
-        ident = _get_ident()
-        if self._owner == ident:
-            raise RuntimeError(
-                "Lock " + repr(self.name) + " is already held by this thread; it is not reentrant"
-            )
+        if blocking is not True and not check_blocking(blocking, timeout, till, "Lock", self.name):
+            return self._try_acquire()
         if till is not None and not isinstance(till, Signal):
             raise bad_till(till)
         if timeout is not None:
             timeout = min(check_timeout(timeout), _TIMEOUT_MAX)
+        ident = _get_ident()
+        if self._owner == ident:
+            raise self._reentered()
         lock = self._lock
         if lock.acquire(False):
             self._owner = ident
@@ -133,6 +164,23 @@ class Lock:
         if got:
             self._owner = ident
         return got
+
+    def _try_acquire(self) -> bool:
+        # acquire(blocking=False)
+        ident = _get_ident()
+        if self._owner == ident:
+            raise self._reentered()
+        if self._lock.acquire(False):
+            self._owner = ident
+            return True
+        return False
+
+    def _reentered(self) -> RuntimeError:
+        return RuntimeError("Lock " + repr(self.name) + " is already held by this thread; it is not reentrant")
+
+    def locked(self) -> bool:
+        """True while some thread holds the lock (a snapshot, as `threading.Lock.locked()`)."""
+        return self._lock.locked()
 
     def _acquire_till(self, till: Signal, timeout: Optional[float]) -> bool:
         # Park in line, known to `till`: leaving the lock wakes the first in line
@@ -229,7 +277,7 @@ class _Acquiring:
 
     def __enter__(self) -> Lock:
         lock = self._lock
-        if not lock.acquire(self._till, timeout=self._timeout):
+        if not lock.acquire(till=self._till, timeout=self._timeout):
             raise ThreadTimeout("Timeout waiting for Lock " + repr(lock.name))
         return lock
 

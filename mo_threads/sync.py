@@ -1,11 +1,16 @@
 """Cancellable synchronization: `Semaphore`, `BoundedSemaphore`, `Barrier`, `Latch`.
 
-Every wait takes `till=` (a Signal, such as `please_stop` or a `Till`) and
-`timeout=` (seconds); whichever comes first cuts the wait short. Calls that
+The first three have the stdlib's signatures (`acquire(blocking=True,
+timeout=None)`, `release(n=1)`, `Barrier(parties, action=None, timeout=None)`,
+`wait(timeout=None)`, `reset()`, `abort()`, ...) and pass CPython's own
+contract suite (tests/test_stdlib_contract.py). On top of that, every wait
+takes `till=` (a Signal, such as `please_stop` or a `Till`) as a keyword;
+whichever of `till` and `timeout` comes first cuts the wait short. Calls that
 only say whether they got what they asked for return False then
 (`Semaphore.acquire`, `Latch.wait`, as `Lock.acquire` and `Signal.wait` do);
-`Barrier.wait`, which hands back an arrival index, raises `ThreadTimeout` (the
-library's `THREAD_TIMEOUT`, a `TimeoutError`).
+`Barrier.wait`, which hands back an arrival index, raises an error that is
+both `ThreadTimeout` (the library's `THREAD_TIMEOUT`, a `TimeoutError`) and
+the stdlib's `BrokenBarrierError`.
 
 Theory of operation: the state of each primitive sits behind one raw lock held
 for a few bytecodes. A thread that must wait parks on a `Signal` of its own
@@ -18,11 +23,19 @@ from __future__ import annotations
 
 import _thread
 from collections import deque
-from typing import Any, Deque, Optional
+from typing import Any, Callable, Deque, Optional, Union
 
 from mo_threads import _blocking
-from mo_threads._vocabulary import BrokenBarrierError, ThreadTimeout, check_count, check_name, check_wait
+from mo_threads._vocabulary import (
+    BrokenBarrierError,
+    ThreadTimeout,
+    check_count,
+    check_name,
+    check_timeout,
+    check_wait,
+)
 from mo_threads._waits import wait_for
+from mo_threads.lock import check_blocking
 from mo_threads.signals import Signal
 
 __all__ = ("Semaphore", "BoundedSemaphore", "Barrier", "BrokenBarrierError", "Latch")
@@ -31,9 +44,10 @@ __all__ = ("Semaphore", "BoundedSemaphore", "Barrier", "BrokenBarrierError", "La
 class Semaphore:
     """A counter of permits: `acquire()` takes one (waiting while none is left), `release()` returns one.
 
-    Waiters are served first come, first served: a released permit goes
-    straight to the longest waiter. `with semaphore:` acquires without limit of
-    time and releases at the end of the block.
+    `threading.Semaphore`'s shape, plus `till=` and a `name`. Waiters are
+    served first come, first served: a released permit goes straight to the
+    longest waiter. `with semaphore:` acquires without limit of time and
+    releases at the end of the block.
     """
 
     __slots__ = ("name", "_value", "_lock", "_waiters")
@@ -49,12 +63,20 @@ class Semaphore:
         """The permits available now."""
         return self._value
 
-    def acquire(self, till: Optional[Signal] = None, *, timeout: Optional[float] = None, blocking: bool = True) -> bool:
-        """Take one permit, blocking while there is none.
+    def acquire(
+        self, blocking: bool = True, timeout: Optional[float] = None, *, till: Optional[Signal] = None
+    ) -> bool:
+        """Take one permit, as `threading.Semaphore.acquire(blocking, timeout)` does; `till=` may cut the wait short too.
 
-        Returns True with the permit, False (and no permit) when `till` fires
-        or `timeout` seconds pass first, or at once with `blocking=False`.
+        Returns True with the permit; False, and no permit, when
+        `blocking=False` finds none, or when `timeout` seconds pass or `till`
+        fires first. Raises ValueError for a negative timeout (the stdlib
+        would not wait at all) or a timeout or till given with
+        `blocking=False`, TypeError for a `blocking` that is not a bool or a
+        `till` that is not a Signal.
         """
+        if blocking is not True:
+            blocking = check_blocking(blocking, timeout, till, type(self).__name__, self.name)
         timeout = check_wait(till, timeout)
         with self._lock:
             if self._value > 0 and not self._waiters:
@@ -87,7 +109,7 @@ class Semaphore:
         return False
 
     def release(self, n: int = 1) -> None:
-        """Return `n` permits, waking as many waiters."""
+        """Return `n` permits, waking as many waiters; ValueError for an `n` below 1."""
         n = check_count(n, "Semaphore " + repr(self.name) + ".release(n)", 1)
         with self._lock:
             self._check_release(n)
@@ -129,32 +151,67 @@ class BoundedSemaphore(Semaphore):
             raise ValueError("BoundedSemaphore " + repr(self.name) + " released more times than it was acquired")
 
 
-class _Generation:
-    """One round of a Barrier: the Signal its parties wait on, and whether it broke."""
+class _BarrierTimeout(ThreadTimeout, BrokenBarrierError):
+    """What `Barrier.wait` raises when its `till` or `timeout` comes first.
 
-    __slots__ = ("gate", "broken")
+    A `ThreadTimeout`, as every wait of this library cut short raises, and the
+    stdlib's `BrokenBarrierError`, as `threading.Barrier.wait` raises then: the
+    party that gave up broke the barrier. Code written for either catches it.
+    """
+
+
+class _Generation:
+    """One round of a Barrier: the Signal its parties wait on, whether it is over, whether it broke.
+
+    `over` is set under the barrier's lock when the last party arrives or the
+    round breaks; `gate` fires then, or, with an `action`, once the action has run.
+    """
+
+    __slots__ = ("gate", "over", "broken")
 
     def __init__(self, name: str) -> None:
         self.gate = Signal("round of " + name)
+        self.over = False
         self.broken = False
 
 
 class Barrier:
     """`parties` threads wait for each other: `wait()` returns once all have arrived.
 
-    Reusable, like `threading.Barrier`: once a round is complete the next one
-    starts. `abort()` breaks the barrier: every party waiting, and every later
-    `wait()`, raises `BrokenBarrierError` (the stdlib's) until `reset()`.
-    A party whose `till`/`timeout` comes first raises `ThreadTimeout` and, as
-    in the stdlib, breaks the barrier for the others (they could never
-    complete the round).
+    `threading.Barrier`'s shape, plus `till=` and a `name`. Reusable: once a
+    round is complete the next one starts. The last party to arrive calls
+    `action` (if any) before the others are released; if it raises, the
+    barrier breaks and that party gets the error. `abort()` breaks the
+    barrier: every party waiting, and every later `wait()`, raises
+    `BrokenBarrierError` (the stdlib's) until `reset()`. A party whose
+    `till`/`timeout` comes first breaks the barrier for the others (they could
+    never complete the round), as in the stdlib, and raises an error that is
+    both `ThreadTimeout` and `BrokenBarrierError`.
     """
 
-    __slots__ = ("name", "parties", "_lock", "_count", "_round", "_broken")
+    __slots__ = ("name", "parties", "_action", "_timeout", "_lock", "_count", "_round", "_broken")
 
-    def __init__(self, parties: int, name: Optional[str] = None) -> None:
+    def __init__(
+        self,
+        parties: int,
+        action: Union[Callable[[], object], str, None] = None,
+        timeout: Optional[float] = None,
+        *,
+        name: Optional[str] = None,
+    ) -> None:
+        """`parties` threads meet; the last to arrive calls `action()`; `timeout` is `wait()`'s default.
+
+        A str in `action`'s place is the barrier's name (`Barrier(3, "start
+        line")`, as before the stdlib's signature came first): no action is a str.
+        """
+        if isinstance(action, str) and name is None:
+            action, name = None, action
         self.name = "barrier" if name is None else check_name(name, "Barrier name")
         self.parties = check_count(parties, "Barrier " + repr(self.name) + " parties", 1)
+        if action is not None and not callable(action):
+            raise TypeError("Barrier " + repr(self.name) + " action must be callable, not " + type(action).__name__)
+        self._action = action
+        self._timeout = None if timeout is None else check_timeout(timeout, "Barrier " + repr(self.name) + " timeout")
         self._lock = _thread.allocate_lock()
         self._count = 0
         self._round = _Generation(self.name)
@@ -170,25 +227,40 @@ class Barrier:
         """True after `abort()` (or a party giving up) until `reset()`."""
         return self._broken
 
-    def wait(self, till: Optional[Signal] = None, *, timeout: Optional[float] = None) -> int:
+    def wait(self, timeout: Optional[float] = None, *, till: Optional[Signal] = None) -> int:
         """Arrive and block until every party has arrived; return the arrival index (0 first).
 
-        Raises `BrokenBarrierError` when the barrier is or becomes broken, and
-        `ThreadTimeout` when `till` fires or `timeout` passes first (which
-        breaks the barrier for the other parties).
+        `timeout` (seconds) defaults to the barrier's. Raises
+        `BrokenBarrierError` when the barrier is or becomes broken, and an
+        error that is both `ThreadTimeout` and `BrokenBarrierError` when
+        `till` fires or `timeout` passes first (which breaks the barrier for
+        the other parties). The last party to arrive raises what `action` raises.
         """
+        if timeout is None:
+            timeout = self._timeout
+        elif isinstance(timeout, Signal):
+            raise TypeError(
+                "Barrier " + repr(self.name) + ".wait(timeout) takes seconds, not a Signal: pass a Signal as till="
+            )
         timeout = check_wait(till, timeout)
         with self._lock:
             if self._broken:
                 raise BrokenBarrierError("Barrier " + repr(self.name) + " is broken")
             index = self._count
             round_ = self._round
-            if index + 1 == self.parties:
+            last = index + 1 == self.parties
+            if last:
                 self._count = 0
                 self._round = _Generation(self.name)
-                round_.gate.go()
-                return index
-            self._count = index + 1
+                round_.over = True
+                if self._action is None:
+                    round_.gate.go()
+                    return index
+            else:
+                self._count = index + 1
+        if last:
+            self._run_action(round_)
+            return index
         # slow path: recorded for dumps and metrics
         record = _blocking.begin("Barrier", self, bounded=till is not None or timeout is not None)
         try:
@@ -198,16 +270,32 @@ class Barrier:
             raise
         finally:
             _blocking.end(record)
-        if not arrived and not self._give_up(round_):
-            raise ThreadTimeout("Timeout waiting on barrier " + repr(self.name))
+        if not arrived:
+            if not self._give_up(round_):
+                raise _BarrierTimeout("Timeout waiting on barrier " + repr(self.name))
+            round_.gate.wait()  # the round was over already: only its action, running now, holds the gate
         if round_.broken:
             raise BrokenBarrierError("Barrier " + repr(self.name) + " is broken")
         return index
 
+    def _run_action(self, round_: _Generation) -> None:
+        # the last party's part (the round is over, its gate not yet open): call the action, then release the others
+        action = self._action
+        assert action is not None
+        try:
+            action()
+        except BaseException:
+            with self._lock:
+                round_.broken = True
+                round_.gate.go()
+                self._break()  # the barrier is broken, as the stdlib's is after a failed action
+            raise
+        round_.gate.go()
+
     def _give_up(self, round_: _Generation) -> bool:
-        """Break `round_` unless it completed meanwhile; True when it had completed (or broke)."""
+        """Break the barrier unless `round_` is over (completed or broken) already; return whether it was."""
         with self._lock:
-            if round_.gate:
+            if round_.over:
                 return True
             self._break()
             return False
@@ -217,7 +305,7 @@ class Barrier:
         round_ = self._round
         self._broken = True
         self._count = 0
-        round_.broken = True
+        round_.over = round_.broken = True
         self._round = _Generation(self.name)
         round_.gate.go()
 

@@ -464,6 +464,52 @@ class TestAcquireRelease:
         assert result == [True]
 
 
+class TestStdlibShape:
+    """`acquire(blocking, timeout)` as `threading.Lock` takes them (issue 23, point 2); `till=` stays a keyword."""
+
+    def test_blocking_and_timeout_positionally(self):
+        lock = Lock("stdlib")
+        assert lock.acquire(False) is True and lock.locked()
+        assert _in_other_thread(lambda: lock.acquire(False)) is False  # tried once, not waited
+        assert _in_other_thread(lambda: lock.acquire(0)) is False  # 0 and 1 pass, as threading.Lock takes them
+        started = time.monotonic()
+        assert _in_other_thread(lambda: lock.acquire(True, 0.05)) is False
+        assert time.monotonic() - started >= 0.05
+        lock.release()
+        assert not lock.locked()
+        assert lock.acquire(True, 5) is True
+        lock.release()
+        assert lock.acquire(blocking=True, timeout=5, till=Till(seconds=5)) is True
+        lock.release()
+
+    def test_bad_blocking_is_refused_at_the_call(self):
+        lock = Lock("picky")
+        with pytest.raises(ValueError, match="can't specify a timeout for a non-blocking call.*'picky'"):
+            lock.acquire(False, 1)
+        with pytest.raises(ValueError, match="can't specify a till for a non-blocking call"):
+            lock.acquire(False, till=Signal())
+        with pytest.raises(TypeError, match="'picky'.*must be a bool, not a Signal: pass a Signal as till="):
+            lock.acquire(Signal())  # the first positional argument is `blocking`, as in the stdlib
+        with pytest.raises(TypeError, match="must be a bool, not str"):
+            lock.acquire("yes")
+        assert not lock.locked()  # nothing half-done
+
+    def test_holder_trying_again_is_reentry(self):
+        lock = Lock("tried twice")
+        with lock:
+            with pytest.raises(RuntimeError, match="tried twice.*not reentrant"):
+                lock.acquire(False)  # threading.Lock returns False: ours says the bug at once
+            assert lock._owner == threading.get_ident()
+        assert not lock.locked()
+
+
+def _in_other_thread(call):
+    result = []
+    thread = _start(lambda: result.append(call()))
+    thread.join(10)
+    return result[0]
+
+
 class TestLockedDecorator:
     def test_serialises_calls(self):
         inside = [0]

@@ -81,6 +81,38 @@ class TestSemaphore:
         thread.stop()
         assert thread.join(till=Till(seconds=10)) is False
 
+    def test_stdlib_signature(self) -> None:
+        # issue 23, point 2: acquire(False) and acquire(True, 5) raised TypeError ("till must be a Signal")
+        semaphore = Semaphore(1, "stdlib")
+        assert semaphore.acquire(False) is True
+        assert semaphore.acquire(False) is False
+        assert semaphore.acquire(0) is False  # 0 and 1 pass, as the stdlib takes them
+        started = time.monotonic()
+        assert semaphore.acquire(True, 0.05) is False
+        assert time.monotonic() - started >= 0.05
+        semaphore.release()
+        assert semaphore.acquire(True, 5) is True
+        semaphore.release()
+        assert semaphore.acquire(blocking=True, timeout=5, till=Till(seconds=5)) is True
+        semaphore.release()
+        with semaphore as entered:
+            assert entered is semaphore and semaphore.value == 0
+        assert semaphore.value == 1  # released at the end of the block
+        semaphore.release(2)
+        assert semaphore.value == 3
+
+    def test_bad_blocking_is_refused_at_the_call(self) -> None:
+        semaphore = Semaphore(0, "picky")
+        with pytest.raises(ValueError, match="can't specify a timeout for a non-blocking call.*'picky'"):
+            semaphore.acquire(False, 1)
+        with pytest.raises(ValueError, match="can't specify a till for a non-blocking call"):
+            semaphore.acquire(False, till=Signal())
+        with pytest.raises(TypeError, match="'picky'.*must be a bool, not a Signal: pass a Signal as till="):
+            semaphore.acquire(Signal())  # type: ignore[arg-type]
+        with pytest.raises(TypeError, match="BoundedSemaphore.*must be a bool, not str"):
+            BoundedSemaphore(1).acquire("yes")  # type: ignore[arg-type]
+        assert semaphore.value == 0 and not semaphore._waiters  # nothing half-done
+
     def test_bad_arguments(self) -> None:
         with pytest.raises(ValueError):
             Semaphore(-1)
@@ -155,10 +187,12 @@ class TestBarrier:
         errors: List[BaseException] = []
         other = _start(lambda: errors.append(_catch(lambda: barrier.wait(timeout=30))))
         assert wait_true(lambda: barrier.n_waiting == 1)
-        with pytest.raises(THREAD_TIMEOUT):
+        with pytest.raises(THREAD_TIMEOUT) as info:
             barrier.wait(till=Till(seconds=0.05))
+        assert isinstance(info.value, BrokenBarrierError)  # what threading.Barrier raises then
         other.join(10)
         assert len(errors) == 1 and isinstance(errors[0], BrokenBarrierError)
+        assert barrier.broken
 
     def test_reset_breaks_waiters_then_works_again(self) -> None:
         barrier = Barrier(2)
@@ -173,6 +207,75 @@ class TestBarrier:
         results.append(barrier.wait(timeout=10))
         waiter.join(10)
         assert sorted(results) == [0, 1]
+
+
+class TestBarrierStdlibShape:
+    """`Barrier(parties, action=None, timeout=None)` and `wait(timeout=None)` (issue 23, point 2)."""
+
+    def test_action_runs_once_per_round_before_anyone_leaves(self) -> None:
+        calls: List[int] = []
+        seen: List[int] = []
+        barrier = Barrier(3, lambda: calls.append(threading.get_ident()))
+        threads = [_start(lambda: (barrier.wait(10), seen.append(len(calls)))) for _ in range(2)]
+        assert wait_true(lambda: barrier.n_waiting == 2)
+        assert barrier.wait(10) == 2  # the last to arrive ...
+        assert calls == [threading.get_ident()]  # ... is the one that called the action
+        for thread in threads:
+            thread.join(10)
+        assert seen == [1, 1]
+
+    def test_failing_action_breaks_the_barrier(self) -> None:
+        def action() -> None:
+            raise ZeroDivisionError("action")
+
+        barrier = Barrier(2, action, name="failing")
+        errors: List[Any] = []
+        other = _start(lambda: errors.append(_catch(lambda: barrier.wait(10))))
+        assert wait_true(lambda: barrier.n_waiting == 1)
+        with pytest.raises(ZeroDivisionError):
+            barrier.wait(10)  # the last party gets the action's error
+        other.join(10)
+        assert isinstance(errors[0], BrokenBarrierError) and barrier.broken
+        barrier.reset()
+        assert not barrier.broken
+
+    def test_timeout_while_the_action_runs_still_passes(self) -> None:
+        # the round was complete when the waiter's timeout came: it passes, as in the stdlib
+        barrier = Barrier(2, lambda: time.sleep(0.3))
+        got: List[Any] = []
+        other = _start(lambda: got.append(_catch(lambda: barrier.wait(0.1))))
+        assert wait_true(lambda: barrier.n_waiting == 1)
+        assert barrier.wait() == 1
+        other.join(10)
+        assert got == [0] and not barrier.broken
+
+    def test_default_timeout(self) -> None:
+        barrier = Barrier(2, timeout=0.05)
+        started = time.monotonic()
+        with pytest.raises(BrokenBarrierError) as info:
+            barrier.wait()
+        assert time.monotonic() - started >= 0.05
+        assert isinstance(info.value, THREAD_TIMEOUT) and barrier.broken
+        barrier.reset()
+        with pytest.raises(THREAD_TIMEOUT):
+            barrier.wait(till=Till(seconds=0.02))  # till= and the default timeout: the first cuts it short
+
+    def test_name_in_the_action_place_is_a_name(self) -> None:
+        barrier = Barrier(2, "meeting point")
+        assert barrier.name == "meeting point"
+        assert Barrier(parties=2, action=None, timeout=None, name="all keywords").name == "all keywords"
+
+    def test_bad_arguments(self) -> None:
+        with pytest.raises(TypeError, match="'bad'.*action must be callable, not int"):
+            Barrier(2, 3, name="bad")  # type: ignore[arg-type]
+        with pytest.raises(ValueError, match="timeout"):
+            Barrier(2, timeout=-1)
+        with pytest.raises(TypeError, match="timeout"):
+            Barrier(2, timeout="1")  # type: ignore[arg-type]
+        barrier = Barrier(2)
+        with pytest.raises(TypeError, match="till"):
+            barrier.wait(Signal())  # type: ignore[arg-type]
+        assert barrier.n_waiting == 0 and not barrier.broken
 
 
 def _catch(call: Any) -> Any:
