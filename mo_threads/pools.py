@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import concurrent.futures as _cf
 import inspect
+from types import BuiltinFunctionType, CodeType
 from typing import TYPE_CHECKING, Any, Callable, Dict, Generic, List, Optional, TypeVar, Union
 
 from mo_logs import logger
@@ -59,6 +60,13 @@ def _accepts_please_stop(target: Callable[..., Any]) -> bool:
 
 def _takes_please_stop(fn: Callable[..., Any]) -> bool:
     """True when `fn` has a parameter named please_stop (the Executor API passes it only then)."""
+    code = getattr(fn, "__code__", None)
+    if code.__class__ is CodeType and not hasattr(fn, "__wrapped__"):
+        # a plain function or method: read its code (inspect.signature costs more than a tiny job)
+        names = code.co_varnames[code.co_posonlyargcount : code.co_argcount + code.co_kwonlyargcount]
+        return "please_stop" in names
+    if isinstance(fn, BuiltinFunctionType):
+        return False
     try:
         parameters = inspect.signature(fn).parameters
     except (TypeError, ValueError):

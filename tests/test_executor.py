@@ -259,6 +259,30 @@ class TestPleaseStop:
             assert future.result(timeout=LONG) == 5
         assert seen == [future.please_stop] and isinstance(seen[0], Signal)
 
+    def test_please_stop_found_through_decorators_methods_and_partials(self) -> None:
+        def decorate(fn: Any) -> Any:
+            @functools.wraps(fn)
+            def wrapper(*args: Any, **kwargs: Any) -> Any:
+                return fn(*args, **kwargs)
+
+            return wrapper
+
+        class Job:
+            def method(self, please_stop: Signal) -> Signal:
+                return please_stop
+
+            def __call__(self, *, please_stop: Signal) -> Signal:
+                return please_stop
+
+        def given(x: int, please_stop: Signal) -> Signal:
+            return please_stop
+
+        calls = [(decorate(given), (1,)), (Job().method, ()), (Job(), ()), (functools.partial(given, 1), ())]
+        with ThreadPool(1) as pool:
+            for fn, args in calls:
+                future = pool.submit(fn, *args)
+                assert future.result(timeout=LONG) is future.please_stop, fn
+
     def test_other_targets_are_called_as_they_are(self) -> None:
         def positional(x: int, /, please_stop: Any = "not given") -> Any:
             return please_stop
