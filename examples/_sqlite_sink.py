@@ -67,8 +67,10 @@ class SqliteSink:
                 # check_same_thread=False: close() runs in the main thread once the writer is done
                 connection = self._connection = sqlite3.connect(self.path, check_same_thread=False)
                 # a commit per batch without an fsync per commit: the write-ahead log keeps it safe
-                connection.execute("PRAGMA journal_mode=WAL")
-                connection.execute("PRAGMA synchronous=NORMAL")
+                # (fetchall: the PRAGMA answers a row; read, its statement ends now, not when the
+                # cursor is collected, which on PyPy is later and makes the commit below fail)
+                connection.execute("PRAGMA journal_mode=WAL").fetchall()
+                connection.execute("PRAGMA synchronous=NORMAL").fetchall()
             try:
                 connection.executemany(_INSERT, batch)
                 connection.commit()
