@@ -31,7 +31,8 @@ from __future__ import annotations
 import concurrent.futures as _cf
 import inspect
 from types import BuiltinFunctionType, CodeType
-from typing import TYPE_CHECKING, Any, Callable, Dict, Generic, List, Optional, TypeVar, Union
+from time import monotonic as _monotonic
+from typing import TYPE_CHECKING, Any, Callable, Dict, Generic, Iterable, Iterator, List, Optional, TypeVar, Union
 
 from mo_logs import logger
 
@@ -280,7 +281,7 @@ class ThreadPool(_cf.ThreadPoolExecutor):
     `run(name, target, *args, **kwargs)` calls `target(*args, please_stop=..., **kwargs)`
     on a worker and returns a `PoolThread`. As a `concurrent.futures.Executor`,
     `submit(fn, *args, **kwargs)` returns a `PoolFuture`, `map(fn, *iterables,
-    timeout=None)` yields the results in order, and `shutdown(wait=True,
+    timeout=None)` yields the results in order (and cancels the rest when it ends early), and `shutdown(wait=True,
     cancel_futures=False)` closes the pool; so it serves
     `loop.run_in_executor(pool, fn)`, `loop.set_default_executor(pool)` and
     any library taking an `executor=`.
@@ -351,6 +352,42 @@ class ThreadPool(_cf.ThreadPoolExecutor):
             kwargs["please_stop"] = future.please_stop
         self._queue(future)
         return future
+
+    def map(
+        self, fn: Callable[..., _T], *iterables: Iterable[Any], timeout: Optional[float] = None, chunksize: int = 1
+    ) -> Iterator[_T]:
+        """Submit `fn(*args)` for each tuple of arguments taken from `iterables` at once; yield the results in order.
+
+        As `concurrent.futures.Executor.map`: a failure is raised when its
+        result's turn comes; `timeout` (seconds from this call) makes the
+        iterator raise `TimeoutError` for a result not ready by then;
+        `chunksize` is ignored. The same on every Python: once the iterator
+        ends early (failure, timeout, or closed unfinished), every future it
+        has not yielded is cancelled, so each job still queued never runs and
+        each running one gets its `please_stop`.
+        """
+        deadline = None if timeout is None else _monotonic() + timeout
+        futures: List[PoolFuture[_T]] = []
+        try:
+            for args in zip(*iterables):
+                futures.append(self.submit(fn, *args))
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise
+
+        def results() -> Iterator[_T]:
+            futures.reverse()
+            try:
+                while futures:
+                    value = futures[-1].result(None if deadline is None else deadline - _monotonic())
+                    futures.pop()  # no reference kept to a future whose result was yielded
+                    yield value
+            finally:
+                for future in futures:
+                    future.cancel()
+
+        return results()
 
     def _queue(self, job: _Job) -> None:
         with self._lock:

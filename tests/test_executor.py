@@ -154,6 +154,19 @@ class TestMap:
             pool.join(till=Till(seconds=LONG / 2))
             assert time.monotonic() - started < LONG / 2
 
+    def test_ending_early_cancels_the_rest(self) -> None:
+        def take(seconds: float, please_stop: Signal) -> float:
+            please_stop.wait(till=Till(seconds=seconds))
+            return seconds
+
+        with ThreadPool(2) as pool:
+            started = time.monotonic()
+            results = pool.map(take, [0.01, LONG, LONG, LONG])
+            assert next(results) == 0.01
+            results.close()  # the caller is done: the running job is asked to stop, the queued one never runs
+            pool.join(till=Till(seconds=LONG / 2))
+            assert time.monotonic() - started < LONG / 2
+
     def test_map_after_shutdown(self) -> None:
         pool = ThreadPool(1)
         pool.shutdown()
