@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from mo_threads import DONE, Lock, Signal, Till, locked
+from mo_threads import DONE, BusyLock, Lock, Signal, Till, locked
 from mo_threads import lock as lock_module
 from tests.helpers import run_python, wait_true
 
@@ -501,6 +501,31 @@ class TestStdlibShape:
                 lock.acquire(False)  # threading.Lock returns False: ours says the bug at once
             assert lock._owner == threading.get_ident()
         assert not lock.locked()
+
+
+class TestBusyLockStdlibShape:
+    def test_blocking_and_timeout(self):
+        busy = BusyLock("spinning")
+        assert busy.acquire(False) is True
+        assert _in_other_thread(lambda: busy.acquire(False)) is False
+        started = time.monotonic()
+        assert _in_other_thread(lambda: busy.acquire(True, 0.05)) is False  # spins, then parks until the deadline
+        assert time.monotonic() - started >= 0.05
+        with pytest.raises(RuntimeError, match="spinning.*not reentrant"):
+            busy.acquire(timeout=1)
+        busy.release()
+        assert busy.acquire(timeout=1e100) is True  # free: taken at once ("for ever" is never needed)
+        busy.release()
+
+    def test_bad_blocking_is_refused_at_the_call(self):
+        busy = BusyLock("picky spinner")
+        with pytest.raises(ValueError, match="can't specify a timeout for a non-blocking call.*'picky spinner'"):
+            busy.acquire(False, 1)
+        with pytest.raises(TypeError, match="must be a bool, not a Signal"):
+            busy.acquire(Signal())
+        with pytest.raises(ValueError, match="timeout"):
+            busy.acquire(timeout=-1)
+        assert not busy.locked()  # nothing half-done
 
 
 def _in_other_thread(call):

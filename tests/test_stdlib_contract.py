@@ -3,16 +3,17 @@
 `test/lock_tests.py`, from the running interpreter's standard library, is the
 suite CPython runs on `threading.Lock`, `Semaphore`, `BoundedSemaphore` and
 `Barrier` (issue 23, point 2: where we claim the stdlib's shape, we have it
-exactly). Each class below subclasses one of its suites with our type; every
-inherited test runs, except the ones overridden here with a skip that says why:
+exactly). Each class below subclasses one of its suites with our type
+(`LockTests` for `Lock` and `BusyLock`); every inherited test runs, except the
+ones overridden here with a skip that says why:
 
 - the repr format: ours names the primitive and shows its state in our own words;
-- for `Lock`, what its design refuses on purpose: re-entering from the holder
-  (also through `acquire(timeout=)`) and releasing from a thread that does not
-  hold it raise RuntimeError at once; there is no `_at_fork_reinit`; and a
-  timeout beyond `TIMEOUT_MAX` means "for ever" instead of OverflowError.
-  Where a skipped test checks more than the refused case, a test of ours below
-  checks the rest.
+- for `Lock` and `BusyLock`, what their design refuses on purpose: re-entering
+  from the holder (also through `acquire(timeout=)`) raises RuntimeError at
+  once, and so does releasing a `Lock` from a thread that does not hold it;
+  there is no `_at_fork_reinit`; and a timeout beyond `TIMEOUT_MAX` means
+  "for ever" instead of OverflowError. Where a skipped test checks more than
+  the refused case, a test of ours below checks the rest.
 
 The suite differs across versions: 3.8 has no `test_at_fork_reinit` and no
 `test_multirelease`; before 3.11 a failure inside the suite's worker threads is
@@ -31,7 +32,7 @@ from typing import Any, Callable, List
 
 import pytest
 
-from mo_threads import Barrier, BoundedSemaphore, Lock, Semaphore, Till
+from mo_threads import Barrier, BoundedSemaphore, BusyLock, Lock, Semaphore, Till
 
 lock_tests = pytest.importorskip(
     "test.lock_tests",
@@ -89,6 +90,19 @@ class TestLockContract(_Warm, lock_tests.LockTests):  # type: ignore[misc,name-d
     test_at_fork_reinit = _skipped(NO_AT_FORK_REINIT)
 
 
+class TestBusyLockContract(_Warm, lock_tests.LockTests):  # type: ignore[misc,name-defined]
+    locktype = staticmethod(BusyLock)
+
+    test_repr = _skipped(REPR)
+    test_locked_repr = _skipped(REPR)
+    test_timeout = _skipped(HUGE_TIMEOUT)
+    test_reacquire = _skipped(REENTER.replace("Lock", "BusyLock"))
+    test_state_after_timeout = _skipped(
+        REENTER.replace("Lock", "BusyLock") + "; test_state_after_a_timeout checks it from another thread"
+    )
+    test_at_fork_reinit = _skipped(NO_AT_FORK_REINIT)
+
+
 class TestSemaphoreContract(_Warm, lock_tests.SemaphoreTests):  # type: ignore[misc,name-defined]
     semtype = staticmethod(Semaphore)
 
@@ -118,10 +132,11 @@ def _in_thread(call: Callable[[], Any]) -> List[Any]:
     return result
 
 
+@pytest.mark.parametrize("locktype", [Lock, BusyLock])
 class TestLockBeyondTheSuite:
-    def test_timeout_except_overflow(self) -> None:
+    def test_timeout_except_overflow(self, locktype: Any) -> None:
         """lock_tests' test_timeout, with 'for ever' where the stdlib raises OverflowError."""
-        lock = Lock("timed")
+        lock = locktype("timed")
         with pytest.raises(ValueError, match="can't specify a timeout for a non-blocking call"):
             lock.acquire(False, 1)
         with pytest.raises(ValueError, match="timeout"):
@@ -138,9 +153,9 @@ class TestLockBeyondTheSuite:
         assert lock.acquire(timeout=1e100)  # free: taken at once, "for ever" never needed
         lock.release()
 
-    def test_state_after_a_timeout(self) -> None:
+    def test_state_after_a_timeout(self, locktype: Any) -> None:
         """lock_tests' test_state_after_timeout (bpo-11618), the timed-out acquire made by another thread."""
-        lock = Lock("state")
+        lock = locktype("state")
         lock.acquire()
         assert _in_thread(lambda: lock.acquire(timeout=0.01)) == [False]
         lock.release()
