@@ -40,11 +40,6 @@ class MainThread(BaseThread):
 
     def stop(self: _Self) -> _Self:
         """Shut down in order (see `stop_main_thread`); returns the main thread. Only the main thread may call this."""
-        if _thread.get_ident() != self.ident:
-            raise RuntimeError(
-                "Only the main thread can stop the main thread; from another thread, "
-                "call MAIN_THREAD.please_stop.go() to ask it"
-            )
         stop_main_thread()
         return self
 
@@ -151,8 +146,8 @@ def _request_stop(signum: int) -> None:
 
 
 def _stop_for_stuck_main() -> None:
-    # on the signal watcher thread: the main thread is stuck and can not do it
-    stop_main_thread()
+    # on a thread of the signal watcher: the main thread is stuck and can not do it
+    _shutdown(log_unjoined=True)
 
 
 def _force_exit_report() -> str:
@@ -180,9 +175,14 @@ def stop_main_thread(signum: Optional[int] = None, frame: Any = None) -> List[Ba
 
     Returns the failures of children nobody joined (they are also logged),
     each wrapped with the failed thread's name. Runs at interpreter exit too; a
-    second call does little. An OS signal arriving meanwhile does not interrupt
-    it (a second one forces the exit). The line `All threads have shutdown` is
-    logged at the end.
+    second call does little. Every pending `Till` fires as it begins (after the
+    children were asked to stop, before they are joined). A SIGINT or SIGTERM
+    arriving meanwhile forces the exit at once, with status 128 + the signal
+    number, after a report of the threads still running. The line
+    `All threads have shutdown` is logged at the end.
+
+    Only the main thread may call it: RuntimeError from another thread (which
+    can ask the main thread to stop with `MAIN_THREAD.please_stop.go()`).
 
     It is also a signal handler, as in mo-threads 6.x:
     `signal.signal(signal.SIGTERM, stop_main_thread)`. Called so (with a
@@ -192,7 +192,14 @@ def stop_main_thread(signum: Optional[int] = None, frame: Any = None) -> List[Ba
     `wait_for_shutdown_signal` it raises KeyboardInterrupt (SIGINT) or
     SystemExit (other signals) there, so the program exits in order.
     """
-    if signum and _thread.get_ident() == MAIN_THREAD.ident:
+    if _thread.get_ident() != MAIN_THREAD.ident:
+        # from a thread of the tree it would stop the caller's own parent and
+        # the timers and logging under threads still running
+        raise RuntimeError(
+            "Only the main thread can stop the main thread; from another thread, "
+            "call MAIN_THREAD.please_stop.go() to ask it"
+        )
+    if signum:
         _ensure_started()
         _os_signals.handle_stop_signal(signum, frame)
         return []
@@ -207,6 +214,13 @@ def _shutdown(log_unjoined: bool) -> List[BaseException]:
     _os_signals.STATE.shutting_down = True
     try:
         MAIN_THREAD.please_stop.go()
+        # Ask first, then fire every pending Till: a thread woken by its Till finds
+        # its please_stop set, and does not go back to sleep on a new one. Threads
+        # owned by an object are asked last (they may serve the others), as the join does
+        for child in MAIN_THREAD._children_newest_first():
+            if child._owner is None:
+                child.stop()
+        _till.fire_pending()
         unjoined = MAIN_THREAD._stop_and_join_children()
         if log_unjoined:
             _log_unjoined(MAIN_THREAD, unjoined)
@@ -233,7 +247,7 @@ def _stop_at_exit() -> None:
         # another thread runs the shutdown (the exit watcher, the signal watcher): let it finish
         wait_in_main(MAIN_THREAD.stopped)
         return
-    stop_main_thread()
+    _shutdown(log_unjoined=True)  # on the main thread, or on the exit watcher (Python 3.8)
 
 
 def _watch_for_exit() -> None:

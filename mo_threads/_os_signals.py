@@ -10,8 +10,8 @@ only sees the signal when that call ends, or never when it is deadlocked.
 So two parties watch for SIGINT and SIGTERM:
 
 * The Python handler `_handler`, on the main thread. It does no blocking
-  work. When the main thread is not parked in `wait_for_shutdown_signal` (nor
-  already running the shutdown), it raises in it, `KeyboardInterrupt` for
+  work. When the main thread is not parked in `wait_for_shutdown_signal`,
+  it raises in it, `KeyboardInterrupt` for
   SIGINT and `SystemExit` for SIGTERM, as Python users expect. A handler the
   application installed before ours is called first.
 * The watcher thread, woken through `signal.set_wakeup_fd` (CPython writes
@@ -24,9 +24,20 @@ So two parties watch for SIGINT and SIGTERM:
   the watcher reports its stack, runs the shutdown itself (the `on_stuck_main`
   callback) and exits with 128 + signal number.
 
-Either of them seeing a second signal forces the exit at once, with the
+A signal that arrives while the shutdown is under way (`STATE.shutting_down`:
+`stop_main_thread()` or the exit hook runs it, or the main thread left
+`wait_for_shutdown_signal` for it) forces the exit at once, with the
 conventional status 128 + signal number, after a last report of the threads
-still running (`on_force_exit`).
+still running (`on_force_exit`); so does, at the watcher, a second signal
+while the main thread has not run its handler for the first one past the
+nudge (signals blocked, or stuck in C). Otherwise a signal is a first one
+again: a program that caught KeyboardInterrupt and carried on gets another
+one on the next Ctrl-C, as in plain Python.
+
+The watcher's nudge writes to the pipe too (the C handler runs on the main
+thread): its byte, coming soon after, is not a new signal. Where the main
+thread blocks the signal (read from /proc on Linux) the nudge would stay
+pending and write nothing, so none is sent.
 
 A signal ignored when the handlers are installed (a background job, nohup)
 stays ignored. A handler the application installs after ours takes over: the
@@ -103,7 +114,7 @@ class _State:
         self.seen = 0
         # True while the main thread waits in wait_for_shutdown_signal
         self.parked = False
-        # True while stop_main_thread runs: a first signal must not break it
+        # True while the shutdown is under way: a signal then forces the exit
         self.shutting_down = False
         # taken (never released) by whoever forces the exit; made anew in a forked child
         self.forcing = _thread.allocate_lock()
@@ -259,6 +270,7 @@ def _watch(read_end: int) -> None:
     nudge_bytes = 0
     nudged_at = 0.0
     first = 0
+    first_at = 0.0
     try:
         while True:
             wake = min((t for t in (deadline, nudge_at) if t is not None), default=None)
@@ -279,13 +291,22 @@ def _watch(read_end: int) -> None:
                     continue
                 if signum not in HANDLED or signal.getsignal(signum) is not _handler:
                     continue  # not ours, or the application handles it itself now
-                if nudge_bytes and signum == first and time.monotonic() - nudged_at < 1.0:
+                if nudge_bytes and signum == first and time.monotonic() - nudged_at < NUDGE_WINDOW:
                     nudge_bytes -= 1
                     continue
+                if STATE.received > STATE.seen:
+                    pass  # the main thread ran its handler for this one before we read it
+                elif STATE.shutting_down:
+                    _force_exit(signum)  # a signal while the shutdown is under way
+                    continue  # the main thread's handler forces it already
+                elif STATE.received < STATE.seen:
+                    # the main thread has not run its handler for the last signal
+                    if time.monotonic() - first_at >= NUDGE_DELAY:
+                        _force_exit(signum)  # it was given its chance, and nudged: it is deaf
+                    continue  # so soon after: one signal for Python too (a handler runs once)
                 STATE.seen += 1
-                if STATE.seen > 1:
-                    _force_exit(signum)
                 first = signum
+                first_at = time.monotonic()
                 deadline = time.monotonic() + SETTINGS.grace_period
                 nudge_at = time.monotonic() + NUDGE_DELAY
                 SETTINGS.give_up_after_report = True
@@ -302,7 +323,7 @@ def _watch(read_end: int) -> None:
                     nudged_at = time.monotonic()
             if deadline is not None and time.monotonic() >= deadline:
                 deadline = None
-                if STATE.received == 0 and signal.getsignal(first) is _handler:
+                if STATE.received < STATE.seen and signal.getsignal(first) is _handler:
                     _act_for_stuck_main(first)
     finally:
         try:
@@ -313,6 +334,10 @@ def _watch(read_end: int) -> None:
 
 # how long the main thread gets to run its handler before the watcher nudges it
 NUDGE_DELAY = 0.05
+# how soon a nudge's own byte reaches the pipe, where the watcher can not tell
+# whether the main thread blocks the signal (no /proc): a nudge the main thread
+# receives runs the C handler, which writes the byte, at once
+NUDGE_WINDOW = 0.5
 
 
 def _nudge_main(signum: int) -> bool:
@@ -325,8 +350,13 @@ def _nudge_main(signum: int) -> bool:
     handler for the first one in the meantime. Returns True when sent.
     """
     pthread_kill = getattr(signal, "pthread_kill", None)
-    main = threading.main_thread().ident
+    main_thread = threading.main_thread()
+    main = main_thread.ident
     if pthread_kill is None or main is None:
+        return False
+    if _blocks(getattr(main_thread, "native_id", None), signum):
+        # it would stay pending, and write nothing to the pipe: a real signal
+        # coming next must not be taken for it
         return False
     STATE.nudged = True
     try:
@@ -335,6 +365,23 @@ def _nudge_main(signum: int) -> bool:
         STATE.nudged = False
         return False
     return True
+
+
+def _blocks(native_id: Optional[int], signum: int) -> bool:
+    """True when thread `native_id` blocks `signum` (pthread_sigmask); False when it does not or nobody can tell.
+
+    Read from /proc (Linux): no call tells the mask of another thread.
+    """
+    if native_id is None:
+        return False
+    try:
+        with open("/proc/self/task/%d/status" % native_id) as status:
+            for line in status:
+                if line.startswith("SigBlk:"):
+                    return bool(int(line.split()[1], 16) >> (signum - 1) & 1)
+    except (OSError, ValueError, IndexError):
+        pass
+    return False
 
 
 def _act_for_stuck_main(signum: int) -> None:
@@ -454,10 +501,11 @@ def _handler(signum: int, frame: Any) -> None:
     if STATE.nudged and STATE.received >= STATE.seen:
         STATE.nudged = False
         return  # the watcher's nudge, for a signal handled already
+    if STATE.shutting_down:
+        _force_exit(signum)  # a signal while the shutdown is under way
+        return  # the watcher forces it already
+    # a first signal, or one after the program caught the last KeyboardInterrupt and carried on
     STATE.received += 1
-    if STATE.received > 1:
-        _force_exit(signum)
-        return
     SETTINGS.give_up_after_report = True
     request_stop = STATE.request_stop
     if request_stop is not None:
@@ -473,7 +521,9 @@ def _handler(signum: int, frame: Any) -> None:
             previous(signum, frame)
         finally:
             STATE.calling_previous = False
-    if STATE.parked or STATE.shutting_down:
+    if STATE.parked:
+        # the main thread leaves wait_for_shutdown_signal to shut down: the shutdown is under way
+        STATE.shutting_down = True
         return
     if signum == getattr(signal, "SIGINT", None):
         raise KeyboardInterrupt

@@ -19,9 +19,11 @@ removed, or the combination fired), so its callbacks run even when the caller
 keeps no reference.
 
 The thread starts on the first `Till` (if it can not, that Till raises, and the
-next one tries again). `shutdown()` (called last by `stop_main_thread`) fires
-every pending `Till` at once, so every wait returns, and stops the thread;
-later timers fire at once until `reset()`.
+next one tries again). `fire_pending()` (called by `stop_main_thread` as it
+begins, before it joins the threads) fires every pending `Till` at once, so no
+thread asleep on one holds the shutdown up; timers made afterwards wait their
+time. `shutdown()` (called last) fires what is pending again and stops the
+thread; later timers fire at once until `reset()`.
 
 Clock
 -----
@@ -335,15 +337,28 @@ class _Timer:
         finally:
             self._strong.pop(till, None)
 
+    def fire_pending(self) -> None:
+        """Fire every timer pending now; later ones wait their time (first step of shutdown)."""
+        with self._lock:
+            pending = self._take_pending()
+        for reference in pending:
+            self._fire(reference())
+
+    def _take_pending(self) -> List[Any]:
+        # caller holds self._lock: empty the heap, in deadline order; the timer
+        # thread, woken, finds nothing due and sleeps until the next timer
+        pending = [entry[2] for entry in sorted(self._heap)]
+        self._heap.clear()
+        self._dead = 0
+        self._next = math.inf
+        self._ring()
+        return pending
+
     def shutdown(self) -> None:
         """Fire every pending timer now and stop the thread (last step of shutdown)."""
         with self._lock:
             self._closed = True
-            pending = [entry[2] for entry in self._heap]
-            self._heap.clear()
-            self._dead = 0
-            self._next = math.inf
-            self._ring()
+            pending = self._take_pending()
             thread, self._thread = self._thread, None
             self._bell = _thread.allocate_lock()  # orphan the old thread's bell: it exits
         for reference in pending:
@@ -384,6 +399,15 @@ _LONGEST_SLEEP = threading.TIMEOUT_MAX if sys.version_info >= (3, 11) else 1.0
 _TIMER = _Timer()
 
 _runtime.on_fork("till", _TIMER.after_fork)
+
+
+def fire_pending() -> None:
+    """Fire every Till pending now, at once; the timer thread keeps serving the ones made later.
+
+    The shutdown does this as it begins, so no thread asleep on a Till holds it
+    up; a Till made afterwards (a process's kill timer, say) still waits its time.
+    """
+    _TIMER.fire_pending()
 
 
 def shutdown() -> None:

@@ -13,6 +13,7 @@ from typing import List
 import pytest
 
 from tests.helpers import REPO, child_env, finish, program_lines, run_python, send, start_python, wait_for_line
+from tests.helpers import PYPY_UNCAUGHT_INTERRUPT
 
 pytestmark = pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="POSIX signals needed")
 
@@ -309,7 +310,8 @@ class TestStopAndStartMainThread:
         result = run_python(code, timeout=30)
         assert result.returncode == 0, result.stdout + result.stderr
         assert lines_of(result.stdout) == [
-            "logging stops; worker stopped: True timer running: True pending till fired: False",
+            # every pending Till fired as the shutdown began (issue 21, point 1); the timer runs until the end
+            "logging stops; worker stopped: True timer running: True pending till fired: True",
             "after: timer running: False pending till fired: True",
         ], result.stdout + result.stderr
 
@@ -550,6 +552,7 @@ class TestSignalsOutsideWait:
         assert result.returncode == 0, result.stderr
         assert lines_of(result.stdout) == ["KeyboardInterrupt in main", "worker stopped"], result.stdout
 
+    @PYPY_UNCAUGHT_INTERRUPT
     def test_uncaught_keyboard_interrupt_still_stops_threads(self) -> None:
         code = TREE + """
 say("ready")
@@ -648,24 +651,7 @@ with lock:
         assert "main thread did not react" in result.stderr
         assert "in <module>" in result.stderr  # where the main thread is stuck
 
-    def test_signal_during_exit_shutdown_does_not_break_it(self) -> None:
-        code = """
-        import time
-        from mo_threads import Thread
-        def slow(please_stop):
-            please_stop.wait()
-            print("slow stopping")
-            time.sleep(1)
-            print("slow stopped")
-        Thread.run("slow", slow)
-        print("main done")
-        """
-        proc = start_python(code)
-        wait_for_line(proc, "slow stopping")
-        send(proc, signal.SIGTERM)  # the first signal: the shutdown goes on
-        result = finish(proc, timeout=30)
-        assert "slow stopped" in result.stdout, result.stdout + result.stderr
-        assert "Traceback" not in result.stderr, result.stderr
+    # a signal during the exit hook's shutdown forces the exit: tests/test_shutdown_holes.py (issue 21, point 2)
 
 
 class TestDemo:

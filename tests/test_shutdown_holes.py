@@ -1,0 +1,178 @@
+"""Issue 21, shutdown timers and signals (points 1, 2, 3, 5, 7, 8, 14), each in a child interpreter with a hard timeout."""
+
+from __future__ import annotations
+
+import signal
+import time
+
+import pytest
+
+from tests.helpers import finish, program_lines, run_python, send, start_python, wait_for_line
+from tests.test_shutdown import wait_until_sleeping
+
+pytestmark = pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="POSIX signals needed")
+
+# a thread that takes a minute to stop once asked: the shutdown is under way while it runs
+SLOW_TO_STOP = """
+import time
+from mo_threads import Thread, stop_main_thread
+def slow(please_stop):
+    please_stop.wait()
+    print("slow stopping", flush=True)
+    time.sleep(60)
+Thread.run("slow to stop", slow)
+"""
+
+
+class TestTillAtShutdown:
+    """Point 1: every pending Till fires as the shutdown begins, before the children are joined."""
+
+    def test_a_child_asleep_on_a_till_does_not_hold_the_shutdown(self) -> None:
+        code = """
+        import sys, time
+        from mo_threads import Thread, Till, stop_main_thread
+        def say(text):
+            sys.stdout.write(text + "\\n")  # one write: lines from threads do not mix
+        def sleeper(please_stop):
+            Till(seconds=60).wait()  # does not watch please_stop
+            say("sleeper woke")
+        def poller(please_stop):
+            # woken by its Till, it must find please_stop set already: no new minute-long sleep
+            while not please_stop:
+                Till(seconds=60).wait()
+            say("poller stopped")
+        Thread.run("sleeper", sleeper)
+        Thread.run("poller", poller)
+        time.sleep(0.3)
+        began = time.monotonic()
+        stop_main_thread()
+        print("shutdown took", int(time.monotonic() - began), "s")
+        """
+        result = run_python(code, timeout=20)  # the grace period is 30 s: a held shutdown hangs here
+        assert result.returncode == 0, result.stdout + result.stderr
+        lines = program_lines(result.stdout)
+        assert "sleeper woke" in lines and "poller stopped" in lines, result.stdout
+        assert lines[-1] == "shutdown took 0 s", result.stdout
+        assert "still running" not in result.stdout + result.stderr
+
+    def test_a_till_made_during_the_shutdown_waits_its_time(self) -> None:
+        # only the timers pending at the start fire: a Process stopped during the shutdown
+        # still gives its program the grace period its kill timer measures
+        code = """
+        import time
+        from mo_threads import Thread, Till, stop_main_thread
+        def worker(please_stop):
+            please_stop.wait()
+            began = time.monotonic()
+            Till(seconds=0.5).wait()
+            print("waited", round(time.monotonic() - began, 1) >= 0.5, flush=True)
+        Thread.run("worker", worker)
+        stop_main_thread()
+        """
+        result = run_python(code, timeout=20)
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert program_lines(result.stdout) == ["waited True"], result.stdout + result.stderr
+
+
+class TestSignalDuringShutdown:
+    """Point 2: a SIGINT/SIGTERM while a shutdown is under way forces the exit at once, after the dump."""
+
+    @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+    def test_during_stop_main_thread(self, signum: int) -> None:
+        proc = start_python(SLOW_TO_STOP + "stop_main_thread()\nprint('not forced', flush=True)\n")
+        wait_for_line(proc, "slow stopping")
+        began = time.monotonic()
+        send(proc, signum)
+        result = finish(proc, timeout=20)  # the grace period is 30 s
+        assert result.returncode == 128 + signum, result.stdout + result.stderr
+        assert time.monotonic() - began < 10
+        assert "not forced" not in result.stdout
+        assert "forced exit while thread 'slow to stop' was still running" in result.stderr, result.stderr
+
+    def test_during_the_exit_hook(self) -> None:
+        proc = start_python(SLOW_TO_STOP + "print('main done', flush=True)\n")
+        wait_for_line(proc, "slow stopping")
+        send(proc, signal.SIGTERM)
+        result = finish(proc, timeout=20)
+        assert result.returncode == 128 + signal.SIGTERM, result.stdout + result.stderr
+        assert "forced exit while thread 'slow to stop' was still running" in result.stderr, result.stderr
+
+
+class TestStopFromAnotherThread:
+    """Point 5: stop_main_thread() off the main thread is refused, and nothing is stopped."""
+
+    def test_refused_with_a_clear_error(self) -> None:
+        code = """
+        from mo_threads import MAIN_THREAD, Thread, Till, stop_main_thread
+        def worker(please_stop):
+            try:
+                stop_main_thread()
+            except RuntimeError as error:
+                print("refused:", error, flush=True)
+        Thread.run("worker", worker).join()
+        print("main please_stop:", bool(MAIN_THREAD.please_stop), flush=True)
+        print("timers work:", Till(seconds=0.05).wait(), flush=True)
+        """
+        result = run_python(code, timeout=20)
+        assert result.returncode == 0, result.stdout + result.stderr
+        lines = program_lines(result.stdout)
+        assert lines[0].startswith("refused: Only the main thread can stop the main thread"), result.stdout
+        assert lines[1:] == ["main please_stop: False", "timers work: True"], result.stdout
+
+
+class TestSecondCtrlC:
+    """Point 7: a Ctrl-C after the program caught the first KeyboardInterrupt raises again, as in plain Python."""
+
+    def test_caught_twice(self) -> None:
+        code = """
+        import time
+        from mo_threads import Thread
+        def worker(please_stop):
+            please_stop.wait()
+        Thread.run("worker", worker)
+        for i in range(2):
+            try:
+                print("ready", i, flush=True)
+                time.sleep(30)
+            except KeyboardInterrupt:
+                print("caught", i, flush=True)
+        print("carried on", flush=True)
+        """
+        proc = start_python(code)
+        for i in range(2):
+            wait_for_line(proc, "ready " + str(i))
+            time.sleep(0.2)
+            send(proc, signal.SIGINT)
+        result = finish(proc, timeout=20)
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert program_lines(result.stdout) == ["caught 1", "carried on"], result.stdout + result.stderr
+
+
+class TestMainThreadDeaf:
+    """Point 8: the main thread can not run handlers; a real second SIGTERM forces the exit at once."""
+
+    def test_signals_blocked_on_the_main_thread(self) -> None:
+        code = """
+        import signal, threading
+        from mo_threads import Thread
+        def worker(please_stop):
+            please_stop.wait()
+            print("worker stopped", flush=True)
+        Thread.run("worker", worker)
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+        lock = threading.Lock()
+        lock.acquire()
+        print("ready", flush=True)
+        lock.acquire()  # deadlock, deaf to SIGTERM
+        """
+        proc = start_python(code)
+        wait_for_line(proc, "ready")
+        wait_until_sleeping(proc.pid)
+        send(proc, signal.SIGTERM)
+        time.sleep(0.3)  # past the watcher's nudge, which the blocked main thread never receives
+        began = time.monotonic()
+        send(proc, signal.SIGTERM)
+        result = finish(proc, timeout=20)  # the grace period is 30 s
+        assert result.returncode == 128 + signal.SIGTERM, result.stdout + result.stderr
+        assert time.monotonic() - began < 10
+        assert "forced exit while thread 'worker' was still running" in result.stderr, result.stderr
