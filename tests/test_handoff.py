@@ -14,7 +14,7 @@ import sys
 
 import pytest
 
-from tests.helpers import REPO, child_env, program_lines
+from tests.helpers import PYPY_SIGNAL_AFTER_HAND_OFF, REPO, child_env, program_lines
 
 pytestmark = pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="POSIX signals needed")
 
@@ -49,6 +49,7 @@ def run_handoff(kind: str, runs: int, timeout: float) -> None:
     assert program_lines(done.stdout) == ["ok " + str(runs)], done.stdout + done.stderr
 
 
+@PYPY_SIGNAL_AFTER_HAND_OFF
 @pytest.mark.parametrize("kind", KINDS)
 def test_an_interrupted_hand_off_loses_nothing(kind: str) -> None:
     run_handoff(kind, 20, timeout=50)

@@ -12,7 +12,6 @@ import gc
 import sys
 import threading
 import time
-import tracemalloc
 import weakref
 from collections import Counter
 from typing import Any, Callable, Dict, List, Tuple
@@ -31,6 +30,9 @@ from mo_threads import (
     current_thread,
 )
 from mo_threads.till import timer_statistics
+
+# the traced memory is read with tracemalloc, which PyPy does not have
+tracemalloc = pytest.importorskip("tracemalloc", reason="CPython only: tracemalloc (PyPy has none)")
 
 # types whose count must not grow at all (allowing for a straggler or two still finishing)
 OURS = ("Signal", "Till", "Thread", "Process", "Queue", "ThreadedQueue", "Lock", "_Feed", "AlienThread", "PoolThread")

@@ -8,7 +8,7 @@ import pytest
 
 from mo_threads import profiles
 from mo_threads.profiles import COLUMNS, CProfiler
-from tests.helpers import child_env, run_python
+from tests.helpers import PYPY_PROFILES, child_env, run_python
 
 
 def read_profile(path):
@@ -110,6 +110,7 @@ print("exiting")
 """
 
 
+@PYPY_PROFILES
 class TestEnableProfilers:
     @pytest.mark.parametrize("order", ["enable-first", "thread-first"])
     def test_profile_written_at_exit_with_every_thread(self, tmp_path, order):

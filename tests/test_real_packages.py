@@ -25,7 +25,7 @@ import sys
 
 import pytest
 
-from tests.helpers import REPO, child_env, finish, run_python
+from tests.helpers import PYPY, REPO, child_env, finish, run_python
 
 PROGRAM = os.path.join(REPO, "tests", "programs", "real_packages.py")
 PACKAGES = ("mo_sqlite", "jx_sqlite", "jx_python")
@@ -38,6 +38,10 @@ if missing:
     if os.environ.get("MO_THREADS_REQUIRE_REAL_PACKAGES"):
         raise RuntimeError(reason + "; MO_THREADS_REQUIRE_REAL_PACKAGES is set, so this is a failure")
     pytest.skip(reason, allow_module_level=True)
+
+if PYPY:
+    pytest.skip("mo-sql fails on PyPy: its SQL.__str__ joins itself, and PyPy's join calls SQL.__len__, "
+                "which mo-sql leaves unimplemented", allow_module_level=True)
 
 # mo_threads' own helpers that may outlive the interpreter's thread shutdown (both are daemons
 # that force the exit if a later atexit hook hangs); every other thread must be gone by then

@@ -7,7 +7,6 @@ import gc
 import operator
 import threading
 import time
-import tracemalloc
 from typing import Any, List
 
 import pytest
@@ -17,7 +16,7 @@ from mo_logs import logger as mo_logger
 
 from mo_threads import DONE, NEVER, Signal
 from mo_threads import signals as signals_module
-from tests.helpers import run_python
+from tests.helpers import cpython_only, run_python
 
 
 class _CapturedLog:
@@ -579,7 +578,10 @@ class TestMemory:
         assert len(main._jobs or ()) < 5
         assert main.remove_then(lambda: None) is False
 
+    @cpython_only("tracemalloc")
     def test_memory_stays_flat(self):
+        import tracemalloc  # not at the top: PyPy has none, and the module's other tests run there
+
         main = Signal("main")
 
         def churn(n):
