@@ -39,7 +39,7 @@ from mo_logs import logger
 from mo_threads import _blocking
 from mo_threads.lock import Lock
 from mo_threads.queues import Queue
-from mo_threads._vocabulary import PLEASE_STOP, ThreadTimeout, bad_till, check_count, check_name, check_till
+from mo_threads._vocabulary import PLEASE_STOP, QueueClosed, ThreadTimeout, bad_till, check_count, check_name, check_till
 from mo_threads.signals import Signal
 from mo_threads._thread_tree import _wrap_failure
 from mo_threads.threads import MAIN_THREAD, AlienThread, BaseThread, Thread, current_thread
@@ -390,23 +390,35 @@ class ThreadPool(_cf.ThreadPoolExecutor):
         return results()
 
     def _queue(self, job: _Job) -> None:
-        with self._lock:
-            if self._jobs.closed:
-                raise RuntimeError(
-                    "ThreadPool " + repr(self.name) + " is closed: it takes no more jobs"
-                    " (cannot schedule new futures after shutdown)"
-                )
-            self._unfinished[job] = None
-            self._jobs.add(job)
-            if len(self._workers) < self.num_threads:
-                number = len(self._workers) + 1
-                self._workers.append(
-                    Thread.run(self.name + " worker " + str(number), self._work, parent_thread=self._parent)
-                )
+        # in _unfinished before it is queued, so a stop() that closes the queue finds it;
+        # dict item set/pop are atomic: only the pool's first jobs, which start workers, take the lock
+        unfinished = self._unfinished
+        unfinished[job] = None
+        if len(self._workers) < self.num_threads:
+            with self._lock:
+                if not self._jobs.closed:
+                    self._jobs.add(job)
+                    if len(self._workers) < self.num_threads:
+                        number = len(self._workers) + 1
+                        self._workers.append(
+                            Thread.run(self.name + " worker " + str(number), self._work, parent_thread=self._parent)
+                        )
+                    return
+        else:
+            try:
+                self._jobs.add(job)
+                return
+            except QueueClosed:
+                pass
+        unfinished.pop(job, None)
+        raise RuntimeError(
+            "ThreadPool " + repr(self.name) + " is closed: it takes no more jobs (cannot schedule new futures after shutdown)"
+        )
 
     def _work(self, please_stop: Signal) -> None:
         please_stop.then(self.stop)
         jobs = self._jobs
+        unfinished = self._unfinished
         try:
             while True:
                 job = jobs.pop()
@@ -415,8 +427,7 @@ class ThreadPool(_cf.ThreadPoolExecutor):
                 try:
                     job._run()
                 finally:
-                    with self._lock:
-                        self._unfinished.pop(job, None)
+                    unfinished.pop(job, None)
                 job = None  # the last job is no worker's business while it waits for the next
         finally:
             self._worker_ended()
