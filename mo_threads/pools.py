@@ -249,18 +249,16 @@ class PoolFuture(_ConcurrentFuture[_T]):
         try:
             return _cf.Future.result(self, timeout)
         except BaseException:
-            self._looked_at()
+            if self.done() and not self.cancelled():  # the job's own failure (not a timeout, not cancelled)
+                self._pool._forget_failure(self)
             raise
 
     def exception(self, timeout: Optional[float] = None) -> Optional[BaseException]:
         """The job's failure (None when it succeeded), as `concurrent.futures.Future.exception`."""
         failure = _cf.Future.exception(self, timeout)
-        self._looked_at()
-        return failure
-
-    def _looked_at(self) -> None:
-        if self.done() and not self.cancelled():
+        if failure is not None:
             self._pool._forget_failure(self)
+        return failure
 
     def _report(self, why: str) -> None:
         if self._pool._take_unreported(self):
@@ -281,10 +279,10 @@ class ThreadPool(_cf.ThreadPoolExecutor):
     `run(name, target, *args, **kwargs)` calls `target(*args, please_stop=..., **kwargs)`
     on a worker and returns a `PoolThread`. As a `concurrent.futures.Executor`,
     `submit(fn, *args, **kwargs)` returns a `PoolFuture`, `map(fn, *iterables,
-    timeout=None)` yields the results in order (and cancels the rest when it ends early), and `shutdown(wait=True,
-    cancel_futures=False)` closes the pool; so it serves
-    `loop.run_in_executor(pool, fn)`, `loop.set_default_executor(pool)` and
-    any library taking an `executor=`.
+    timeout=None)` yields the results in order (and cancels the rest when it
+    ends early), and `shutdown(wait=True, cancel_futures=False)` closes the
+    pool; so it serves `loop.run_in_executor(pool, fn)`,
+    `loop.set_default_executor(pool)` and any library taking an `executor=`.
     Leaving the block (or `join()`) runs every queued job and joins the
     workers; if the block raised, the jobs are asked to stop first.
     """
