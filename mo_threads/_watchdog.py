@@ -1,10 +1,12 @@
 """Joining threads that may not stop: report them instead of hanging silently (internal).
 
-`wait_stopped(thread)` waits for a thread's `stopped` signal. Past the grace
-period it logs the thread's name, tree path, what it is blocked on (from the
-wait registry, `_blocking`) and current stack, and repeats the report every
-grace period while the thread keeps running. When shutdown was started by an
-OS signal, it gives up after the first report so the process still ends.
+`wait_stopped(thread)` waits for a thread's `stopped` signal. A few seconds
+in (`report_after`, 5 s by default) it reports the thread's name, tree path,
+what it is blocked on (from the wait registry, `_blocking`) and current stack,
+and keeps waiting; it reports again at the end of the grace period and every
+grace period after, while the thread keeps running. When shutdown was started
+by an OS signal, it gives up at the end of the grace period so the process
+still ends.
 
 `wait_in_main(signal, till, timeout)` is `signal.wait(...)`: every wait of the
 main thread goes in slices of `MAIN_THREAD_SLICE` seconds, decided once in
@@ -35,13 +37,19 @@ from mo_threads.signals import Signal
 LAST_CHANCE = 0.5
 
 
-class WatchdogSettings:
-    """Shutdown tuning, one shared object: `SETTINGS.grace_period` in seconds."""
+# the default of `report_after`: within the 10 s `docker stop` gives before SIGKILL
+REPORT_AFTER = 5.0
 
-    __slots__ = ("grace_period", "give_up_after_report", "gave_up")
+
+class WatchdogSettings:
+    """Shutdown tuning, one shared object: `SETTINGS.grace_period` and `SETTINGS.report_after`, in seconds."""
+
+    __slots__ = ("grace_period", "report_after", "give_up_after_report", "gave_up")
 
     def __init__(self) -> None:
         self.grace_period = 30.0
+        # when a thread still running is first reported (the grace period when shorter)
+        self.report_after = REPORT_AFTER
         # set when an OS signal started the shutdown: do not wait for ever
         self.give_up_after_report = False
         # set once a thread was given up on: the next ones had their grace period already
@@ -56,16 +64,30 @@ class WatchdogSettings:
 SETTINGS = WatchdogSettings()
 
 
-def set_grace_period(seconds: float) -> None:
-    """How long shutdown waits for a thread before reporting it (default 30 s).
+def set_grace_period(seconds: float, report_after: Optional[float] = None) -> None:
+    """How long a join at shutdown waits for a thread (default 30 s), and when it first reports it.
+
+    A thread still running `report_after` seconds after the wait for it began
+    (default 5 s, or the grace period when shorter) is reported, and the wait
+    goes on: it is reported again at the end of the grace period, and each
+    grace period after (an OS signal's shutdown gives up on it then). Without
+    `report_after`, the delay set before stays.
 
     Raises TypeError for a non-number, ValueError for 0, a negative number or
-    NaN (a zero period would report every thread without end).
+    NaN (a zero period would report every thread without end); nothing is
+    changed then.
     """
-    period = check_timeout(seconds, "grace period")
-    if not period > 0:
-        raise ValueError("grace period must be more than 0 seconds, not " + repr(period))
+    period = _positive(seconds, "grace period")
+    first = SETTINGS.report_after if report_after is None else _positive(report_after, "report_after")
     SETTINGS.grace_period = period
+    SETTINGS.report_after = first
+
+
+def _positive(seconds: Any, what: str) -> float:
+    value = check_timeout(seconds, what)
+    if not value > 0:
+        raise ValueError(what + " must be more than 0 seconds, not " + repr(value))
+    return value
 
 
 def describe_stack(ident: Optional[int], with_wait: bool = True) -> str:
@@ -143,24 +165,33 @@ def wait_in_main(signal: Signal, till: Optional[Signal] = None, timeout: Optiona
 def wait_stopped(thread: Any, waiting_for: str = "shutdown") -> bool:
     """Wait until `thread.stopped` fires, reporting it while it does not.
 
-    Each grace period the thread keeps running, it is reported with its tree
-    path, what it is blocked on (the wait registry) and its stack: logged as a
-    warning, and written to stderr (where the other shutdown diagnostics go,
-    whatever the log's destination). Returns True when it stopped, False when
-    we gave up on it.
+    A thread still running `report_after` seconds after the wait began (5 s by
+    default: within the 10 s `docker stop` gives before SIGKILL) is reported,
+    with its tree path, what it is blocked on (the wait registry) and its
+    stack; the wait goes on, and it is reported again at the end of the grace
+    period, then every grace period. After an OS signal, the wait gives up on
+    it at the end of the grace period (and on the next ones after a short last
+    chance), so the process still ends. Returns True when it stopped, False
+    when we gave up on it.
     """
     stopped = thread.stopped
-    timeout = SETTINGS.grace_period
+    grace = SETTINGS.grace_period
     if SETTINGS.give_up_after_report and SETTINGS.gave_up:
         # asked to stop as long ago as the one given up on: a short last chance
-        timeout = min(timeout, LAST_CHANCE)
+        last_chance = min(grace, LAST_CHANCE)
+        if wait_in_main(stopped, timeout=last_chance):
+            return True
+        _report_still_running(thread, waiting_for, last_chance)
+        return False
     began = _now()
-    while not wait_in_main(stopped, timeout=timeout):
+    report_at = min(SETTINGS.report_after, grace)  # seconds after `began`
+    while not wait_in_main(stopped, timeout=max(0.0, began + report_at - _now())):
         _report_still_running(thread, waiting_for, _now() - began)
-        if SETTINGS.give_up_after_report:
+        if report_at >= grace and SETTINGS.give_up_after_report:
             SETTINGS.gave_up = True
             return False
-        timeout = SETTINGS.grace_period
+        # then at the end of the grace period, and every grace period after
+        report_at = grace if report_at < grace else report_at + grace
     return True
 
 

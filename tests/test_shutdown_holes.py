@@ -98,6 +98,65 @@ class TestSignalDuringShutdown:
         assert "forced exit while thread 'slow to stop' was still running" in result.stderr, result.stderr
 
 
+class TestFirstReport:
+    """Point 3: a stuck thread is first reported a few seconds after the stop request; the shutdown waits on."""
+
+    def test_first_report_within_docker_stops_window(self) -> None:
+        code = """
+        import sys, time
+        from mo_threads import Thread
+        def stubborn(please_stop):
+            please_stop.wait()
+            print("stubborn asked", flush=True)
+            time.sleep(8)  # ignores the request for a while, well within the 30 s grace period
+            print("stubborn done", flush=True)
+        Thread.run("stubborn", stubborn)
+        """
+        proc = start_python(code)
+        wait_for_line(proc, "stubborn asked")
+        began = time.monotonic()
+        line = proc.stderr.readline()  # type: ignore[union-attr]
+        seconds = time.monotonic() - began
+        assert "'stubborn'" in line and "still running" in line, line
+        assert 3 <= seconds <= 7.5, seconds  # the first report: 5 s after the request
+        result = finish(proc, timeout=30)
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert "stubborn done" in result.stdout  # the shutdown kept waiting for it
+
+    def test_the_delay_is_configurable(self) -> None:
+        code = """
+        import time
+        import mo_threads
+        from mo_threads import Thread, stop_main_thread
+        mo_threads.set_grace_period(30, report_after=0.5)
+        def stubborn(please_stop):
+            please_stop.wait()
+            time.sleep(2)
+            print("stubborn done", flush=True)
+        Thread.run("stubborn", stubborn)
+        began = time.monotonic()
+        stop_main_thread()
+        print("shutdown took", int(time.monotonic() - began), "s", flush=True)
+        """
+        result = run_python(code, timeout=20)
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert result.stderr.count("still running") == 1, result.stderr
+        assert "still running, 0.5 seconds" in result.stderr, result.stderr
+        assert program_lines(result.stdout)[-2:] == ["stubborn done", "shutdown took 2 s"], result.stdout
+
+    def test_bad_delays_are_refused(self) -> None:
+        import mo_threads
+        from mo_threads import _watchdog
+
+        before = (_watchdog.SETTINGS.grace_period, _watchdog.SETTINGS.report_after)
+        for bad in (0, -1, float("nan")):
+            with pytest.raises(ValueError, match="report_after"):
+                mo_threads.set_grace_period(30, report_after=bad)
+        with pytest.raises(TypeError, match="report_after"):
+            mo_threads.set_grace_period(30, report_after="5")  # type: ignore[arg-type]
+        assert (_watchdog.SETTINGS.grace_period, _watchdog.SETTINGS.report_after) == before  # nothing half-done
+
+
 class TestStopFromAnotherThread:
     """Point 5: stop_main_thread() off the main thread is refused, and nothing is stopped."""
 
