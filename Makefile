@@ -104,5 +104,5 @@ docs: $(DOCS_STAMP)
 	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --site-dir site
 
 clean:
-	rm -rf $(VENV) build dist site .nox *.egg-info .pytest_cache .hypothesis
+	rm -rf $(VENV) build dist site .nox *.egg-info .pytest_cache .hypothesis demo.*
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

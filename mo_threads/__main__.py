@@ -3,13 +3,16 @@
 The self-check starts a thread, waits on a Signal and a Till, and makes a Queue
 round trip; it prints OK and exits 0, or exits 1 naming the step that failed.
 Then it prints how to see inside a running program: `dump_threads()`, the
-SIGUSR1 dump (where the platform has it), `statistics()`.
+SIGUSR1 dump (where the platform has it), `statistics()`. `--help` prints the
+usage and does nothing else; an unknown argument is refused (exit status 2).
 """
 
 from __future__ import annotations
 
+import argparse
 import signal
 import sys
+from typing import List, Optional
 
 from mo_threads import MAIN_THREAD, Queue, Signal, Thread, Till, __version__
 
@@ -58,8 +61,23 @@ def _how_to_dump() -> str:
     return "\n".join(lines)
 
 
-def main() -> int:
-    """Print the version and the self-check result; return the exit code."""
+def _parser() -> argparse.ArgumentParser:
+    return argparse.ArgumentParser(
+        prog="python -m mo_threads",
+        description="Print the version of mo-threads, run a short self-check (a thread, a Signal,\n"
+        "a Till and a Queue round trip: exit status 0, or 1 naming the failed step), and say\n"
+        "how to see inside a running program.",
+        epilog=_how_to_dump(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    """Print the version and the self-check result; return the exit code.
+
+    `argv` (default: the command line's) takes only `--help`, which exits after the usage.
+    """
+    _parser().parse_args(argv)  # --help prints and raises SystemExit(0); a wrong argument SystemExit(2)
     sys.stdout.write("mo-threads " + __version__ + "\n")
     failed = _self_check()
     if failed:
