@@ -273,7 +273,7 @@ class Barrier:
         if not arrived:
             if not self._give_up(round_):
                 raise _BarrierTimeout("Timeout waiting on barrier " + repr(self.name))
-            round_.gate.wait()  # the round was over already: only its action, running now, holds the gate
+            wait_for(round_.gate, None, None)  # the round was over already: only its action, running now, holds the gate
         if round_.broken:
             raise BrokenBarrierError("Barrier " + repr(self.name) + " is broken")
         return index
