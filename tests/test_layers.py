@@ -85,6 +85,7 @@ WITH_THREADS: Dict[str, str] = {
     "_threaded_queue": "ThreadedQueue runs its worker in a Thread",
     "processes": "a Process is a node of the thread tree, with reader Threads",
     "profiles": "profiles every thread and writes at the main thread's shutdown",
+    "remote": "follow() starts a Thread that stands for the remote work",
     "repeat": "a Repeat runs in a Thread",
     "supervise": "supervise() starts a Thread with restart options",
 }
