@@ -48,6 +48,7 @@ __all__ = (
     "ChannelClosed",
     "DeadlockError",
     "BrokenBarrierError",
+    "BarrierTimeout",
     "AllFailed",
     "ThreadGroupError",
     "SignalBase",
@@ -55,6 +56,7 @@ __all__ = (
     "check_till",
     "check_timeout",
     "check_wait",
+    "check_blocking",
     "check_number",
     "check_count",
     "check_name",
@@ -144,6 +146,18 @@ class DeadlockError(RuntimeError):
 
 # `BrokenBarrierError` is the stdlib's (`threading.BrokenBarrierError`), re-exported by
 # mo_threads.sync: a `Barrier` of either kind raises the same class.
+
+
+class BarrierTimeout(ThreadTimeout, BrokenBarrierError):
+    """What `Barrier.wait` raises when its `till` or `timeout` comes first.
+
+    A `ThreadTimeout`, as every wait of this library cut short raises, and the
+    stdlib's `BrokenBarrierError`, as `threading.Barrier.wait` raises then: the
+    party that gave up broke the barrier. Code written for either catches it.
+    """
+
+    __module__ = "mo_threads.sync"
+
 
 if sys.version_info >= (3, 11):
     _BaseGroup: Any = BaseExceptionGroup  # noqa: F821 (a builtin from 3.11)
@@ -257,6 +271,29 @@ def check_wait(till: Any, timeout: Any) -> Optional[float]:
     if timeout is None:
         return None
     return check_timeout(timeout, "timeout")
+
+
+def check_blocking(blocking: Any, timeout: Any, till: Any, kind: str, name: str) -> bool:
+    """Check the `blocking` argument of `kind` `name`'s acquire (stdlib-shaped); return it as a bool.
+
+    ValueError, as `threading.Lock` raises, for a `timeout` given with
+    `blocking=False`, and likewise for a `till`. TypeError for a `blocking`
+    that is not a bool (0 and 1 pass, as the stdlib's locks take them): a
+    Signal there, meant as `till=`, would otherwise be read as its current state.
+    """
+    if isinstance(blocking, SignalBase):
+        raise TypeError(
+            kind + " " + repr(name) + ".acquire(blocking) must be a bool, not a Signal: pass a Signal as till="
+        )
+    if not isinstance(blocking, int):
+        raise TypeError(kind + " " + repr(name) + ".acquire(blocking) must be a bool, not " + type(blocking).__name__)
+    if blocking:
+        return True
+    if timeout is not None:
+        raise ValueError("can't specify a timeout for a non-blocking call (" + kind + " " + repr(name) + ".acquire)")
+    if till is not None:
+        raise ValueError("can't specify a till for a non-blocking call (" + kind + " " + repr(name) + ".acquire)")
+    return False
 
 
 def check_number(value: Any, what: str, expected: str = "a number") -> float:

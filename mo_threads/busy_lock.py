@@ -23,8 +23,7 @@ from time import monotonic as _monotonic
 from time import sleep as _sleep
 from typing import Any, Optional
 
-from mo_threads._vocabulary import check_name, check_timeout
-from mo_threads.lock import check_blocking
+from mo_threads._vocabulary import check_blocking, check_name, check_timeout
 
 __all__ = ("BusyLock",)
 

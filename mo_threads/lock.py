@@ -27,7 +27,7 @@ from typing import Any, Callable, Optional, TypeVar
 from mo_threads._blocking import begin as _begin_wait
 from mo_threads._blocking import end as _end_wait
 from mo_threads._parking import ParkingLot
-from mo_threads._vocabulary import ThreadTimeout, bad_till, check_name, check_till, check_timeout
+from mo_threads._vocabulary import ThreadTimeout, bad_till, check_blocking, check_name, check_till, check_timeout
 from mo_threads.signals import Signal
 
 __all__ = ("Lock", "locked")
@@ -37,29 +37,6 @@ _allocate_lock = _thread.allocate_lock
 _TIMEOUT_MAX = _thread.TIMEOUT_MAX
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-
-def check_blocking(blocking: Any, timeout: Any, till: Any, kind: str, name: str) -> bool:
-    """Check the `blocking` argument of `kind` `name`'s acquire (stdlib-shaped); return it as a bool.
-
-    ValueError, as `threading.Lock` raises, for a `timeout` given with
-    `blocking=False`, and likewise for a `till`. TypeError for a `blocking`
-    that is not a bool (0 and 1 pass, as the stdlib's locks take them): a
-    Signal there, meant as `till=`, would otherwise be read as its current state.
-    """
-    if isinstance(blocking, Signal):
-        raise TypeError(
-            kind + " " + repr(name) + ".acquire(blocking) must be a bool, not a Signal: pass a Signal as till="
-        )
-    if not isinstance(blocking, int):
-        raise TypeError(kind + " " + repr(name) + ".acquire(blocking) must be a bool, not " + type(blocking).__name__)
-    if blocking:
-        return True
-    if timeout is not None:
-        raise ValueError("can't specify a timeout for a non-blocking call (" + kind + " " + repr(name) + ".acquire)")
-    if till is not None:
-        raise ValueError("can't specify a till for a non-blocking call (" + kind + " " + repr(name) + ".acquire)")
-    return False
 
 
 class Lock:

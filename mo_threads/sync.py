@@ -27,18 +27,18 @@ from typing import Any, Callable, Deque, Optional, Union
 
 from mo_threads import _blocking
 from mo_threads._vocabulary import (
+    BarrierTimeout,
     BrokenBarrierError,
-    ThreadTimeout,
+    check_blocking,
     check_count,
     check_name,
     check_timeout,
     check_wait,
 )
 from mo_threads._waits import wait_for
-from mo_threads.lock import check_blocking
 from mo_threads.signals import Signal
 
-__all__ = ("Semaphore", "BoundedSemaphore", "Barrier", "BrokenBarrierError", "Latch")
+__all__ = ("Semaphore", "BoundedSemaphore", "Barrier", "BrokenBarrierError", "BarrierTimeout", "Latch")
 
 
 class Semaphore:
@@ -149,15 +149,6 @@ class BoundedSemaphore(Semaphore):
     def _check_release(self, n: int) -> None:
         if self._value + n > self.initial:
             raise ValueError("BoundedSemaphore " + repr(self.name) + " released more times than it was acquired")
-
-
-class _BarrierTimeout(ThreadTimeout, BrokenBarrierError):
-    """What `Barrier.wait` raises when its `till` or `timeout` comes first.
-
-    A `ThreadTimeout`, as every wait of this library cut short raises, and the
-    stdlib's `BrokenBarrierError`, as `threading.Barrier.wait` raises then: the
-    party that gave up broke the barrier. Code written for either catches it.
-    """
 
 
 class _Generation:
@@ -272,7 +263,7 @@ class Barrier:
             _blocking.end(record)
         if not arrived:
             if not self._give_up(round_):
-                raise _BarrierTimeout("Timeout waiting on barrier " + repr(self.name))
+                raise BarrierTimeout("Timeout waiting on barrier " + repr(self.name))
             wait_for(round_.gate, None, None)  # the round was over already: only its action, running now, holds the gate
         if round_.broken:
             raise BrokenBarrierError("Barrier " + repr(self.name) + " is broken")

@@ -282,6 +282,7 @@ HOMES: Dict[str, Tuple[str, ...]] = {
     "AllFailed": ("mo_threads.futures", "mo_threads"),
     "ThreadGroupError": ("mo_threads.groups", "mo_threads"),
     "BrokenBarrierError": ("threading", "mo_threads.sync", "mo_threads"),
+    "BarrierTimeout": ("mo_threads.sync",),
 }
 EXCEPTIONS = sorted(
     name
