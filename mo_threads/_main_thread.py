@@ -23,6 +23,7 @@ from mo_threads._thread_tree import BaseThread, _allocate_lock, _log_unjoined, _
 from mo_threads._watchdog import (
     SETTINGS as SHUTDOWN_SETTINGS,
     describe_stack,
+    use_console_log,
     wait_in_main,
 )
 from mo_threads.signals import Signal
@@ -92,6 +93,7 @@ def _ensure_started() -> None:
             return
         MACHINERY.started = True
         _register_exit_hook()
+        use_console_log()  # the threads' failures and the shutdown's reports go to stderr
     _os_signals.install(_request_stop, _force_exit_report, _stop_for_stuck_main)
 
 

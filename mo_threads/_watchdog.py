@@ -27,6 +27,8 @@ import traceback
 from typing import Any, List, Optional
 
 from mo_logs import logger
+from mo_logs.log_usingPrint import StructuredLogger_usingPrint
+from mo_logs.strings import expand_template
 
 from mo_threads._blocking import describe_wait
 from mo_threads._clock import REAL_MONOTONIC as _now
@@ -151,6 +153,41 @@ def tree_path(thread: Any) -> str:
     return " / ".join(reversed(names))
 
 
+class ConsoleLog(StructuredLogger_usingPrint):  # type: ignore[misc]  # mo_logs is untyped
+    """mo_logs' default log (print), with warnings and errors on stderr, where a console's diagnostics go.
+
+    mo_logs prints every line to stdout, so a program's output mixed with the
+    failures of its threads and the reports of the shutdown. `use_console_log()`
+    puts this one in its place.
+    """
+
+    def write(self, template: str, params: Any) -> None:
+        if params.get("severity") not in _ON_STDERR:
+            StructuredLogger_usingPrint.write(self, template, params)
+            return
+        text = expand_template(template, params)
+        with self.locker:
+            try:
+                sys.stderr.write(text + "\n")
+                sys.stderr.flush()
+            except Exception:
+                pass  # stderr closed or broken: nowhere left to say it
+
+
+_ON_STDERR = ("WARNING", "ERROR")
+
+
+def use_console_log() -> None:
+    """Put `ConsoleLog` in place of mo_logs' default log; a log the program configured stays."""
+    if type(logger.main_log) is StructuredLogger_usingPrint:
+        logger.main_log = ConsoleLog()
+
+
+def logs_to_console() -> bool:
+    """True when the log is the console: mo_logs' default (stdout), or `ConsoleLog`."""
+    return type(logger.main_log) in (StructuredLogger_usingPrint, ConsoleLog)
+
+
 def wait_in_main(signal: Signal, till: Optional[Signal] = None, timeout: Optional[float] = None) -> bool:
     """`signal.wait(till, timeout=timeout)`: True when `signal` fired, False when `till` or `timeout` came first.
 
@@ -200,15 +237,18 @@ def _report_still_running(thread: Any, waiting_for: str, seconds: float) -> None
     blocked = describe_blocking(thread.ident)
     stack = describe_stack(thread.ident, with_wait=False)
     rounded = round(seconds, 1)
-    try:
-        sys.stderr.write(
-            "mo_threads: thread " + repr(str(thread.name)) + " (" + path + ") is still running, "
-            + str(rounded) + " seconds after the wait for it began, blocking " + waiting_for
-            + "; it is " + blocked + ". Its stack:\n" + stack + "\n"
-        )
-        sys.stderr.flush()
-    except Exception:
-        pass  # stderr closed or broken: the log still has it
+    if logs_to_console():
+        # once, on stderr: through the console log too, it showed twice
+        try:
+            sys.stderr.write(
+                "mo_threads: thread " + repr(str(thread.name)) + " (" + path + ") is still running, "
+                + str(rounded) + " seconds after the wait for it began, blocking " + waiting_for
+                + "; it is " + blocked + ". Its stack:\n" + stack + "\n"
+            )
+            sys.stderr.flush()
+        except Exception:
+            pass  # stderr closed or broken: nowhere left to say it
+        return
     logger.warning(
         "Thread {name|quote} ({path}) is still running, {seconds} seconds after the wait for it"
         " began, blocking {waiting_for}; it is {blocked}. Its stack:\n{stack}",

@@ -20,6 +20,7 @@ import pytest
 from mo_threads import PLEASE_STOP, Process, Signal, Thread, ThreadedQueue, Till
 from tests.conftest import LogCapture
 from tests.helpers import finish, run_python, send, start_python, wait_for_line
+from tests.test_watchdog import Child
 
 POSIX = pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="POSIX signals needed")
 
@@ -299,14 +300,13 @@ class TestStuckThreads:
         Thread.run("deadlocked worker", deadlocked)
         print("main done", flush=True)
         """
-        proc = start_python(code)
-        lines = wait_for_line(proc, "still running", timeout=30)  # reported, over and over
-        send(proc, signal.SIGTERM)
-        result = finish(proc, timeout=30)
-        output = "".join(lines) + result.stdout + result.stderr
+        child = Child(code)
+        child.wait_for("still running", timeout=30)  # reported, on stderr
+        child.proc.send_signal(signal.SIGTERM)
+        returncode = child.finish(timeout=30)
         # a signal during the shutdown forces the exit at once (issue 21, point 2), after the dump
-        assert result.returncode == 128 + signal.SIGTERM, output
-        assert "forced exit while thread 'deadlocked worker' was still running" in output, output
+        assert returncode == 128 + signal.SIGTERM, child.text()
+        assert "forced exit while thread 'deadlocked worker' was still running" in child.text(), child.text()
 
 
 # --- SIGINT / SIGTERM at a random moment in a running pipeline -------------------------

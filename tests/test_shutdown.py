@@ -239,11 +239,11 @@ class TestNormalExit:
         """
         result = run_python(code, timeout=30)
         assert result.returncode == 0, result.stderr
-        out = result.stdout
-        report = out[out.index("main done"):out.index("stubborn finally ended")]
-        assert '"stubborn"' in report, out
-        assert "in ignore_please_stop" in report, out  # its current stack
-        assert "time.sleep(0.01)" in report or "line" in report, out
+        assert program_lines(result.stdout) == ["main done", "stubborn finally ended"], result.stdout
+        report = result.stderr  # on stderr, once per report (issue 21, point 14)
+        assert "mo_threads: thread 'stubborn'" in report, report
+        assert "in ignore_please_stop" in report, report  # its current stack
+        assert "time.sleep(0.01)" in report or "line" in report, report
 
 
 class TestStopAndStartMainThread:
@@ -282,7 +282,7 @@ class TestStopAndStartMainThread:
             "timers wait again: True True",
             "threads run again: 42",
         ], result.stdout
-        assert 'Thread "failing" failed' in result.stdout  # logged too
+        assert 'Thread "failing" failed' in result.stderr  # logged too, on stderr (issue 21, point 14)
 
 
     def test_order_children_then_logging_then_timers(self) -> None:
@@ -452,8 +452,8 @@ say("cleanup done, tree stopped: " + str(all(t.stopped for t in watched)))
         result = finish(proc, timeout=8.5)
         assert result.returncode == 0, result.stdout + result.stderr
         for i in range(5):
-            assert '"stuck thread ' + str(i) + '"' in result.stdout
-        assert "in stuck" in result.stdout  # its stack
+            assert "mo_threads: thread 'stuck thread " + str(i) + "'" in result.stderr, result.stderr
+        assert "in stuck" in result.stderr  # its stack
         assert "gave up waiting" in result.stdout
 
     def test_application_handler_installed_before_is_still_called(self) -> None:

@@ -235,3 +235,29 @@ class TestMainThreadDeaf:
         assert result.returncode == 128 + signal.SIGTERM, result.stdout + result.stderr
         assert time.monotonic() - began < 10
         assert "forced exit while thread 'worker' was still running" in result.stderr, result.stderr
+class TestWhereReportsGo:
+    """Point 14: warnings, stuck-thread reports and unjoined failures go to stderr, each once."""
+
+    def test_on_stderr_once_and_never_on_stdout(self) -> None:
+        code = """
+        import time
+        import mo_threads
+        from mo_threads import Signal, Thread
+        mo_threads.set_grace_period(1.5, report_after=0.5)
+        def boom(please_stop):
+            raise ValueError("nobody joined this boom")
+        def stubborn(please_stop):
+            please_stop.wait()
+            time.sleep(1)
+        Thread.run("boom", boom)
+        Thread.run("stubborn", stubborn)
+        signal = Signal("s")
+        signal.then(lambda: 1 / 0)
+        signal.go()
+        time.sleep(0.2)
+        print("main done")
+        """
+        result = run_python(code, timeout=30)
+        assert program_lines(result.stdout) == ["main done"], result.stdout
+        for text in ("nobody joined this boom", "is still running", "A Signal callback failed"):
+            assert result.stderr.count(text) == 1, text + " in:\n" + result.stderr
