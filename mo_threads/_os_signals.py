@@ -19,10 +19,12 @@ So two parties watch for SIGINT and SIGTERM:
   fires please_stop (the `request_stop` callback given to `install`) at once.
   If the main thread has not run its handler shortly after, the watcher sends
   the signal again to the main thread itself (`pthread_kill`), which wakes it
-  from a blocking C call. If the handler still has not run after the grace
-  period, the main thread is stuck (in C code, or with the signal blocked):
-  the watcher reports its stack, runs the shutdown itself (the `on_stuck_main`
-  callback) and exits with 128 + signal number.
+  from a blocking C call. If the handler has not run `report_after` seconds
+  later (5 s by default), the watcher reports the main thread's stack; if it
+  still has not run after the grace period, the main thread is stuck (in C
+  code, or with the signal blocked): the watcher reports it again, runs the
+  shutdown itself (the `on_stuck_main` callback) and exits with 128 + signal
+  number.
 
 A signal that arrives while the shutdown is under way (`STATE.shutting_down`:
 `stop_main_thread()` or the exit hook runs it, or the main thread left
@@ -264,6 +266,8 @@ def _stop_watcher() -> None:
 def _watch(read_end: int) -> None:
     # after a first signal: when to act for a main thread that does not react
     deadline: Optional[float] = None
+    # after a first signal: when to report a main thread that did not react yet (before the deadline)
+    report_at: Optional[float] = None
     # after a first signal: when to nudge a main thread that did not run its handler yet
     nudge_at: Optional[float] = None
     # a nudge writes to the pipe too: its byte, if it comes soon, is not a new signal
@@ -273,7 +277,7 @@ def _watch(read_end: int) -> None:
     first_at = 0.0
     try:
         while True:
-            wake = min((t for t in (deadline, nudge_at) if t is not None), default=None)
+            wake = min((t for t in (deadline, nudge_at, report_at) if t is not None), default=None)
             timeout = None if wake is None else max(0.0, wake - time.monotonic())
             try:
                 ready, _, _ = select.select([read_end], [], [], timeout)
@@ -309,6 +313,8 @@ def _watch(read_end: int) -> None:
                 first_at = time.monotonic()
                 deadline = time.monotonic() + SETTINGS.grace_period
                 nudge_at = time.monotonic() + NUDGE_DELAY
+                if SETTINGS.report_after < SETTINGS.grace_period:
+                    report_at = time.monotonic() + SETTINGS.report_after
                 SETTINGS.give_up_after_report = True
                 if STATE.request_stop is not None:
                     try:
@@ -321,6 +327,10 @@ def _watch(read_end: int) -> None:
                 if STATE.received < STATE.seen and _nudge_main(first):
                     nudge_bytes += 1
                     nudged_at = time.monotonic()
+            if report_at is not None and time.monotonic() >= report_at:
+                report_at = None
+                if STATE.received < STATE.seen and signal.getsignal(first) is _handler:
+                    _report_stuck_main(first, SETTINGS.report_after, "")
             if deadline is not None and time.monotonic() >= deadline:
                 deadline = None
                 if STATE.received < STATE.seen and signal.getsignal(first) is _handler:
@@ -384,15 +394,20 @@ def _blocks(native_id: Optional[int], signum: int) -> bool:
     return False
 
 
+def _report_stuck_main(signum: int, seconds: float, then: str) -> None:
+    # bounded: the watcher must still be free to force the exit on a second signal
+    _write_within(
+        "mo_threads: the main thread did not react to signal " + str(signum) + " within "
+        + str(seconds) + " seconds" + then + ". Its stack:\n"
+        + describe_stack(threading.main_thread().ident) + "\n",
+        REPORT_TIMEOUT,
+    )
+
+
 def _act_for_stuck_main(signum: int) -> None:
     """The main thread never ran its handler: it is stuck in C code. Shut down and exit for it."""
     try:
-        _write_within(
-            "mo_threads: the main thread did not react to signal " + str(signum) + " within "
-            + str(SETTINGS.grace_period) + " seconds; shutting down for it. Its stack:\n"
-            + describe_stack(threading.main_thread().ident) + "\n",
-            REPORT_TIMEOUT,
-        )
+        _report_stuck_main(signum, SETTINGS.grace_period, "; shutting down for it")
         if STATE.on_stuck_main is not None:
             # bounded: the shutdown gives up on stuck threads after a signal, but a
             # lock held by the stuck main thread could block it

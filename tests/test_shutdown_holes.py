@@ -23,6 +23,20 @@ def slow(please_stop):
 Thread.run("slow to stop", slow)
 """
 
+# a main thread deadlocked with SIGTERM blocked: it can not run its handler
+DEAF_MAIN = """
+import signal, threading
+from mo_threads import Thread
+def worker(please_stop):
+    please_stop.wait()
+Thread.run("worker", worker)
+signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+lock = threading.Lock()
+lock.acquire()
+print("ready", flush=True)
+lock.acquire()  # deadlock, deaf to SIGTERM
+"""
+
 
 class TestTillAtShutdown:
     """Point 1: every pending Till fires as the shutdown begins, before the children are joined."""
@@ -157,6 +171,20 @@ class TestFirstReport:
         assert (_watchdog.SETTINGS.grace_period, _watchdog.SETTINGS.report_after) == before  # nothing half-done
 
 
+    def test_a_deaf_main_thread_is_reported_early_too(self) -> None:
+        proc = start_python(DEAF_MAIN)
+        wait_for_line(proc, "ready")
+        wait_until_sleeping(proc.pid)
+        began = time.monotonic()
+        send(proc, signal.SIGTERM)
+        line = proc.stderr.readline()  # type: ignore[union-attr]
+        seconds = time.monotonic() - began
+        proc.kill()
+        finish(proc)
+        assert "main thread did not react to signal 15 within 5.0 seconds" in line, line
+        assert seconds <= 7.5, seconds  # not the 30 s grace period
+
+
 class TestStopFromAnotherThread:
     """Point 5: stop_main_thread() off the main thread is refused, and nothing is stopped."""
 
@@ -211,20 +239,7 @@ class TestMainThreadDeaf:
     """Point 8: the main thread can not run handlers; a real second SIGTERM forces the exit at once."""
 
     def test_signals_blocked_on_the_main_thread(self) -> None:
-        code = """
-        import signal, threading
-        from mo_threads import Thread
-        def worker(please_stop):
-            please_stop.wait()
-            print("worker stopped", flush=True)
-        Thread.run("worker", worker)
-        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
-        lock = threading.Lock()
-        lock.acquire()
-        print("ready", flush=True)
-        lock.acquire()  # deadlock, deaf to SIGTERM
-        """
-        proc = start_python(code)
+        proc = start_python(DEAF_MAIN)
         wait_for_line(proc, "ready")
         wait_until_sleeping(proc.pid)
         send(proc, signal.SIGTERM)
