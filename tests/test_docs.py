@@ -26,6 +26,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import os
+import pkgutil
 import re
 import shutil
 import signal
@@ -210,11 +211,34 @@ def test_every_public_name_has_an_api_entry() -> None:
     assert missing == [], "no entry in docs/api/ for: " + ", ".join(missing)
 
 
-def test_every_public_module_is_in_the_api_index() -> None:
+def test_every_public_module_has_a_page_in_the_api_index() -> None:
     index = (API / "index.md").read_text(encoding="utf8")
-    modules = sorted(page.stem for page in API.glob("*.md") if page.stem != "index")
-    missing = [module for module in modules if "(%s.md)" % module not in index]
+    pages = {page.stem for page in API.glob("*.md") if page.stem != "index"}
+    public = {info.name for info in pkgutil.iter_modules(mo_threads.__path__) if not info.name.startswith("_")}
+    public.discard("python_worker")  # the worker interpreter's program, not an API
+    assert sorted(public - pages) == [], "public modules without a page in docs/api/"
+    missing = [module for module in sorted(pages) if "(%s.md)" % module not in index]
     assert missing == [], "docs/api/index.md does not list: " + ", ".join(missing)
+
+
+# --- the README as PyPI shows it ----------------------------------------------------------------
+
+README = Path(REPO) / "README.md"
+LINK = re.compile(r"\]\(([^)\s]+)\)")
+
+
+def test_the_readme_is_a_front_page() -> None:
+    """Short enough to read on PyPI, and starting with what a pip user needs."""
+    text = README.read_text(encoding="utf8")
+    assert len(text.splitlines()) <= 250
+    assert "pip install mo-threads" in text
+    assert text.index("pip install mo-threads") < text.index("make test")
+
+
+def test_the_readme_links_are_absolute() -> None:
+    """PyPI shows the README without the repository around it: a relative link is a broken one."""
+    relative = [link for link in LINK.findall(README.read_text(encoding="utf8")) if not link.startswith("https://")]
+    assert relative == []
 
 
 def _built_ids(site: Path) -> Set[str]:
