@@ -215,14 +215,17 @@ def _shutdown(log_unjoined: bool) -> List[BaseException]:
         MACHINERY.stopping = True
     _os_signals.STATE.shutting_down = True
     try:
+        # Every Till pending now fires once the threads were asked to stop: a thread
+        # woken by its Till finds its please_stop set, and does not go back to sleep
+        # on a new one; a Till made while they are asked (a Process's kill timer)
+        # waits its time. Threads owned by an object are asked last (they may serve
+        # the others), as the join does
+        pending = _till.take_pending()
         MAIN_THREAD.please_stop.go()
-        # Ask first, then fire every pending Till: a thread woken by its Till finds
-        # its please_stop set, and does not go back to sleep on a new one. Threads
-        # owned by an object are asked last (they may serve the others), as the join does
         for child in MAIN_THREAD._children_newest_first():
             if child._owner is None:
                 child.stop()
-        _till.fire_pending()
+        _till.fire_taken(pending)
         unjoined = MAIN_THREAD._stop_and_join_children()
         if log_unjoined:
             _log_unjoined(MAIN_THREAD, unjoined)

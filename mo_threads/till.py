@@ -19,10 +19,10 @@ removed, or the combination fired), so its callbacks run even when the caller
 keeps no reference.
 
 The thread starts on the first `Till` (if it can not, that Till raises, and the
-next one tries again). `fire_pending()` (called by `stop_main_thread` as it
-begins, before it joins the threads) fires every pending `Till` at once, so no
-thread asleep on one holds the shutdown up; timers made afterwards wait their
-time. `shutdown()` (called last) fires what is pending again and stops the
+next one tries again). `stop_main_thread` takes every pending `Till` off the
+heap as it begins (`take_pending()`) and fires them at once once it asked the
+threads to stop, before it joins them (`fire_taken()`), so no thread asleep
+on one holds the shutdown up; timers made meanwhile wait their time. `shutdown()` (called last) fires what is pending again and stops the
 thread; later timers fire at once until `reset()`.
 
 Clock
@@ -337,11 +337,14 @@ class _Timer:
         finally:
             self._strong.pop(till, None)
 
-    def fire_pending(self) -> None:
-        """Fire every timer pending now; later ones wait their time (first step of shutdown)."""
+    def take_pending(self) -> List[Any]:
+        """Take every timer pending now off the heap, for `fire`; later ones wait their time."""
         with self._lock:
-            pending = self._take_pending()
-        for reference in pending:
+            return self._take_pending()
+
+    def fire(self, taken: List[Any]) -> None:
+        """Fire the timers `take_pending` took."""
+        for reference in taken:
             self._fire(reference())
 
     def _take_pending(self) -> List[Any]:
@@ -401,13 +404,19 @@ _TIMER = _Timer()
 _runtime.on_fork("till", _TIMER.after_fork)
 
 
-def fire_pending() -> None:
-    """Fire every Till pending now, at once; the timer thread keeps serving the ones made later.
+def take_pending() -> List[Any]:
+    """Take every Till pending now off the timer, to fire with `fire_taken`; the ones made later wait their time.
 
-    The shutdown does this as it begins, so no thread asleep on a Till holds it
-    up; a Till made afterwards (a process's kill timer, say) still waits its time.
+    The shutdown takes them before it asks the threads to stop and fires them
+    after: a thread woken by its Till finds please_stop set, and a Till made
+    while the threads are asked (a Process's kill timer, say) is not one of them.
     """
-    _TIMER.fire_pending()
+    return _TIMER.take_pending()
+
+
+def fire_taken(taken: List[Any]) -> None:
+    """Fire, at once, the Tills `take_pending()` took."""
+    _TIMER.fire(taken)
 
 
 def shutdown() -> None:

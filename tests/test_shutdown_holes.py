@@ -88,6 +88,22 @@ class TestTillAtShutdown:
         assert program_lines(result.stdout) == ["waited True"], result.stdout + result.stderr
 
 
+    def test_a_process_stopped_by_the_shutdown_keeps_its_grace_period(self) -> None:
+        # the kill timer a Process arms when asked to stop is made as the shutdown
+        # asks the threads to stop: it is not one of the pending timers
+        code = """
+        from mo_threads import Process, stop_main_thread
+        script = 'trap "sleep 0.5; echo cleaned up; exit 0" TERM; echo started; while true; do sleep 0.05; done'
+        process = Process("trapper", ["sh", "-c", script])
+        assert process.stdout.pop() == "started"
+        stop_main_thread()
+        print("returncode", process.returncode, "lines", process.stdout.pop_all())
+        """
+        result = run_python(code, timeout=20)
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert program_lines(result.stdout)[-1] == "returncode 0 lines ['cleaned up']", result.stdout
+
+
 class TestSignalDuringShutdown:
     """Point 2: a SIGINT/SIGTERM while a shutdown is under way forces the exit at once, after the dump."""
 
