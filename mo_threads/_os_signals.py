@@ -268,6 +268,8 @@ def _watch(read_end: int) -> None:
     deadline: Optional[float] = None
     # after a first signal: when to report a main thread that did not react yet (before the deadline)
     report_at: Optional[float] = None
+    # once shutting down for a stuck main thread: when to exit if that shutdown does not end
+    exit_at: Optional[float] = None
     # after a first signal: when to nudge a main thread that did not run its handler yet
     nudge_at: Optional[float] = None
     # a nudge writes to the pipe too: its byte, if it comes soon, is not a new signal
@@ -277,7 +279,7 @@ def _watch(read_end: int) -> None:
     first_at = 0.0
     try:
         while True:
-            wake = min((t for t in (deadline, nudge_at, report_at) if t is not None), default=None)
+            wake = min((t for t in (deadline, nudge_at, report_at, exit_at) if t is not None), default=None)
             timeout = None if wake is None else max(0.0, wake - time.monotonic())
             try:
                 ready, _, _ = select.select([read_end], [], [], timeout)
@@ -334,7 +336,9 @@ def _watch(read_end: int) -> None:
             if deadline is not None and time.monotonic() >= deadline:
                 deadline = None
                 if STATE.received < STATE.seen and signal.getsignal(first) is _handler:
-                    _act_for_stuck_main(first)
+                    exit_at = _act_for_stuck_main(first)
+            if exit_at is not None and time.monotonic() >= exit_at:
+                os._exit(128 + first)  # the shutdown for the main thread is stuck too
     finally:
         try:
             os.close(read_end)
@@ -404,22 +408,34 @@ def _report_stuck_main(signum: int, seconds: float, then: str) -> None:
     )
 
 
-def _act_for_stuck_main(signum: int) -> None:
-    """The main thread never ran its handler: it is stuck in C code. Shut down and exit for it."""
+def _act_for_stuck_main(signum: int) -> float:
+    """The main thread never ran its handler: it is stuck in C code. Shut down and exit for it.
+
+    The shutdown runs on a thread of its own, so the watcher goes on reading
+    signals (one more forces the exit at once, as in any shutdown). Returns
+    when the watcher exits anyway: the shutdown gives up on stuck threads after
+    a signal, but a lock held by the stuck main thread could block it.
+    """
     try:
         _report_stuck_main(signum, SETTINGS.grace_period, "; shutting down for it")
         if STATE.on_stuck_main is not None:
-            # bounded: the shutdown gives up on stuck threads after a signal, but a
-            # lock held by the stuck main thread could block it
-            worker = threading.Thread(target=STATE.on_stuck_main, name="mo-threads shutdown for main", daemon=True)
-            try:
-                worker.start()
-            except RuntimeError:
-                pass  # no new threads while the interpreter shuts down: its own shutdown is under way
-            else:
-                worker.join(SETTINGS.grace_period + 10)
+            worker = threading.Thread(
+                target=_shut_down_for_main, args=(signum,), name="mo-threads shutdown for main", daemon=True
+            )
+            worker.start()
+            return time.monotonic() + SETTINGS.grace_period + 10
+    except RuntimeError:
+        pass  # no new threads while the interpreter shuts down: its own shutdown is under way
+    os._exit(128 + signum)
+
+
+def _shut_down_for_main(signum: int) -> None:
+    try:
+        if STATE.on_stuck_main is not None:
+            STATE.on_stuck_main()
     finally:
-        os._exit(128 + signum)
+        if STATE.forcing.acquire(False):  # else a forced exit is writing its last report: it exits
+            os._exit(128 + signum)
 
 
 # how long a forced exit waits for its last report (stderr may be a full pipe)

@@ -9,6 +9,7 @@ import pytest
 
 from tests.helpers import finish, program_lines, run_python, send, start_python, wait_for_line
 from tests.test_shutdown import wait_until_sleeping
+from tests.test_watchdog import Child
 
 pytestmark = pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="POSIX signals needed")
 
@@ -266,6 +267,28 @@ class TestMainThreadDeaf:
         assert result.returncode == 128 + signal.SIGTERM, result.stdout + result.stderr
         assert time.monotonic() - began < 10
         assert "forced exit while thread 'worker' was still running" in result.stderr, result.stderr
+    def test_a_signal_while_the_watcher_shuts_down_for_the_main_thread(self) -> None:
+        # the shutdown the watcher runs for a deaf main thread is a shutdown under way too
+        code = DEAF_MAIN.replace(
+            "Thread.run(",
+            "import time, mo_threads\n"
+            "mo_threads.set_grace_period(3)\n"
+            "Thread.run('stubborn', lambda please_stop: time.sleep(60))\n"
+            "Thread.run(",
+        )
+        child = Child(code)
+        assert child.proc.stdout.readline().strip() == "ready"  # type: ignore[union-attr]
+        wait_until_sleeping(child.proc.pid)
+        child.proc.send_signal(signal.SIGTERM)
+        child.wait_for("shutting down for it", timeout=20)
+        began = time.monotonic()
+        child.proc.send_signal(signal.SIGTERM)
+        returncode = child.finish(timeout=20)
+        assert returncode == 128 + signal.SIGTERM, child.text()
+        assert time.monotonic() - began < 2  # not at the end of the grace period the shutdown gives 'stubborn'
+        assert "forced exit while thread 'stubborn' was still running" in child.text(), child.text()
+
+
 class TestWhereReportsGo:
     """Point 14: warnings, stuck-thread reports and unjoined failures go to stderr, each once."""
 
