@@ -39,6 +39,11 @@ lock.acquire()  # deadlock, deaf to SIGTERM
 """
 
 
+def seconds_in(text: str) -> float:
+    """The first number in `text` ("shutdown took 0.1 s" -> 0.1)."""
+    return float(next(word for word in text.replace(",", " ").split() if word[0].isdigit()))
+
+
 class TestTillAtShutdown:
     """Point 1: every pending Till fires as the shutdown begins, before the children are joined."""
 
@@ -61,13 +66,13 @@ class TestTillAtShutdown:
         time.sleep(0.3)
         began = time.monotonic()
         stop_main_thread()
-        print("shutdown took", int(time.monotonic() - began), "s")
+        print("shutdown took", round(time.monotonic() - began, 1), "s")
         """
         result = run_python(code, timeout=20)  # the grace period is 30 s: a held shutdown hangs here
         assert result.returncode == 0, result.stdout + result.stderr
         lines = program_lines(result.stdout)
         assert "sleeper woke" in lines and "poller stopped" in lines, result.stdout
-        assert lines[-1] == "shutdown took 0 s", result.stdout
+        assert lines[-1].startswith("shutdown took ") and seconds_in(lines[-1]) < 5, result.stdout
         assert "still running" not in result.stdout + result.stderr
 
     def test_a_till_made_during_the_shutdown_waits_its_time(self) -> None:
@@ -167,13 +172,15 @@ class TestFirstReport:
         Thread.run("stubborn", stubborn)
         began = time.monotonic()
         stop_main_thread()
-        print("shutdown took", int(time.monotonic() - began), "s", flush=True)
+        print("shutdown took", round(time.monotonic() - began, 1), "s", flush=True)
         """
         result = run_python(code, timeout=20)
         assert result.returncode == 0, result.stdout + result.stderr
         assert result.stderr.count("still running") == 1, result.stderr
-        assert "still running, 0.5 seconds" in result.stderr, result.stderr
-        assert program_lines(result.stdout)[-2:] == ["stubborn done", "shutdown took 2 s"], result.stdout
+        reported = result.stderr.split("still running, ")[1]
+        assert 0.5 <= seconds_in(reported) < 1.9, result.stderr  # at report_after, well before the 2 s
+        lines = program_lines(result.stdout)
+        assert lines[-2] == "stubborn done" and seconds_in(lines[-1]) >= 2, result.stdout  # waited on
 
     def test_bad_delays_are_refused(self) -> None:
         import mo_threads
@@ -297,12 +304,12 @@ class TestWhereReportsGo:
         import time
         import mo_threads
         from mo_threads import Signal, Thread
-        mo_threads.set_grace_period(1.5, report_after=0.5)
+        mo_threads.set_grace_period(5, report_after=0.5)
         def boom(please_stop):
             raise ValueError("nobody joined this boom")
         def stubborn(please_stop):
             please_stop.wait()
-            time.sleep(1)
+            time.sleep(1.5)
         Thread.run("boom", boom)
         Thread.run("stubborn", stubborn)
         signal = Signal("s")
