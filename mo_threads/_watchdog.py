@@ -6,7 +6,9 @@ what it is blocked on (from the wait registry, `_blocking`) and current stack,
 and keeps waiting; it reports again at the end of the grace period and every
 grace period after, while the thread keeps running. When shutdown was started
 by an OS signal, it gives up at the end of the grace period so the process
-still ends.
+still ends. A report goes once: to stderr when the log is the console (mo_logs'
+default, which `ConsoleLog` replaces so that warnings and errors go to stderr
+too), to the configured log otherwise.
 
 `wait_in_main(signal, till, timeout)` is `signal.wait(...)`: every wait of the
 main thread goes in slices of `MAIN_THREAD_SLICE` seconds, decided once in
@@ -156,9 +158,9 @@ def tree_path(thread: Any) -> str:
 class ConsoleLog(StructuredLogger_usingPrint):  # type: ignore[misc]  # mo_logs is untyped
     """mo_logs' default log (print), with warnings and errors on stderr, where a console's diagnostics go.
 
-    mo_logs prints every line to stdout, so a program's output mixed with the
-    failures of its threads and the reports of the shutdown. `use_console_log()`
-    puts this one in its place.
+    mo_logs prints every line to stdout, where the failures of the threads and
+    the reports of the shutdown would mix with the program's own output.
+    `use_console_log()` (run when the machinery starts) puts this one in its place.
     """
 
     def write(self, template: str, params: Any) -> None:
