@@ -141,6 +141,17 @@ def _register_exit_hook() -> None:
         except RuntimeError:
             pass  # the interpreter is shutting down already
     atexit.register(_stop_at_exit)
+    if sys.implementation.name == "pypy" and not hasattr(sys, "ps1"):
+        # PyPy ends on an uncaught KeyboardInterrupt right after sys.excepthook, running
+        # neither atexit hooks nor threading._shutdown: stop in order from the hook
+        previous = sys.excepthook
+
+        def _stop_after_interrupt(kind: Any, value: Any, trace: Any) -> None:
+            previous(kind, value, trace)
+            if issubclass(kind, KeyboardInterrupt) and threading.current_thread() is threading.main_thread():
+                _stop_at_exit()
+
+        sys.excepthook = _stop_after_interrupt
 
 
 def _request_stop(signum: int) -> None:
