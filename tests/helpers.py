@@ -38,9 +38,6 @@ PYPY_SIGNAL_AFTER_HAND_OFF = pypy_gap(
     "before the call can pass it on: the hand-off is lost (and the child may hang until its timeout)",
     run=False,
 )
-PYPY_UNCAUGHT_INTERRUPT = pypy_gap(
-    "a KeyboardInterrupt that ends the main program leaves before the exit hook stops the threads in order"
-)
 
 
 # logged (to stdout, mo-logs' default) at the end of every orderly shutdown, as in mo-threads 6.x

@@ -13,7 +13,6 @@ from typing import List
 import pytest
 
 from tests.helpers import REPO, child_env, finish, program_lines, run_python, send, start_python, wait_for_line
-from tests.helpers import PYPY_UNCAUGHT_INTERRUPT
 
 pytestmark = pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="POSIX signals needed")
 
@@ -552,7 +551,6 @@ class TestSignalsOutsideWait:
         assert result.returncode == 0, result.stderr
         assert lines_of(result.stdout) == ["KeyboardInterrupt in main", "worker stopped"], result.stdout
 
-    @PYPY_UNCAUGHT_INTERRUPT
     def test_uncaught_keyboard_interrupt_still_stops_threads(self) -> None:
         code = TREE + """
 say("ready")

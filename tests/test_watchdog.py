@@ -12,7 +12,7 @@ from typing import List
 
 import pytest
 
-from tests.helpers import PYPY_UNCAUGHT_INTERRUPT, start_python, wait_true
+from tests.helpers import start_python, wait_true
 
 POSIX = pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="POSIX signals needed")
 
@@ -111,7 +111,6 @@ class TestShutdownReport:
         self.check_forced_exit(Child(program(30, 60, main)))
 
     @POSIX
-    @PYPY_UNCAUGHT_INTERRUPT
     def test_a_second_signal_forces_the_exit_the_first_one_interrupted(self) -> None:
         # the first SIGINT raises KeyboardInterrupt in main; the second comes while the
         # exit waits for the threads (Python 3.12 starts no thread for the report then)
