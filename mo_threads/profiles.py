@@ -168,13 +168,16 @@ def _stats_of(profiler: cProfile.Profile, running: bool) -> Optional[pstats.Stat
 
     A profiler still running on another thread is only read (`getstats()`),
     never disabled: disabling would act on the calling thread and pop the other
-    thread's call stack.
+    thread's call stack. PyPy refuses to read an enabled profiler: there a
+    running one counts as having seen nothing, until its thread ends.
     """
     if running:
         enabled = gc.isenabled()
         gc.disable()  # no finalizer may run Python code while the entries are read
         try:
             entries = profiler.getstats()
+        except RuntimeError:
+            return None  # PyPy: "Profiler instance must be disabled before getting the stats"
         finally:
             if enabled:
                 gc.enable()

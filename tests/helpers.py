@@ -31,7 +31,8 @@ def pypy_gap(reason: str, run: bool = True) -> pytest.MarkDecorator:
 
 
 PYPY_PROFILES = pypy_gap(
-    "its cProfile gives no stats of a profiler still enabled in another thread, so the profile is not written"
+    "its cProfile gives no stats of a profiler still enabled, so a profile written while threads "
+    "run lacks their calls"
 )
 PYPY_SIGNAL_AFTER_HAND_OFF = pypy_gap(
     "it can run the SIGINT handler just after a blocking call took the item/permit handed to it, "

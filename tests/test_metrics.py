@@ -10,7 +10,7 @@ from typing import Any, Dict, List
 import mo_threads
 from mo_threads import Signal, Thread, _blocking
 from mo_threads.metrics import COLUMNS, statistics_filename, write_statistics
-from tests.helpers import PYPY_PROFILES, run_python, wait_true
+from tests.helpers import run_python, wait_true
 
 
 def waits_on(target: Any, times: int, seconds: float, kind: str = "Signal") -> None:
@@ -301,7 +301,6 @@ class TestWriteStatistics:
 
 
 class TestWrittenWithTheProfile:
-    @PYPY_PROFILES
     def test_blocking_file_written_next_to_the_profile_at_exit(self, tmp_path: Any) -> None:
         profile = str(tmp_path / "run.tab")
         result = run_python(

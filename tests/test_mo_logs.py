@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from tests.helpers import PYPY_PROFILES, run_python
+from tests.helpers import run_python
 
 pytest.importorskip("mo_logs")
 pytest.importorskip("mo_files")  # mo-logs' file logger writes through mo-files
@@ -69,7 +69,6 @@ def check_profile(path):
 
 
 class TestMoLogs:
-    @PYPY_PROFILES
     def test_file_log_and_profile_with_explicit_stop(self, tmp_path):
         folder = str(tmp_path)
         result = run_python(PROGRAM, folder, "stop", timeout=50, cwd=folder)
@@ -79,7 +78,6 @@ class TestMoLogs:
         check_log(os.path.join(folder, "log.txt"))
         check_profile(os.path.join(folder, "profile.tab"))
 
-    @PYPY_PROFILES
     def test_file_log_flushed_at_exit(self, tmp_path):
         folder = str(tmp_path)
         result = run_python(PROGRAM, folder, "exit", timeout=50, cwd=folder)

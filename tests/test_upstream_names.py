@@ -29,7 +29,7 @@ from mo_logs import logger as mo_logger
 
 import mo_threads
 from mo_threads.commands import SESSIONS
-from tests.helpers import PYPY_PROFILES, REPO, child_env, run_python
+from tests.helpers import REPO, child_env, run_python
 
 # --- what upstream has --------------------------------------------------------------
 # every public (not _-prefixed) name bound at module level in mo-threads 6.704.26062
@@ -938,9 +938,6 @@ def _checked_once() -> List[Tuple[str, str]]:
     return sorted((module, name) for name, module in seen.items())
 
 
-@pytest.mark.parametrize(
-    "module,name",
-    [pytest.param(m, n, marks=[PYPY_PROFILES] if m == "mo_threads.profiles" else []) for m, n in _checked_once()],
-)
+@pytest.mark.parametrize("module,name", _checked_once())
 def test_does_its_job(module: str, name: str, no_leaked_threads: Iterator[None]) -> None:
     BEHAVIOUR[name](_get(module, name))
