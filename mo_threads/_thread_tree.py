@@ -49,6 +49,9 @@ class BaseThread:
         self.stopped = Signal("stopped " + name)
         self.cprofiler: Any = None
         self.deadline: Optional[Signal] = None
+        # set, under child_locker, once the end of this thread found no child left to
+        # join: a thread started from then on would be joined by nobody (see _adopt)
+        self._closed = False
 
     @property
     def id(self) -> Optional[int]:
@@ -71,6 +74,19 @@ class BaseThread:
         """Make `child` one of this thread's children (stopped and joined before this thread ends)."""
         with self.child_locker:
             self._children[child] = None
+
+    def _adopt(self, child: BaseThread) -> bool:
+        """Add `child` unless this thread's end has joined its last child already; True when added.
+
+        The check and the add are one step under `child_locker`, the lock under
+        which the end finds no child left: a child is either joined by this
+        thread or refused here, never left behind.
+        """
+        with self.child_locker:
+            if self._closed:
+                return False
+            self._children[child] = None
+            return True
 
     def remove_child(self, child: BaseThread) -> None:
         """Forget `child` (it ended, or was joined); does nothing if it is not a child.
@@ -106,22 +122,29 @@ class BaseThread:
         """
         return _seconds_left(self.deadline)
 
-    def _children_newest_first(self) -> List[BaseThread]:
+    def _children_newest_first(self, close: bool = False) -> List[BaseThread]:
         with self.child_locker:
-            return list(reversed(self._children))
+            children = list(reversed(self._children))
+            if close and not children:
+                self._closed = True
+            return children
 
-    def _stop_and_join_children(self) -> List[Tuple[BaseThread, BaseException]]:
+    def _stop_and_join_children(self, close: bool = True) -> List[Tuple[BaseThread, BaseException]]:
         """Stop and join every child; return (child, failure) for the failures nobody else will see.
 
         Threads owned by an object (`parent_thread=` that is not a thread) go
         last: the other threads may still be waiting for them (a database's
-        worker answers the threads that query it).
+        worker answers the threads that query it). A child started meanwhile
+        (by a child's cleanup, say) is stopped and joined too. With `close`
+        (the end of this thread), the moment no child is left this thread
+        takes no more (`_adopt`); `close=False` is for a thread that goes on
+        (between two tries of a restarted target).
         """
         failures: List[Tuple[BaseThread, BaseException]] = []
-        if not self._children:
-            return failures  # the common case: no lock, no copy
+        if not close and not self._children:
+            return failures  # no lock, no copy
         while True:
-            children = self._children_newest_first()
+            children = self._children_newest_first(close)
             if not children:
                 return failures
             unowned = [child for child in children if child._owner is None]

@@ -26,6 +26,13 @@ supervise), `_main_thread` (the main thread, exit hook, signal handlers,
 shutdown) and this module (Thread, AlienThread, RegisterThread,
 current_thread, join_all_threads), which re-exports every public name.
 
+The tree owns every thread that runs: `start()` puts the thread in its
+parent's children before the OS thread exists, and an exception landing inside
+`start()` leaves it either running there or never run. A parent whose end has
+joined its last child takes no more (a thread started then goes to the main
+thread); once the shutdown has joined every thread, `start()` raises
+RuntimeError, as CPython refuses threads at interpreter shutdown.
+
 Failures are never lost: `join()` raises a thread's exception in the joiner; a
 released thread's failure is logged when it happens; a failure nobody joined is
 logged when the parent ends (for children of the main thread: at shutdown).
@@ -51,7 +58,7 @@ from mo_threads._main_thread import (
     stop_main_thread,
     wait_for_shutdown_signal,
 )
-from mo_threads._thread_tree import BaseThread, _log_failure, _log_unjoined, _wrap_failure
+from mo_threads._thread_tree import BaseThread, _allocate_lock, _log_failure, _log_unjoined, _wrap_failure
 from mo_threads._watchdog import (
     set_grace_period,
     wait_in_main,
@@ -260,30 +267,63 @@ class Thread(BaseThread):
         return current_thread()
 
     def start(self) -> Thread:
-        """Start the thread; returns it."""
+        """Start the thread; returns it.
+
+        Raises RuntimeError when it was started already, and when the shutdown
+        has joined every thread already (`stop_main_thread()` ran, or the
+        program exits; `start_main_thread()` starts the machinery again):
+        nobody would ask this thread to stop or join it. A thread started while
+        the shutdown still joins threads (by a child's cleanup) is joined with
+        them. A thread detached from its parent before it starts
+        (`parent.remove_child(thread)`) is its owner's business, and not refused.
+
+        An exception that lands inside this call (a KeyboardInterrupt, the
+        SystemExit of a SIGTERM) leaves the thread either running in the tree,
+        like any other, or never run, out of the tree, and free to start again.
+        """
         if self._thread is not None:
             raise RuntimeError("Thread " + repr(self.name) + " was already started")
+        # Taken once: by the new thread as it begins (then it runs), or by a start()
+        # that failed (then its target never runs, even if the OS thread exists).
+        # Whoever takes it decides, so an exception between any two steps here leaves
+        # no thread running outside the tree, and none in the tree that never runs.
+        launch = _allocate_lock()
         # the OS thread is a daemon: shutdown joins it ourselves, in order (see stop_main_thread)
-        thread = threading.Thread(target=self._run, name=self.name, daemon=True)
-        self._thread = thread
-        # joined into the tree only once started: an unstarted thread must not block its parent's end
-        if self.parent is not MAIN_THREAD and self.parent.stopped:  # type: ignore[union-attr]
-            # nobody would join it under a parent that has ended
-            self.parent = MAIN_THREAD
-        if not self._detached:
-            self._in_tree = True
-            self.parent.add_child(self)  # type: ignore[union-attr]
+        thread = threading.Thread(target=self._run, args=(launch,), name=self.name, daemon=True)
         try:
+            self._thread = thread
+            if not self._detached:
+                # in the tree before the OS thread exists: whatever interrupts us, it is reachable
+                self._join_tree()
             if self._deadline_spec is not None or (self.parent.deadline is not None and not self._detached):  # type: ignore[union-attr]
                 self._arm_deadline()
             thread.start()
         except BaseException:
-            self._disarm_deadline()
-            self._leave_tree()
-            self._thread = None
+            if launch.acquire(False):
+                # the target will never run: undo, so nothing is left half-done
+                self._disarm_deadline()
+                self._leave_tree()
+                self._thread = None
             raise
         self.ident = thread.ident  # known once start() returns: a join right away has its owner
         return self
+
+    def _join_tree(self) -> None:
+        # set first: an exception right after the add still finds it to take out
+        self._in_tree = True
+        parent = self.parent
+        if parent._adopt(self):  # type: ignore[union-attr]
+            return
+        # the parent's end joined its last child already: the root adopts the thread
+        if parent is not MAIN_THREAD and MAIN_THREAD._adopt(self):
+            self.parent = MAIN_THREAD
+            return
+        self._in_tree = False
+        raise RuntimeError(
+            "Can not start thread " + repr(self.name) + ": mo_threads has shut down (stop_main_thread() ran, or"
+            " the program exits) and joined every thread, so nobody would stop or join this one;"
+            " start_main_thread() starts it again"
+        )
 
     def _arm_deadline(self) -> None:
         # Only a deadline of its own gets a callback: an inherited one stops this
@@ -312,7 +352,9 @@ class Thread(BaseThread):
             self._own_deadline = None
             own.remove_then(self.stop)  # the timer lets go of it: no callback, no reference kept
 
-    def _run(self) -> None:
+    def _run(self, launch: Any) -> None:
+        if not launch.acquire(False):
+            return  # start() failed before this thread began, and undid the rest: never run
         self.ident = ident = _thread.get_ident()
         # a wait on `stopped` is a wait for this thread (the wait-for graph of _blocking)
         _blocking.owned_by(self.stopped, ident)
@@ -329,8 +371,7 @@ class Thread(BaseThread):
             self._failure = failure
         finally:
             try:
-                if self._children:
-                    _log_unjoined(self, self._stop_and_join_children())
+                _log_unjoined(self, self._stop_and_join_children())  # and take no more children
             finally:
                 _registry.leave(self)
                 self._end()
@@ -343,7 +384,7 @@ class Thread(BaseThread):
 
         def clear_children() -> None:
             # a failed try may leave threads behind: stop and join them before the next try
-            for child, failure in self._stop_and_join_children():
+            for child, failure in self._stop_and_join_children(close=False):
                 logger.warning(
                     "Thread {name|quote} failed (nobody joined it before {parent|quote} restarted)",
                     name=child.name,
