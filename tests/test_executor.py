@@ -320,13 +320,30 @@ class TestPleaseStop:
             assert future.result(timeout=LONG) is True  # it stopped because it was asked
 
     def test_cancel_of_a_queued_job(self) -> None:
+        seen: List[Any] = []
         with ThreadPool(1) as pool:
             blocker = pool.submit(wait_for_stop)
             queued = pool.submit(wait_for_stop)
+            queued.add_done_callback(seen.append)
+            with pytest.raises(cf.TimeoutError):
+                queued.exception(timeout=0.01)
             assert queued.cancel() is True
-            assert queued.cancelled() and queued.please_stop
+            assert queued.cancel() is True  # again: still cancelled
+            assert queued.cancelled() and queued.done() and queued.please_stop
+            assert seen == [queued]  # a cancelled future is done: its callbacks ran
+            with pytest.raises(cf.CancelledError):
+                queued.result(timeout=0)
+            with pytest.raises(cf.CancelledError):
+                queued.exception(timeout=0)
             blocker.cancel()
         assert queued.cancelled() and blocker.result() is True
+
+    def test_cancel_of_a_finished_job(self) -> None:
+        with ThreadPool(1) as pool:
+            future = pool.submit(abs, -3)
+            assert future.result(timeout=LONG) == 3
+            assert future.cancel() is False
+            assert not future.cancelled() and future.result() == 3
 
     def test_stop_asks_running_and_queued_jobs_to_stop(self) -> None:
         pool = ThreadPool(1)
