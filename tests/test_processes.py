@@ -325,6 +325,22 @@ class TestProcessGroup:
         with pytest.raises(RuntimeError):
             process.join()
 
+    def test_without_process_groups_only_the_program_is_signalled(self, monkeypatch):
+        # the fallback where os.setsid/os.killpg do not exist
+        from mo_threads import processes
+
+        monkeypatch.setattr(Process, "_own_process_group", False)
+        monkeypatch.setattr(processes, "PIPE_DRAIN_SECONDS", 0.2)  # the grandchild holds the pipes
+        process, seconds = self.start(timeout=None)
+        try:
+            process.stop()
+            finish(process, raise_on_error=False)
+            assert process.returncode == -signal.SIGTERM
+            assert sleepers(seconds)  # what it started lives on
+        finally:
+            for pid in sleepers(seconds):
+                os.kill(pid, signal.SIGKILL)
+
     def test_shutdown(self):
         seconds = "31.%06d" % random.randrange(10**6)
         result = run_python(
