@@ -58,7 +58,7 @@ os.open, os.listdir, os.scandir = _no_proc(os.open), _no_proc(os.listdir), _no_p
 """
 
 CORE = """
-import io, json, sys
+import io, json, signal, sys, threading
 import mo_threads
 from mo_threads import PLEASE_STOP, Process, Queue, Thread, Till, dump_on_signal, dump_threads, stop_main_thread
 from mo_threads import _os_signals, processes
@@ -105,6 +105,8 @@ except ValueError as cause:
 
 # the fallbacks taken: no process groups, no dump signal, no signal watcher (no socket here)
 report["fallbacks"] = [processes.PROCESS_GROUPS, _os_signals.DUMP_SIGNAL, _os_signals.STATE.pipe]
+# without /proc nobody can tell whether the main thread blocks a signal: "no" (nudge it anyway)
+report["blocks_without_proc"] = _os_signals._blocks(threading.main_thread().native_id, signal.SIGINT)
 
 seen = []
 def loop(please_stop):
@@ -133,6 +135,7 @@ def test_core_works_without_the_posix_only_parts():
     assert report["dump"] is True
     assert report["dump_on_signal"] == "ValueError"  # no SIGUSR1 and no signal named: a clear error
     assert report["fallbacks"] == [False, None, None]
+    assert report["blocks_without_proc"] is False
     assert after == {"loop": ["please_stop"]}
     assert "Traceback" not in done.stderr, done.stderr
 
