@@ -26,7 +26,7 @@ from __future__ import annotations
 import os
 import shlex
 from itertools import count
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 from mo_logs import logger
 
@@ -228,6 +228,7 @@ class _Session(Process):
         self.idle_turn = 0
         self.code: Optional[int] = None
         self.finished = False
+        self.idle_timer: Optional[Tuple[Till, Callable[[], None]]] = None
         self._token = "__mo_threads_end_" + os.urandom(8).hex() + "_"
         self._sequence = count()
         Process.__init__(
@@ -251,6 +252,7 @@ class _Session(Process):
                 self.marker = marker
                 self.stdout_done = self.stderr_done = False
                 self.idle_turn += 1
+        self.drop_idle_timer()
         if ended:
             # bash ended between acquire() and now
             command._end(self.returncode)
@@ -333,9 +335,32 @@ class _Session(Process):
         with self.lock:
             self.finished = True
             command, self.current = self.current, None
+        self.drop_idle_timer()
         if command is not None:
             command._end(self.returncode)
         Process._finish(self)
+
+    def arm_idle_timer(self, turn: int) -> None:
+        """Close this session if it is still idle since `turn` in `IDLE_SECONDS`."""
+        till = Till(seconds=IDLE_SECONDS)
+
+        def close() -> None:
+            self.close_if_idle(turn)
+
+        with self.lock:
+            if self.finished:
+                return
+            old, self.idle_timer = self.idle_timer, (till, close)
+        if old is not None:
+            old[0].remove_then(old[1])
+        till.then(close)
+
+    def drop_idle_timer(self) -> None:
+        """Forget the idle timer: the session is busy or gone, and the timer must not keep it alive."""
+        with self.lock:
+            old, self.idle_timer = self.idle_timer, None
+        if old is not None:
+            old[0].remove_then(old[1])
 
     def close_if_idle(self, turn: int) -> None:
         if SESSIONS.take_idle(self, turn):
@@ -381,8 +406,7 @@ class _Sessions:
         with self.lock:
             self.idle.setdefault(session.key, []).append(session)
             turn = session.idle_turn
-        till = Till(seconds=IDLE_SECONDS)
-        till.then(lambda: session.close_if_idle(turn))
+        session.arm_idle_timer(turn)
 
     def take_idle(self, session: _Session, turn: int) -> bool:
         """Remove `session` from the pool if it is still idle since `turn`."""

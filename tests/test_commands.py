@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+import gc
 import os
 import signal
+import weakref
 from typing import List
 
 import pytest
@@ -124,6 +126,14 @@ class TestCommand:
         assert wait_true(lambda: session.exited, timeout=20)
         assert session.returncode == 0
         assert wait_true(lambda: not SESSIONS.idle, timeout=20)
+
+    def test_a_closed_session_is_not_kept_by_its_idle_timer(self):
+        command = run("idle", "echo hi")
+        session = weakref.ref(command._session)
+        del command
+        SESSIONS.close_all()
+        gc.collect()
+        assert session() is None  # its 60 s idle timer let go of it
 
     def test_max_stdout_keeps_the_last_lines(self):
         command = run("many", "seq 1 500", max_stdout=100)
