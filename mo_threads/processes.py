@@ -321,7 +321,7 @@ class Process(BaseThread):
         """Kill the program now (SIGKILL; on POSIX its whole process group). Never blocks; `join()` to wait for it."""
         if not self.exited:
             self._asked_to_stop = True
-            self._kill_now()
+        self._kill_now()  # also once the program exited while what it started holds its pipes
         self.please_stop.go()
         return self
 

@@ -302,11 +302,11 @@ class TestProcessGroup:
         assert wait_true(lambda: sleepers(seconds)), "the grandchild never started"
         return process, seconds
 
-    def check_ended(self, process: Process, seconds: str, ended_at: float) -> None:
+    def check_ended(self, process: Process, seconds: str, ended_at: float, stdout: tuple = ()) -> None:
         finish(process, raise_on_error=False)
         assert time.monotonic() - ended_at < 3.0  # the pipes closed with the group, no drain wait
         assert wait_true(lambda: not sleepers(seconds), timeout=5), "the grandchild survived"
-        assert drain(process.stdout) == []
+        assert drain(process.stdout) == list(stdout)
 
     def test_stop(self):
         process, seconds = self.start(timeout=None)
@@ -324,6 +324,14 @@ class TestProcessGroup:
         self.check_ended(process, seconds, time.monotonic())
         with pytest.raises(RuntimeError):
             process.join()
+
+    def test_kill_after_the_program_exited_ends_what_holds_its_pipes(self):
+        seconds = "31.%06d" % random.randrange(10**6)
+        process = Process("leaves a child", ["sh", "-c", "sleep " + seconds + " & echo started"], timeout=None)
+        assert process.exited.wait(till=Till(seconds=20))
+        assert wait_true(lambda: sleepers(seconds)), "the grandchild never started"
+        process.kill()
+        self.check_ended(process, seconds, time.monotonic(), stdout=("started",))
 
     def test_without_process_groups_only_the_program_is_signalled(self, monkeypatch):
         # the fallback where os.setsid/os.killpg do not exist
