@@ -36,7 +36,13 @@ ancestors) get new locks from threads.py's function.
 `reset_for_tests()` is the other end of the same list: each module may
 register a reset (`on_reset(name, fn)`) that puts its global state back as
 after import; they run top layer first (the reverse of `ORDER`), so a layer
-is reset after the layers that use it.
+is reset after the layers that use it. The test suite calls it after every
+test (the autouse fixture `check_nothing_left` in tests/conftest.py), then
+fails a test that left mo_threads threads, children of the main thread or
+timers with callbacks behind. A reset puts caches and settings back (idle
+`Command` sessions closed, blocking statistics cleared, a main thread the
+test shut down started again); it never stops a thread the test left
+running: that is the test's fault, and the fixture reports it.
 
 This module imports nothing of mo_threads: every layer may import it.
 """

@@ -47,7 +47,7 @@ from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 
 from mo_logs import Except, logger
 
-from mo_threads import _blocking, _registry, till as _till
+from mo_threads import _blocking, _registry, _runtime, till as _till
 from mo_threads._restart import RestartPolicy, run_with_restarts
 from mo_threads._main_thread import (
     MAIN_THREAD,
@@ -647,6 +647,16 @@ def register_thread(func: Callable[..., Any]) -> Callable[..., Any]:
             return func(*args, **kwargs)
 
     return wrapper
+
+
+def _reset_for_tests() -> None:
+    # a test that shut down (stop_main_thread(), wait_for_shutdown_signal()) leaves a
+    # main thread that takes no more threads: the next test gets a fresh one
+    if MAIN_THREAD.stopped or MAIN_THREAD._closed:
+        start_main_thread()
+
+
+_runtime.on_reset("threads", _reset_for_tests)
 
 
 def join_all_threads(threads: Iterable[Any], till: Optional[Signal] = None) -> List[Any]:
