@@ -14,7 +14,7 @@ from mo_threads.pools import PoolThread, ThreadPool
 from mo_threads.signals import Signal
 from mo_threads.threads import THREAD_TIMEOUT
 from mo_threads.till import Till
-from tests.helpers import program_lines, run_python
+from tests.helpers import cpython_only, program_lines, run_python
 
 
 class TestThreadPool:
@@ -219,6 +219,9 @@ class TestPoolFailuresNeverLostNorKept:
         assert "exploding job" in output and "the lost job failure" in output
         assert output.count("the lost job failure") == 1  # reported once
 
+    # on PyPy one of the 50 joined failures is often still referenced after the collection (seen
+    # 2 runs in 3; not in a plain script): freed later than by CPython's reference counting
+    @cpython_only("a joined failure freed by the time of one gc.collect()")
     def test_joined_failures_are_not_kept(self) -> None:
         class JobFailure(ValueError):
             """A failure we can hold a weak reference to (built-in exceptions take none)."""
