@@ -36,6 +36,11 @@ nudge (signals blocked, or stuck in C). Otherwise a signal is a first one
 again: a program that caught KeyboardInterrupt and carried on gets another
 one on the next Ctrl-C, as in plain Python.
 
+Before any forced exit (`os._exit`, which runs no clean-up), the actions
+registered with `at_forced_exit` run: quick steps that keep the exit from
+leaving things behind (the process groups of the programs still running get
+SIGKILL: in sessions of their own, they get no Ctrl-C from the terminal).
+
 The watcher's nudge writes to the pipe too (the C handler runs on the main
 thread): its byte, coming soon after, is not a new signal. Where the main
 thread blocks the signal (read from /proc on Linux) the nudge would stay
@@ -75,7 +80,7 @@ import signal
 import sys
 import threading
 import time
-from typing import Any, Callable, Dict, Optional, Set, Tuple
+from typing import Any, Callable, Dict, List, NoReturn, Optional, Set, Tuple
 
 from mo_threads import _runtime
 from mo_threads._vocabulary import check_count
@@ -338,7 +343,7 @@ def _watch(read_end: int) -> None:
                 if STATE.received < STATE.seen and signal.getsignal(first) is _handler:
                     exit_at = _act_for_stuck_main(first)
             if exit_at is not None and time.monotonic() >= exit_at:
-                os._exit(128 + first)  # the shutdown for the main thread is stuck too
+                _exit_now(128 + first)  # the shutdown for the main thread is stuck too
     finally:
         try:
             os.close(read_end)
@@ -426,7 +431,7 @@ def _act_for_stuck_main(signum: int) -> float:
             return time.monotonic() + SETTINGS.grace_period + 10
     except RuntimeError:
         pass  # no new threads while the interpreter shuts down: its own shutdown is under way
-    os._exit(128 + signum)
+    _exit_now(128 + signum)
 
 
 def _shut_down_for_main(signum: int) -> None:
@@ -435,7 +440,7 @@ def _shut_down_for_main(signum: int) -> None:
             STATE.on_stuck_main()
     finally:
         if STATE.forcing.acquire(False):  # else a forced exit is writing its last report: it exits
-            os._exit(128 + signum)
+            _exit_now(128 + signum)
 
 
 # how long a forced exit waits for its last report (stderr may be a full pipe)
@@ -454,7 +459,29 @@ def _force_exit(signum: int) -> None:
                 text = "mo_threads: the report of the threads still running failed: %r\n" % (cause,)
             _write_within(text, REPORT_TIMEOUT)
     finally:
-        os._exit(128 + signum)
+        _exit_now(128 + signum)
+
+
+# quick actions run just before a forced exit (see the module); registered at import
+_AT_FORCED_EXIT: List[Callable[[], None]] = []
+
+
+def at_forced_exit(action: Callable[[], None]) -> None:
+    """Run `action()` just before the process is forced to exit (`os._exit`: no clean-up runs).
+
+    For quick steps that never block nor log (sending a signal): whatever
+    they raise is ignored, so the exit happens in any case.
+    """
+    _AT_FORCED_EXIT.append(action)
+
+
+def _exit_now(status: int) -> NoReturn:
+    for action in list(_AT_FORCED_EXIT):
+        try:
+            action()
+        except BaseException:
+            pass  # the exit must happen: nothing may stop it now
+    os._exit(status)
 
 
 def _write_within(text: str, timeout: float) -> None:

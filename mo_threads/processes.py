@@ -48,6 +48,7 @@ from typing import Any, Callable, Deque, Dict, List, Mapping, Optional, Sequence
 
 from mo_logs import logger
 
+from mo_threads import _os_signals
 from mo_threads.queues import Queue
 from mo_threads._vocabulary import PLEASE_STOP, ThreadTimeout, check_name, check_till, check_timeout
 from mo_threads.signals import Signal
@@ -67,6 +68,9 @@ STDERR_KEPT = 30
 # the watchdog and shutdown signal the whole group, so what it started ends with it.
 # Elsewhere only the program itself is signalled.
 PROCESS_GROUPS = hasattr(os, "setsid") and hasattr(os, "killpg")
+# process group -> the pid of the process that started it, while its Process has not stopped:
+# a forced exit (os._exit, no clean-up) sends them SIGKILL; a forked child leaves its parent's alone
+_LIVE_GROUPS: Dict[int, int] = {}
 STREAMS = ("stdout", "stderr")
 
 
@@ -259,6 +263,8 @@ class Process(BaseThread):
                 raise type(cause)(message) from cause
             raise type(cause)(cause.errno, message) from cause
         self.pid: int = self._popen.pid
+        if self._own_process_group:
+            _LIVE_GROUPS[self.pid] = os.getpid()
         if debug:
             logger.info("Process {name|quote} started with pid {pid}: {params}", name=name, pid=self.pid, params=args)
 
@@ -499,6 +505,7 @@ class Process(BaseThread):
 
     def _finish(self) -> None:
         # the monitor thread has ended: the process is done
+        _LIVE_GROUPS.pop(self.pid, None)
         self.stopped.go()
         if self._failure is None and self.parent is not None:
             self.parent.remove_child(self)
@@ -638,3 +645,17 @@ class Process(BaseThread):
 
     def _drop_watch_timer(self) -> None:
         self._set_watch_timer(self._rearm(), None)  # a newer turn: a check under way arms nothing
+
+
+def _kill_live_groups() -> None:
+    """At a forced exit: SIGKILL the process group of every program this process started that has not stopped."""
+    me = os.getpid()
+    for group, owner in list(_LIVE_GROUPS.items()):
+        if owner == me:
+            try:
+                os.killpg(group, signal.SIGKILL)
+            except OSError:
+                pass  # gone already
+
+
+_os_signals.at_forced_exit(_kill_live_groups)

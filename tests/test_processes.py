@@ -11,7 +11,7 @@ import pytest
 
 from mo_threads import MAIN_THREAD, PLEASE_STOP, Thread, ThreadTimeout, Till
 from mo_threads.processes import Process
-from tests.helpers import REPO, child_env, program_lines, run_python, wait_true
+from tests.helpers import REPO, child_env, finish as finish_python, program_lines, run_python, send, start_python, wait_for_line, wait_true
 
 PY = sys.executable
 PROGRAMS = os.path.join(REPO, "tests", "programs")
@@ -368,6 +368,40 @@ class TestProcessGroup:
         )
         assert "running" in result.stdout, result.stderr
         assert wait_true(lambda: not sleepers(seconds), timeout=5), "the grandchild survived the shutdown"
+
+    def test_forced_exit(self):
+        # a signal during the shutdown forces the exit at once (os._exit): the programs, in their own
+        # process groups, get no Ctrl-C from the terminal, so the forced exit must end them itself,
+        # also one still in its grace period
+        seconds = "31.%06d" % random.randrange(10**6)
+        proc = start_python(
+            """
+            import sys
+            from mo_threads import Thread, stop_main_thread
+            from mo_threads.processes import Process
+            from tests.helpers import wait_true
+            from tests.test_processes import sleepers
+
+            # a program slow to stop: it ignores SIGTERM, and gets SIGKILL only after its grace period
+            process = Process("group", ["sh", "-c", "trap '' TERM; sleep " + sys.argv[1] + "; echo done"], timeout=None)
+            process.grace_period = 30
+            assert wait_true(lambda: sleepers(sys.argv[1]))
+            Thread.run("stubborn", lambda please_stop: __import__("time").sleep(60))
+            print("running", flush=True)
+            stop_main_thread()  # waits for the stubborn thread: a signal now forces the exit
+            """,
+            seconds,
+        )
+        try:
+            wait_for_line(proc, "running")
+            time.sleep(0.5)  # the shutdown is under way
+            send(proc, signal.SIGTERM)
+            result = finish_python(proc, timeout=30)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+        assert result.returncode == 128 + signal.SIGTERM, result.stderr
+        assert wait_true(lambda: not sleepers(seconds), timeout=5), "the grandchild survived the forced exit"
 
 
 class TestShutdownSignals:
