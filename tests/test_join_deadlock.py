@@ -238,10 +238,14 @@ class TestJoinAnAncestor:
             except BaseException as error:
                 outcome["child"] = error
 
+        made = Signal("parent made")
+
         def work(please_stop: Signal) -> None:
             Thread.run("child", child)
+            made.wait(till=Till(seconds=20))  # then return: the end stops the child
 
         holder["parent"] = Thread.run("parent", work)
+        made.go()
         assert wait_true(lambda: "child" in outcome, timeout=15), "the child's join of its parent hangs"
         holder["parent"].join(till=Till(seconds=20))
         assert isinstance(outcome["child"], DeadlockError), outcome
