@@ -74,6 +74,7 @@ nothing more.
 from __future__ import annotations
 
 import _thread
+import math
 import os
 import select
 import signal
@@ -280,6 +281,7 @@ def _watch(read_end: int) -> None:
     # a nudge writes to the pipe too: its byte, if it comes soon, is not a new signal
     nudge_bytes = 0
     nudged_at = 0.0
+    nudge_window = 0.0
     first = 0
     first_at = 0.0
     try:
@@ -302,7 +304,7 @@ def _watch(read_end: int) -> None:
                     continue
                 if signum not in HANDLED or signal.getsignal(signum) is not _handler:
                     continue  # not ours, or the application handles it itself now
-                if nudge_bytes and signum == first and time.monotonic() - nudged_at < NUDGE_WINDOW:
+                if nudge_bytes and signum == first and time.monotonic() - nudged_at < nudge_window:
                     nudge_bytes -= 1
                     continue
                 if STATE.received > STATE.seen:
@@ -331,9 +333,11 @@ def _watch(read_end: int) -> None:
                         sys.stderr.write("mo_threads: failed to ask the threads to stop: %r\n" % (cause,))
             if nudge_at is not None and time.monotonic() >= nudge_at:
                 nudge_at = None
-                if STATE.received < STATE.seen and _nudge_main(first):
+                window = _nudge_main(first) if STATE.received < STATE.seen else None
+                if window is not None:
                     nudge_bytes += 1
                     nudged_at = time.monotonic()
+                    nudge_window = window
             if report_at is not None and time.monotonic() >= report_at:
                 report_at = None
                 if STATE.received < STATE.seen and signal.getsignal(first) is _handler:
@@ -359,40 +363,46 @@ NUDGE_DELAY = 0.05
 NUDGE_WINDOW = 0.5
 
 
-def _nudge_main(signum: int) -> bool:
-    """Send the signal again, to the main thread itself.
+def _nudge_main(signum: int) -> Optional[float]:
+    """Send the signal again, to the main thread itself; return the window its pipe byte is expected in.
 
     The kernel handed the signal to another thread, so the main thread, blocked
     in a C call (a lock, a sleep), did not wake to run its handler. A signal sent
     to the main thread interrupts that call. The handler recognises the nudge
     (`STATE.nudged` with nothing new to handle) if the main thread ran the
-    handler for the first one in the meantime. Returns True when sent.
+    handler for the first one in the meantime.
+
+    None when not sent. Where the main thread's signal mask can be read, a
+    nudge to a thread that does not block the signal is sure to write its byte:
+    the window is unbounded (a loaded machine may read it late, and it must not
+    pass for a second signal). Where it can not be read, `NUDGE_WINDOW`.
     """
     pthread_kill = getattr(signal, "pthread_kill", None)
     main_thread = threading.main_thread()
     main = main_thread.ident
     if pthread_kill is None or main is None:
-        return False
-    if _blocks(getattr(main_thread, "native_id", None), signum):
+        return None
+    blocked = _blocks(getattr(main_thread, "native_id", None), signum)
+    if blocked:
         # it would stay pending, and write nothing to the pipe: a real signal
         # coming next must not be taken for it
-        return False
+        return None
     STATE.nudged = True
     try:
         pthread_kill(main, signum)
     except (OSError, ValueError):
         STATE.nudged = False
-        return False
-    return True
+        return None
+    return NUDGE_WINDOW if blocked is None else math.inf
 
 
-def _blocks(native_id: Optional[int], signum: int) -> bool:
-    """True when thread `native_id` blocks `signum` (pthread_sigmask); False when it does not or nobody can tell.
+def _blocks(native_id: Optional[int], signum: int) -> Optional[bool]:
+    """Whether thread `native_id` blocks `signum` (pthread_sigmask); None when nobody can tell.
 
     Read from /proc (Linux): no call tells the mask of another thread.
     """
     if native_id is None:
-        return False
+        return None
     try:
         with open("/proc/self/task/%d/status" % native_id) as status:
             for line in status:
@@ -400,7 +410,7 @@ def _blocks(native_id: Optional[int], signum: int) -> bool:
                     return bool(int(line.split()[1], 16) >> (signum - 1) & 1)
     except (OSError, ValueError, IndexError):
         pass
-    return False
+    return None
 
 
 def _report_stuck_main(signum: int, seconds: float, then: str) -> None:

@@ -296,6 +296,47 @@ class TestMainThreadDeaf:
         assert "forced exit while thread 'stubborn' was still running" in child.text(), child.text()
 
 
+STUCK_IN_C = """
+import ctypes, sys, threading, time
+from mo_threads import Thread, _os_signals
+if sys.argv[1:] == ["late nudge byte"]:
+    _os_signals.NUDGE_WINDOW = 0.0  # as if the watcher read the nudge's byte late (a loaded machine)
+libc = ctypes.CDLL(None, use_errno=True)
+mutex = ctypes.create_string_buffer(64)  # zeroed: PTHREAD_MUTEX_INITIALIZER (glibc)
+def worker(please_stop):
+    please_stop.wait()
+    print("worker stopped", flush=True)
+Thread.run("worker", worker)
+held = threading.Event()
+def holder():
+    libc.pthread_mutex_lock(mutex)
+    held.set()
+    time.sleep(2)
+    libc.pthread_mutex_unlock(mutex)
+threading.Thread(target=holder).start()
+held.wait()
+print("ready", flush=True)
+libc.pthread_mutex_lock(mutex)  # stuck in C for 2 s, signals not blocked: no EINTR ends this wait
+print("main went on after SIGTERM", flush=True)
+"""
+
+
+class TestMainThreadStuckInC:
+    """A main thread in a C call that signals do not interrupt: one SIGTERM is one signal, the nudge included."""
+
+    @pytest.mark.parametrize("when", ["", "late nudge byte"])
+    def test_one_sigterm_stops_in_order_once_the_main_thread_is_free(self, when: str) -> None:
+        proc = start_python(STUCK_IN_C, *([when] if when else []))
+        wait_for_line(proc, "ready")
+        time.sleep(0.2)
+        send(proc, signal.SIGTERM)
+        result = finish(proc, timeout=30)
+        assert "forced exit" not in result.stderr, result.stderr  # the watcher's own nudge is not a second signal
+        # the orderly stop: the handler runs once the main thread is free, and ends it (SystemExit)
+        assert program_lines(result.stdout) == ["worker stopped"], result.stdout + result.stderr
+        assert result.returncode == 128 + signal.SIGTERM
+
+
 class TestWhereReportsGo:
     """Point 14: warnings, stuck-thread reports and unjoined failures go to stderr, each once."""
 
