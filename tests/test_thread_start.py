@@ -77,6 +77,7 @@ def raising_at(instant: int) -> Iterator[List[bool]]:
                 return None
             frame.f_trace_opcodes = True
             frame.f_trace_lines = False
+            frame.f_trace = trace  # from 3.12 the returned function alone does not get the opcode events
             after_call[frame] = True  # the function begins
             return trace
         if event == "opcode" and not raised:
