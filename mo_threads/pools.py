@@ -32,7 +32,7 @@ import concurrent.futures as _cf
 import inspect
 from types import BuiltinFunctionType, CodeType
 from time import monotonic as _monotonic
-from typing import TYPE_CHECKING, Any, Callable, Dict, Generic, Iterable, Iterator, List, Optional, TypeVar, Union
+from typing import TYPE_CHECKING, Any, Callable, Dict, Generic, Iterable, Iterator, List, Optional, Tuple, TypeVar, Union
 
 from mo_logs import logger
 
@@ -183,6 +183,16 @@ class PoolThread:
             self._report("and it was released (nobody joins it)")
         return self
 
+    if hasattr(_cf.Future, "_get_snapshot"):  # Python 3.15+
+
+        def _get_snapshot(self) -> Tuple[bool, bool, Any, Optional[BaseException]]:
+            # asyncio (wrap_future, run_in_executor) reads a finished future through this
+            # private method, not exception(): what it reads was looked at all the same
+            snapshot: Tuple[bool, bool, Any, Optional[BaseException]] = _cf.Future._get_snapshot(self)  # type: ignore[attr-defined]
+            if snapshot[3] is not None:
+                self._pool._forget_failure(self)
+            return snapshot
+
     def _report(self, why: str) -> None:
         if self._pool._take_unreported(self):
             _log_failure(self.name, self._failure, why)  # type: ignore[arg-type]
@@ -259,6 +269,16 @@ class PoolFuture(_ConcurrentFuture[_T]):
         if failure is not None:
             self._pool._forget_failure(self)
         return failure
+
+    if hasattr(_cf.Future, "_get_snapshot"):  # Python 3.15+
+
+        def _get_snapshot(self) -> Tuple[bool, bool, Any, Optional[BaseException]]:
+            # asyncio (wrap_future, run_in_executor) reads a finished future through this
+            # private method, not exception(): what it reads was looked at all the same
+            snapshot: Tuple[bool, bool, Any, Optional[BaseException]] = _cf.Future._get_snapshot(self)  # type: ignore[attr-defined]
+            if snapshot[3] is not None:
+                self._pool._forget_failure(self)
+            return snapshot
 
     def _report(self, why: str) -> None:
         if self._pool._take_unreported(self):
