@@ -28,9 +28,17 @@ $(REAL_STAMP): $(STAMP) tests/install_real_packages.py
 	$(VPY) tests/install_real_packages.py
 	touch $@
 
-# MO_THREADS_REQUIRE_REAL_PACKAGES: here those packages are installed, so their absence fails
-test: $(REAL_STAMP)
-	MO_THREADS_REQUIRE_REAL_PACKAGES=1 $(VPY) -m pytest $(PYTEST_ARGS)
+# the dask extra, for tests/test_remote_dask.py (a real distributed.LocalCluster), on the
+# Pythons Dask supports (3.10+); HAS_DASK says whether this venv's Python is one of them
+DASK_STAMP := $(VENV)/.installed-dask
+HAS_DASK = $$($(VPY) -c 'import sys; print(int(sys.version_info >= (3, 10)))')
+$(DASK_STAMP): $(STAMP)
+	if [ "$(HAS_DASK)" = 1 ]; then $(VPY) -m pip install --quiet --disable-pip-version-check -e ".[dask]"; fi
+	touch $@
+
+# MO_THREADS_REQUIRE_*: here those packages are installed, so their absence fails
+test: $(REAL_STAMP) $(DASK_STAMP)
+	MO_THREADS_REQUIRE_REAL_PACKAGES=1 MO_THREADS_REQUIRE_DASK=$(HAS_DASK) $(VPY) -m pytest $(PYTEST_ARGS)
 
 # ruff over the code, tests, examples and benchmarks; mypy --strict over mo_threads and
 # examples/typed_usage.py (both configured in pyproject.toml); an ignore needed on one Python
