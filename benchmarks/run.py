@@ -636,27 +636,6 @@ def _git_commit() -> str:
         return "unknown"
 
 
-README = os.path.join(REPO, "README.md")
-README_START, README_END = "<!-- bench:start -->\n", "<!-- bench:end -->\n"
-
-
-def refresh_readme(results_md: str, readme: str = README) -> bool:
-    """Put `results_md` between the bench markers of `readme`; False when it has none (an sdist)."""
-    try:
-        with open(readme) as f:
-            text = f.read()
-        with open(results_md) as f:
-            table = f.read()
-    except OSError:
-        return False
-    start, end = text.find(README_START), text.find(README_END)
-    if start < 0 or end < start:
-        return False
-    with open(readme, "w") as f:
-        f.write(text[: start + len(README_START)] + table + text[end:])
-    return True
-
-
 def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="about 1.5 minutes: 3 rounds, fewer items and repeats")
@@ -755,8 +734,6 @@ def main(argv: Optional[List[str]] = None) -> int:
             )
         )
         f.write(markdown_table(rows))
-    if os.path.abspath(args.output) == HERE and refresh_readme(os.path.join(args.output, "results.md")):
-        print("README.md: the table between the bench markers is this run's")
     problem = chart(rows, os.path.join(args.output, "results.png"), meta)
     if problem:
         print(problem)

@@ -8,8 +8,8 @@ a call that only says whether it got what it asked for (`Semaphore.acquire`,
 `Latch.wait`, like `Lock.acquire` and `Signal.wait`) returns False.
 `Queue` keeps the stdlib's and upstream's conventions instead: `add` on a
 full queue raises `QueueFull` (a `queue.Full` and a `ThreadTimeout`), `get`
-raises `QueueEmpty` (a `queue.Empty`), and `pop` returns None. README.md,
-"A wait cut short", lists every blocking call.
+raises `QueueEmpty` (a `queue.Empty`), and `pop` returns None.
+docs/guide/waits.md lists every blocking call.
 
 Waits go through `wait_in_main`, so a main thread blocked in one still sees
 Ctrl-C.

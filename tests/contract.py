@@ -5,7 +5,7 @@ A row says, for one blocking call:
 
 - `make()`: a fresh `Setup` in which `call` blocks (an empty queue, a held lock...);
 - `call(setup, **kwargs)`: the call, given `till=` and/or `timeout=` (only those passed);
-- what a wait cut short does (README.md, "A wait cut short"; mo_threads/_waits.py):
+- what a wait cut short does (docs/guide/waits.md; mo_threads/_waits.py):
   return `returns` (False or None), or raise `raises`;
 - `hand_off(setup)`: what another thread does to complete a blocked call (add an
   item, release the lock...), and `check(setup, result)` of the completed call;

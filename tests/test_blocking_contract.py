@@ -9,7 +9,7 @@ has a limit or not. After every call cut short or refused, a new waiter and a ne
 hand-off still meet: no stale waiter is left to swallow it.
 
 What a wait cut short does (return False or None, raise ThreadTimeout, QueueFull or
-QueueEmpty) is each row's, as README.md's "A wait cut short" lists it. KeyboardInterrupt at
+QueueEmpty) is each row's, as docs/guide/waits.md lists it. KeyboardInterrupt at
 the moment of a hand-off is tested with real signals in child processes:
 tests/test_handoff.py.
 """
