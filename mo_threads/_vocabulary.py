@@ -176,6 +176,11 @@ class AllFailed(_BaseGroup):  # type: ignore[misc,valid-type]
 
     __module__ = "mo_threads.futures"
 
+    def __reduce__(self) -> Any:
+        # explicit (not the builtin one): tblib's pickling, which distributed installs for every
+        # exception class, rebuilds a BaseExceptionGroup subclass without its arguments otherwise
+        return type(self), (self.message, self.exceptions), self.__dict__ or None
+
     if _BaseGroup is Exception:
 
         def __init__(self, message: str, exceptions: Any) -> None:
@@ -203,6 +208,11 @@ class ThreadGroupError(_Group):  # type: ignore[misc,valid-type]
     """
 
     __module__ = "mo_threads.groups"
+
+    def __reduce__(self) -> Any:
+        # explicit (not the builtin one): tblib's pickling, which distributed installs for every
+        # exception class, rebuilds a BaseExceptionGroup subclass without its arguments otherwise
+        return type(self), (self.message, self.exceptions), self.__dict__ or None
 
     if _Group is Exception:
 

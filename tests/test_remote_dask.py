@@ -118,3 +118,22 @@ def test_program_shutdown_cancels_the_remote_work() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert program_lines(result.stdout) == ["status cancelled"], result.stdout
+
+
+@pytest.mark.parametrize("name", ["AllFailed", "ThreadGroupError", "DeadlockError", "ThreadTimeout", "BarrierTimeout"])
+def test_our_exceptions_pickle_once_distributed_is_loaded(name: str) -> None:
+    # distributed installs tblib's pickling of every exception class: a failure sent from a worker
+    # (a ThreadGroupError of a task that ran a group, say) must still come back whole
+    import pickle
+
+    from mo_threads import _vocabulary
+
+    cls = getattr(_vocabulary, name)
+    if name in ("AllFailed", "ThreadGroupError"):
+        error = cls("two failed", [ValueError("a"), KeyError("b")])
+    elif name == "DeadlockError":
+        error = cls("Deadlock: a waits on b", [("a", "Lock 'x'"), ("b", "Lock 'y'")])
+    else:
+        error = cls("message")
+    copy = pickle.loads(pickle.dumps(error))
+    assert type(copy) is cls and str(copy) == str(error)
