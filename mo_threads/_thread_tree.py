@@ -157,6 +157,7 @@ class BaseThread:
                     self.remove_child(child)
                     continue
                 if wait_stopped(child, "the end of " + repr(self.name)):
+                    child._wait_for_its_end_steps()
                     failure = child._take_unreported_failure()
                     if failure is not None:
                         failures.append((child, failure))
@@ -165,6 +166,9 @@ class BaseThread:
 
     def _take_unreported_failure(self) -> Optional[BaseException]:
         return None
+
+    def _wait_for_its_end_steps(self) -> None:
+        """Once `stopped` fired: wait (a little) for what the thread still runs after it (its `stopped.then()` callbacks)."""
 
     def _is_started(self) -> bool:
         return True

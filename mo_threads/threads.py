@@ -436,6 +436,14 @@ class Thread(BaseThread):
             self._reported = True
         _log_failure(self, self._failure, "it was released: nobody joins it")  # type: ignore[arg-type]
 
+    def _wait_for_its_end_steps(self) -> None:
+        # `stopped` fires first, then its callbacks run on this thread: a parent (the shutdown
+        # above all) that goes on at once would log "All threads have shutdown", and stop the
+        # logging, while a callback of a child still prints or logs
+        os_thread = self._thread
+        if os_thread is not None and os_thread is not threading.current_thread():
+            os_thread.join(END_STEPS_SECONDS)
+
     def _take_unreported_failure(self) -> Optional[BaseException]:
         with self.child_locker:
             if self._failure is None or self._joined or self._reported or self._released:
@@ -490,6 +498,10 @@ class Thread(BaseThread):
         self.stop()
         if self._thread is not None:
             self.join()
+
+
+# how long a parent waits for a stopped child's `stopped.then()` callbacks to finish
+END_STEPS_SECONDS = 5.0
 
 
 def _wait_for_end(

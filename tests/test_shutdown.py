@@ -245,6 +245,31 @@ class TestNormalExit:
         assert "time.sleep(0.01)" in report or "line" in report, report
 
 
+class TestEndStepsBeforeTheShutdownEnds:
+    def test_stopped_callbacks_of_children_finish_before_the_last_line(self) -> None:
+        # `stopped` fires, then its callbacks run on the ending thread: the shutdown waits for them
+        # before it logs its last line and stops the logging (a callback may still log)
+        result = run_python(
+            """
+            import sys, time
+            from mo_threads import Thread, stop_main_thread
+
+            def slow_goodbye():
+                time.sleep(0.5)
+                sys.stdout.write("goodbye from a stopped callback\\n")  # one write: whole lines from three threads
+                sys.stdout.flush()
+
+            for i in range(3):
+                Thread.run("worker %d" % i, lambda please_stop: please_stop.wait()).stopped.then(slow_goodbye)
+            stop_main_thread()
+            """,
+            timeout=60,
+        )
+        assert result.returncode == 0, result.stderr
+        lines = [line.strip() for line in result.stdout.splitlines() if line.strip()]
+        assert lines == ["goodbye from a stopped callback"] * 3 + ["All threads have shutdown"], result.stdout
+
+
 class TestStopAndStartMainThread:
     def test_stop_then_start_again(self) -> None:
         code = """
