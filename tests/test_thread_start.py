@@ -57,6 +57,39 @@ START_STEPS = {
 }
 
 
+def _opcode_events_come() -> bool:
+    """Whether this interpreter gives opcode events to a frame that asks for them in its call event.
+
+    CPython 3.12.1 (pyenv's here) does not (a bug of its sys.monitoring-based tracing, fixed later):
+    raising_at() can then count no instant.
+    """
+    seen: List[bool] = []
+
+    def probe() -> int:
+        return len("probe")
+
+    def trace(frame: Any, event: str, arg: Any) -> Any:
+        if event == "call" and frame.f_code is probe.__code__:
+            frame.f_trace_opcodes = True
+            frame.f_trace_lines = False
+            frame.f_trace = trace
+            return trace
+        if event == "opcode":
+            seen.append(True)
+        return trace
+
+    previous = sys.gettrace()
+    sys.settrace(trace)
+    try:
+        probe()
+    finally:
+        sys.settrace(previous)
+    return bool(seen)
+
+
+OPCODE_EVENTS = _opcode_events_come()
+
+
 @contextlib.contextmanager
 def raising_at(instant: int) -> Iterator[List[bool]]:
     """Raise KeyboardInterrupt at the `instant`-th point of `START_STEPS` where a signal may land.
@@ -172,6 +205,7 @@ class TestStartInterrupted:
         assert thread not in current_thread().children
         assert not thread.is_alive()
 
+    @pytest.mark.skipif(not OPCODE_EVENTS, reason="this Python gives no opcode events to a frame that asks in its call event (CPython 3.12.1); test_random_sigterm_while_starting_threads still covers start()")
     @pytest.mark.parametrize("deadline", [None, 30])
     def test_exception_at_every_instant_of_start(self, deadline: Any) -> None:
         # KeyboardInterrupt raised at the 1st, 2nd, ... bytecode of start() and of the
