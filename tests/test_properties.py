@@ -20,6 +20,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 
 from mo_threads import DONE, NEVER, PLEASE_STOP, Lock, Queue, Signal, Till
 from mo_threads.queues import QueueClosed, QueueFull
+from tests.helpers import cpython_only, pypy_gap
 
 QUICK = settings(deadline=None, max_examples=60, suppress_health_check=[HealthCheck.too_slow])
 COLLECTING = settings(deadline=None, max_examples=25, suppress_health_check=[HealthCheck.too_slow])  # gc.collect() per example
@@ -304,6 +305,7 @@ class TestSignalAlgebra:
             fired.add(i)
             assert len(calls) == (1 if truth(expression, fired) else 0)
 
+    @cpython_only("an abandoned combination is freed, and its callbacks removed, the moment its last reference goes")
     @COLLECTING
     @given(expression=expressions())
     def test_an_abandoned_combination_leaves_no_callbacks_behind(self, expression) -> None:
@@ -380,6 +382,7 @@ class TestSignalAlgebra:
 
 # --- Lock.wait hand-offs -------------------------------------------------------------
 class TestLockHandOffs:
+    @pypy_gap("seen once in CI (PyPy 7.3.11): a waiter in Lock.wait(seconds=60) got no wake-up when the test ended; not yet understood", run=False)
     @THREADED
     @given(
         waiters=st.integers(min_value=1, max_value=5),
