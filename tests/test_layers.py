@@ -291,6 +291,16 @@ EXCEPTIONS = sorted(
 )
 
 
+def example_error(name: str) -> BaseException:
+    """An instance of the vocabulary's exception `name`, with the arguments its class takes."""
+    cls = getattr(_vocabulary, name)
+    if name in ("AllFailed", "ThreadGroupError"):
+        return cls("two failed", [ValueError("a"), KeyError("b")])  # type: ignore[no-any-return]
+    if name == "DeadlockError":
+        return cls("Deadlock: a waits on b", [("a", "Lock 'x'"), ("b", "Lock 'y'")])  # type: ignore[no-any-return]
+    return cls("message")  # type: ignore[no-any-return]
+
+
 class TestVocabulary:
     def test_every_exception_has_a_home(self) -> None:
         assert EXCEPTIONS == sorted(n for n in HOMES if n not in ("PLEASE_STOP", "THREAD_STOP"))
@@ -314,12 +324,7 @@ class TestVocabulary:
     @pytest.mark.parametrize("name", sorted(EXCEPTIONS))
     def test_exceptions_pickle(self, name: str) -> None:
         cls = getattr(_vocabulary, name)
-        if name in ("AllFailed", "ThreadGroupError"):
-            error = cls("two failed", [ValueError("a"), KeyError("b")])
-        elif name == "DeadlockError":
-            error = cls("Deadlock: a waits on b", [("a", "Lock 'x'"), ("b", "Lock 'y'")])
-        else:
-            error = cls("message")
+        error = example_error(name)
         copy = pickle.loads(pickle.dumps(error))
         assert type(copy) is cls and str(copy) == str(error)
         if name == "DeadlockError":

@@ -126,14 +126,8 @@ def test_our_exceptions_pickle_once_distributed_is_loaded(name: str) -> None:
     # (a ThreadGroupError of a task that ran a group, say) must still come back whole
     import pickle
 
-    from mo_threads import _vocabulary
+    from tests.test_layers import example_error
 
-    cls = getattr(_vocabulary, name)
-    if name in ("AllFailed", "ThreadGroupError"):
-        error = cls("two failed", [ValueError("a"), KeyError("b")])
-    elif name == "DeadlockError":
-        error = cls("Deadlock: a waits on b", [("a", "Lock 'x'"), ("b", "Lock 'y'")])
-    else:
-        error = cls("message")
+    error = example_error(name)
     copy = pickle.loads(pickle.dumps(error))
-    assert type(copy) is cls and str(copy) == str(error)
+    assert type(copy) is type(error) and str(copy) == str(error)
