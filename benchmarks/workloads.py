@@ -81,7 +81,6 @@ def queue_4p4c(impl: str, p: Dict[str, Any]) -> Dict[str, Any]:
 
 def _queue_run(impl: str, n: int, producers: int, consumers: int, bound: Any) -> Dict[str, Any]:
     per_producer = n // producers
-    n = per_producer * producers
     received = [0] * consumers
     if impl == "stdlib":
         import queue
@@ -119,11 +118,30 @@ def _queue_run(impl: str, n: int, producers: int, consumers: int, bound: Any) ->
         def close() -> None:
             q.add(end)
 
+    return _drive(per_producer, producers, add, consume, consumers, close, received, "items")
+
+
+def _drive(
+    per_producer: int,
+    producers: int,
+    send: Callable[[int], Any],
+    consume: Callable[[int], None],
+    consumers: int,
+    close: Callable[[], None],
+    received: List[int],
+    what: str,
+) -> Dict[str, Any]:
+    """Time `producers` threads sending `per_producer` values each to `consumers` threads, then `close()`.
+
+    `consume(i)` receives until the end and puts its count in `received[i]`.
+    """
+    n = per_producer * producers
+
     def produce() -> None:
         for i in range(per_producer):
-            add(i)
+            send(i)
 
-    # plain threads drive every implementation: we time the queue, not thread start-up
+    # plain threads drive every implementation: we time the hand-off, not thread start-up
     cons = [threading.Thread(target=consume, args=(i,)) for i in range(consumers)]
     prods = [threading.Thread(target=produce) for _ in range(producers)]
     for t in cons:
@@ -138,8 +156,8 @@ def _queue_run(impl: str, n: int, producers: int, consumers: int, bound: Any) ->
         t.join(120)
     elapsed = _elapsed(start)
     if sum(received) != n:
-        raise RuntimeError("lost items: sent " + str(n) + ", received " + str(sum(received)))
-    return {"value": n / elapsed, "unit": "items/s", "seconds": elapsed, "ops": n}
+        raise RuntimeError("lost " + what + ": sent " + str(n) + ", received " + str(sum(received)))
+    return {"value": n / elapsed, "unit": what + "/s", "seconds": elapsed, "ops": n}
 
 
 # --- 2. signal ping-pong ------------------------------------------------------
@@ -687,7 +705,6 @@ def channel(impl: str, p: Dict[str, Any]) -> Dict[str, Any]:
     """
     n, producers, consumers, capacity = p["n"], p["producers"], p["consumers"], p["capacity"]
     per_producer = n // producers
-    n = per_producer * producers
     received = [0] * consumers
     end = object()
     if impl == "stdlib":
@@ -714,26 +731,7 @@ def channel(impl: str, p: Dict[str, Any]) -> Dict[str, Any]:
             count += 1
         received[i] = count
 
-    def produce() -> None:
-        for i in range(per_producer):
-            send(i)
-
-    cons = [threading.Thread(target=consume, args=(i,)) for i in range(consumers)]
-    prods = [threading.Thread(target=produce) for _ in range(producers)]
-    for t in cons:
-        t.start()
-    start = _start()
-    for t in prods:
-        t.start()
-    for t in prods:
-        t.join()
-    close()
-    for t in cons:
-        t.join(120)
-    elapsed = _elapsed(start)
-    if sum(received) != n:
-        raise RuntimeError("lost values: sent " + str(n) + ", received " + str(sum(received)))
-    return {"value": n / elapsed, "unit": "values/s", "seconds": elapsed, "ops": n}
+    return _drive(per_producer, producers, send, consume, consumers, close, received, "values")
 
 
 def commands(impl: str, p: Dict[str, Any]) -> Dict[str, Any]:
