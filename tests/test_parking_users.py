@@ -1,0 +1,194 @@
+"""Semaphore and Channel park through `_parking` (issue 20, point 1): what is handed over is never lost nor given twice.
+
+A waiter is interrupted at the moment of the hand-off by an exception thrown into
+it (`PyThreadState_SetAsyncExc`, set while it is parked: CPython raises it as soon
+as the thread runs again, inside the wait). The permit or value it was handed goes
+to the next in line, or back where the next caller finds it. The real-SIGINT
+version of the same scenarios is tests/test_handoff.py.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import threading
+import time
+from typing import Any, Callable, List
+
+import pytest
+
+from mo_threads import PLEASE_STOP, Channel, Till
+from mo_threads._blocking import blocked_on
+from mo_threads.sync import BoundedSemaphore, Semaphore
+from tests.handoff import parked
+from tests.helpers import cpython_only, wait_true
+
+PATIENCE = 5.0  # a waiter behind: waiting that long means the hand-off was lost
+
+
+class Thrown(Exception):
+    """The exception thrown into a parked waiter."""
+
+
+def throw_into(thread: threading.Thread) -> None:
+    """Have `thread` raise `Thrown` as soon as it runs Python code again."""
+    assert thread.ident is not None
+    done = ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread.ident), ctypes.py_object(Thrown))
+    assert done == 1
+
+
+class Waiter:
+    """A thread that calls `call()` once, keeping what it returned or raised."""
+
+    def __init__(self, call: Callable[[], Any]) -> None:
+        self.got: List[Any] = []
+        self.raised: List[BaseException] = []
+
+        def run() -> None:
+            try:
+                self.got.append(call())
+            except BaseException as error:  # the thrown one included
+                self.raised.append(error)
+
+        self.thread = threading.Thread(target=run, daemon=True)
+        self.thread.start()
+        assert self.thread.ident is not None
+        parked(self.thread.ident)
+
+    def join(self) -> None:
+        self.thread.join(PATIENCE * 2)
+        assert not self.thread.is_alive()
+
+
+pytestmark = cpython_only("exceptions thrown into a parked thread need ctypes.pythonapi")
+
+
+class TestSemaphoreHandOff:
+    @pytest.mark.parametrize("kind", [Semaphore, BoundedSemaphore])
+    def test_an_interrupted_waiter_passes_the_permit_to_the_next(self, kind: Any) -> None:
+        semaphore = Semaphore(0, "handoff") if kind is Semaphore else BoundedSemaphore(1, "handoff")
+        if kind is BoundedSemaphore:
+            assert semaphore.acquire()
+        first = Waiter(semaphore.acquire)
+        second = Waiter(lambda: semaphore.acquire(till=Till(seconds=PATIENCE)))
+        throw_into(first.thread)
+        started = time.monotonic()
+        semaphore.release()
+        first.join()
+        second.join()
+        if first.raised:
+            assert isinstance(first.raised[0], Thrown)
+            assert second.got == [True]
+            assert time.monotonic() - started < PATIENCE / 2  # handed on at once, not at its till
+        else:
+            assert first.got == [True]  # it kept the permit: the second timed out
+            assert second.got == [False]
+        assert semaphore.value == 0
+
+    def test_an_interrupted_last_waiter_gives_the_permit_back(self) -> None:
+        semaphore = Semaphore(0, "handoff")
+        first = Waiter(semaphore.acquire)
+        throw_into(first.thread)
+        semaphore.release()
+        first.join()
+        if first.raised:
+            assert semaphore.value == 1
+            assert semaphore.acquire(blocking=False)
+        else:
+            assert first.got == [True] and semaphore.value == 0
+
+    def test_a_released_permit_goes_to_the_waiter_not_to_a_newcomer(self) -> None:
+        semaphore = Semaphore(0, "fair")
+        first = Waiter(semaphore.acquire)
+        semaphore.release()
+        assert semaphore.acquire(blocking=False) is False  # handed to the waiter: no barging
+        first.join()
+        assert first.got == [True] and semaphore.value == 0
+
+    def test_release_n_serves_the_waiters_in_order_then_counts(self) -> None:
+        semaphore = Semaphore(0, "many")
+        waiters = [Waiter(semaphore.acquire) for _ in range(3)]
+        semaphore.release(5)
+        for waiter in waiters:
+            waiter.join()
+            assert waiter.got == [True]
+        assert semaphore.value == 2
+
+    def test_a_waiter_that_gave_up_takes_nothing(self) -> None:
+        semaphore = Semaphore(0, "gave up")
+        assert semaphore.acquire(timeout=0.01) is False
+        assert semaphore.acquire(till=Till(seconds=0.01)) is False
+        semaphore.release()
+        assert semaphore.value == 1
+
+
+class TestChannelHandOff:
+    def test_an_interrupted_receiver_passes_the_value_to_the_next(self) -> None:
+        channel: Channel[str] = Channel("handoff")
+        first = Waiter(channel.receive)
+        second = Waiter(lambda: channel.receive(till=Till(seconds=PATIENCE)))
+        throw_into(first.thread)
+        channel.send("precious")
+        first.join()
+        second.join()
+        if first.raised:
+            assert isinstance(first.raised[0], Thrown)
+            assert second.got == ["precious"]
+        else:
+            assert first.got == ["precious"] and not second.got
+        assert channel.try_receive() == (False, None)  # delivered once
+
+    def test_an_interrupted_last_receiver_leaves_the_value_in_the_channel(self) -> None:
+        channel: Channel[str] = Channel("handoff")
+        first = Waiter(channel.receive)
+        throw_into(first.thread)
+        channel.send("precious")
+        first.join()
+        if first.raised:
+            assert channel.try_receive() == (True, "precious")
+        else:
+            assert first.got == ["precious"]
+        assert channel.try_receive() == (False, None)
+
+    def test_a_sender_interrupted_once_its_value_was_taken_delivered_it_once(self) -> None:
+        channel: Channel[str] = Channel("handoff")
+        sender = Waiter(lambda: channel.send("precious"))
+        throw_into(sender.thread)
+        assert channel.receive(timeout=PATIENCE) == "precious"
+        sender.join()
+        assert sender.got == [None] or isinstance(sender.raised[0], Thrown)
+        assert channel.try_receive() == (False, None)
+
+    def test_a_sender_interrupted_before_its_value_was_taken_withdraws_it(self) -> None:
+        channel: Channel[str] = Channel("handoff")
+        sender = Waiter(lambda: channel.send("withdrawn"))
+        throw_into(sender.thread)
+        # it runs Python code again only when woken: close() wakes it
+        channel.close()
+        sender.join()
+        assert len(sender.raised) == 1
+        assert channel.try_receive() == (True, PLEASE_STOP)  # the withdrawn value is not in it
+
+    def test_senders_and_receivers_in_line_are_served_in_order(self) -> None:
+        channel: Channel[int] = Channel("order", capacity=1)
+        channel.send(0)
+        senders = [Waiter(lambda n=n: channel.send(n)) for n in range(1, 4)]
+        assert [channel.receive(timeout=PATIENCE) for _ in range(4)] == [0, 1, 2, 3]
+        for sender in senders:
+            sender.join()
+            assert sender.got == [None]
+        receivers = [Waiter(channel.receive) for _ in range(3)]
+        for n in range(3):
+            channel.send(n)
+        for n, receiver in enumerate(receivers):
+            receiver.join()
+            assert receiver.got == [n]
+
+    def test_a_wait_is_recorded_once_as_a_channel_wait(self) -> None:
+        channel: Channel[str] = Channel("recorded")
+        receiver = Waiter(channel.receive)
+        assert receiver.thread.ident is not None
+        found = blocked_on(receiver.thread.ident)
+        assert found is not None and found[0] == "Channel" and found[1] is channel
+        channel.send("x")
+        receiver.join()
+        assert wait_true(lambda: blocked_on(receiver.thread.ident) is None)  # type: ignore[arg-type]
