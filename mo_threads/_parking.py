@@ -45,6 +45,30 @@ Rules that hold at every instant:
 
 Waiters are raw locks: nothing is allocated on the fast paths of the primitives
 (a lot's line is made with the primitive; the waiter only when a thread parks).
+
+Hand-off lots
+-------------
+A `HandOffLot` is a line where a wake-up carries something to one thread: a
+Semaphore's permit, a Channel's value (`hand(value)`), or takes what the parked
+thread offered (`take()`, a Channel's waiting sender). There the thing is not
+left in the primitive's state for the woken thread to find: it is given to that
+thread alone, so a newcomer can not take it first (no barging). Everything
+happens under the caller's lock (`outer`, required): the unparkers hold it, and
+a parked thread looks only under it whether it was served.
+
+6. Served is final. `hand()`/`take()` take the first place out of the line and
+   mark it served before waking it. A thread that wakes for any reason (its
+   `till`, its deadline, an exception) looks at the mark under the lock: served,
+   it returns what it was handed, even when its `till` fired at the same moment
+   (rule 4); not served, it leaves the line and nothing was handed.
+7. What an interrupted thread was handed goes on: to the next in line, or, with
+   nobody in line, back to the primitive (`give_back(value)`: a permit counted
+   again, a value back at the front of a channel's buffer), under the lock, before
+   the exception leaves `park()`. An offer that was taken (a sender's value) was
+   delivered: the exception only comes after.
+8. The lock is taken again whatever comes: an exception raised while taking it (a
+   second Ctrl-C) waits until it is held, so the look of rule 6 is never skipped;
+   the first exception is raised after it.
 """
 
 from __future__ import annotations
@@ -56,7 +80,7 @@ from typing import Any, Callable, Deque, Optional
 
 from mo_threads import _runtime
 
-__all__ = ("ParkingLot", "MAIN_THREAD_SLICE", "sleep_on")
+__all__ = ("ParkingLot", "HandOffLot", "NOT_HANDED", "MAIN_THREAD_SLICE", "sleep_on")
 
 _allocate_lock = _thread.allocate_lock
 _get_ident = _thread.get_ident
@@ -198,6 +222,127 @@ class ParkingLot(Deque[Any]):
         while self.unpark():
             count += 1
         return count
+
+
+class _NotHanded:
+    """The type of `NOT_HANDED`."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "NOT_HANDED"
+
+
+NOT_HANDED: Any = _NotHanded()  # HandOffLot.park(): nothing was handed (till, deadline, dismissed)
+
+_WAITING, _SERVED, _DISMISSED = 0, 1, 2
+
+
+class _Place:
+    """A thread's place in a HandOffLot: the raw lock it sleeps on, what it carries, whether it was served."""
+
+    __slots__ = ("lock", "value", "state")
+
+    def __init__(self, value: Any) -> None:
+        self.lock = _allocate_lock()
+        self.lock.acquire()
+        self.value = value
+        self.state = _WAITING
+
+
+def _wake(lock: Any) -> None:
+    try:
+        lock.release()
+    except RuntimeError:
+        pass  # released by its till as well: the mark says it was served (rule 6)
+
+
+def _hold(outer: Any, late: Optional[BaseException]) -> Optional[BaseException]:
+    """Take `outer` whatever comes (rule 8); return the first exception met, `late` if one was already."""
+    while True:
+        try:
+            outer.acquire()
+            return late
+        except BaseException as error:
+            if late is None:
+                late = error
+
+
+class HandOffLot(Deque[_Place]):
+    """A first-in, first-out line where each wake-up hands something over (see the module, rules 6 to 8).
+
+    Every method is called holding the primitive's lock, the `outer` of `park()`.
+    """
+
+    __slots__ = ()
+
+    def park(
+        self,
+        outer: Any,
+        till: Any = None,
+        deadline: Optional[float] = None,
+        offer: Any = None,
+        give_back: Optional[Callable[[Any], None]] = None,
+    ) -> Any:
+        """Sleep until served: return the value `hand()` gave, or None once `take()` took `offer`.
+
+        Returns `NOT_HANDED` when `till` (a Signal) fires, `deadline`
+        (`time.monotonic()` seconds) passes or `dismiss_all()` comes first.
+        `outer`, the raw lock the caller holds, is released while parked and
+        held again on every way out, an exception included. A thread handed a
+        value and then interrupted hands it to the next in line, or, with
+        nobody in line, calls `give_back(value)`.
+        """
+        place = _Place(offer)
+        lock = place.lock
+        self.append(place)
+        if till is not None and not till._add_waiter(lock):
+            self.remove(place)  # fired already; nobody could serve us: we held `outer`
+            return NOT_HANDED
+        outer.release()
+        late: Optional[BaseException] = None
+        try:
+            sleep_on(lock, deadline)
+        except BaseException as error:
+            late = error
+        late = _hold(outer, late)
+        if till is not None:
+            till._remove_waiter(lock)
+        if place.state == _WAITING:
+            self.remove(place)
+        elif place.state == _SERVED:
+            if late is None:
+                return place.value
+            if give_back is not None and not self.hand(place.value):
+                give_back(place.value)
+        if late is not None:
+            raise late
+        return NOT_HANDED
+
+    def hand(self, value: Any) -> bool:
+        """Give `value` to the first parked thread and wake it; False when nobody is parked."""
+        if not self:
+            return False
+        place = self.popleft()
+        place.value = value
+        place.state = _SERVED
+        _wake(place.lock)
+        return True
+
+    def take(self) -> Any:
+        """Take and return the offer of the first parked thread, and wake it; the line must not be empty."""
+        place = self.popleft()
+        value, place.value = place.value, None
+        place.state = _SERVED
+        _wake(place.lock)
+        return value
+
+    def dismiss_all(self) -> None:
+        """Wake every parked thread with nothing: its `park()` returns `NOT_HANDED`."""
+        while self:
+            place = self.popleft()
+            place.state = _DISMISSED
+            _wake(place.lock)
 
 
 def _after_fork_in_child() -> None:

@@ -5,20 +5,22 @@ Theory of operation
 All state sits behind one raw lock, held for a few bytecodes:
 
 - `_buffer`: values accepted and not yet received (at most `capacity`);
-- `_senders`: senders waiting with their value (an `_Offer`), when the buffer
-  is full (or, for a rendezvous channel, always);
-- `_receivers`: receivers waiting for a value (a `_Slot`).
+- `_senders`: senders parked with their value, when the buffer is full (or,
+  for a rendezvous channel, always);
+- `_receivers`: receivers parked for a value.
 
-A sender that finds a waiting receiver puts the value in its slot and fires
-it; otherwise it buffers the value if there is room, otherwise it queues an
-offer and waits on it. A receiver takes from the buffer (moving the first
-waiting offer into the room it made), or from the first offer, or waits in a
-slot. Slots and offers are Signals fired under the lock, so a party whose
-`till` fired at the same moment can tell, under the lock, whether it was
-served: a value is never lost nor delivered twice.
+Both lines are `HandOffLot`s (see `_parking`, which holds the race reasoning
+once). A sender that finds a parked receiver hands it the value; otherwise it
+buffers the value if there is room, otherwise it parks offering it. A receiver
+takes from the buffer (moving the first parked sender's offer into the room it
+made), or takes the first offer, or parks. Whether a party was served is decided
+under the lock, so one whose `till` fired at the same moment still gets its
+value (or delivered it), and a receiver handed a value and then interrupted
+(Ctrl-C) hands it to the next receiver, or puts it back at the front of the
+buffer: a value is never lost nor delivered twice.
 
-`close(error=None)` fails every waiting sender with `ChannelClosed` (its
-value was not delivered) and wakes every waiting receiver. Receivers still get
+`close(error=None)` fails every parked sender with `ChannelClosed` (its
+value was not delivered) and wakes every parked receiver. Receivers still get
 every buffered value; after that, `receive()` returns `PLEASE_STOP` (as
 `Queue.pop` does) or, when closed with an error, raises that error.
 
@@ -30,6 +32,7 @@ from __future__ import annotations
 
 import _thread
 from collections import deque
+from time import monotonic as _monotonic
 from typing import Any, Callable, Deque, Generic, Iterator, List, Optional, Tuple, TypeVar
 
 from mo_threads import _blocking
@@ -43,7 +46,7 @@ from mo_threads._vocabulary import (
     check_wait,
     raise_as_closed,
 )
-from mo_threads._waits import wait_for
+from mo_threads._parking import NOT_HANDED, HandOffLot
 from mo_threads._queue_core import Watch
 from mo_threads.signals import Signal
 from mo_threads.till import Till
@@ -51,34 +54,6 @@ from mo_threads.till import Till
 __all__ = ("Channel", "ChannelClosed")
 
 _T = TypeVar("_T")
-
-
-class _Offer(Signal):
-    """A waiting sender: its value, fired once taken (`taken`) or refused by close."""
-
-    __slots__ = ("value", "taken")
-
-    def __init__(self, value: Any) -> None:
-        Signal.__init__(self, "send")
-        self.value = value
-        self.taken = False
-
-
-class _Slot(Signal):
-    """A waiting receiver: fired once `value` is put in it, or by close."""
-
-    __slots__ = ("value", "filled")
-
-    def __init__(self) -> None:
-        Signal.__init__(self, "receive")
-        self.value: Any = None
-        self.filled = False
-
-    def hand(self, value: Any) -> None:
-        """Give the waiting receiver `value` (channel lock held)."""
-        self.value = value
-        self.filled = True
-        self.go()
 
 
 class Channel(Generic[_T]):
@@ -109,8 +84,8 @@ class Channel(Generic[_T]):
         self.closed = Signal("closed " + name)
         self._lock = _thread.allocate_lock()
         self._buffer: Deque[Any] = deque()
-        self._senders: Deque[_Offer] = deque()
-        self._receivers: Deque[_Slot] = deque()
+        self._senders = HandOffLot()  # parked senders, offering their value
+        self._receivers = HandOffLot()  # parked receivers, each handed its value
         self._watchers: List[Any] = []
         self._error: Optional[BaseException] = None
         self._error_as_closed: Any = None
@@ -128,39 +103,29 @@ class Channel(Generic[_T]):
         if value is PLEASE_STOP:
             self.close()
             return
-        with self._lock:
+        lock = self._lock
+        with lock:
             if self.closed._go:
                 self._refuse()
-            receivers = self._receivers
-            if receivers:
-                receivers.popleft().hand(value)
+            if self._receivers.hand(value):
                 return
             if len(self._buffer) < self.capacity:
                 self._buffer.append(value)
                 self._wake_watchers()
                 return
-            offer = _Offer(value)
-            self._senders.append(offer)
-            self._wake_watchers()
-        # slow path: recorded for dumps and metrics
-        record = _blocking.begin("Channel", self, bounded=till is not None or timeout is not None)
-        try:
-            wait_for(offer, till, timeout)
-        finally:
-            _blocking.end(record)
-            with self._lock:
-                if not offer.taken:
-                    try:
-                        self._senders.remove(offer)
-                    except ValueError:
-                        pass  # refused by close()
-                    offer.value = None
-        if offer.taken:
-            return
-        if self.closed._go:
-            raise ChannelClosed(
-                "Channel " + repr(self.name) + " was closed before the value was received"
-            ) from self._error
+            self._wake_watchers()  # a parked sender is a value ready to receive
+            # slow path: recorded for dumps and metrics
+            record = _blocking.begin("Channel", self, bounded=till is not None or timeout is not None)
+            try:
+                deadline = None if timeout is None else _monotonic() + timeout
+                if self._senders.park(lock, till, deadline, value) is not NOT_HANDED:
+                    return  # taken by a receiver
+            finally:
+                _blocking.end(record)
+            if self.closed._go:
+                raise ChannelClosed(
+                    "Channel " + repr(self.name) + " was closed before the value was received"
+                ) from self._error
         raise ThreadTimeout("Timeout sending on channel " + repr(self.name))
 
     def try_send(self, value: _T) -> bool:
@@ -174,8 +139,7 @@ class Channel(Generic[_T]):
         with self._lock:
             if self.closed._go:
                 self._refuse()
-            if self._receivers:
-                self._receivers.popleft().hand(value)
+            if self._receivers.hand(value):
                 return True
             if len(self._buffer) < self.capacity:
                 self._buffer.append(value)
@@ -207,12 +171,8 @@ class Channel(Generic[_T]):
             if error is not None:
                 self._error_as_closed = as_closed(error)
             self.closed.go()
-            senders, self._senders = self._senders, deque()
-            receivers, self._receivers = self._receivers, deque()
-            for offer in senders:
-                offer.go()
-            for slot in receivers:
-                slot.go()
+            self._senders.dismiss_all()
+            self._receivers.dismiss_all()
             self._wake_watchers()
 
     # --- receiving -----------------------------------------------------------------
@@ -224,30 +184,22 @@ class Channel(Generic[_T]):
         fires or `timeout` passes first.
         """
         timeout = check_wait(till, timeout)
-        with self._lock:
+        lock = self._lock
+        with lock:
             found, value = self._take()
             if found:
                 return value
             if self.closed._go:
                 return self._end()
-            slot = _Slot()
-            self._receivers.append(slot)
-        # slow path: recorded for dumps and metrics
-        record = _blocking.begin("Channel", self, bounded=till is not None or timeout is not None)
-        try:
-            wait_for(slot, till, timeout)
-        except BaseException:
-            # interrupted (Ctrl-C): a value handed to this receiver goes to the next one
-            with self._lock:
-                self._leave(slot, interrupted=True)
-            raise
-        finally:
-            _blocking.end(record)
-        with self._lock:
-            self._leave(slot, interrupted=False)
-        if slot.filled:
-            return slot.value
-        with self._lock:
+            # slow path: recorded for dumps and metrics
+            record = _blocking.begin("Channel", self, bounded=till is not None or timeout is not None)
+            try:
+                deadline = None if timeout is None else _monotonic() + timeout
+                value = self._receivers.park(lock, till, deadline, None, self._give_back)
+            finally:
+                _blocking.end(record)
+            if value is not NOT_HANDED:
+                return value
             if self.closed._go:
                 # a value may have been buffered before the close
                 found, value = self._take()
@@ -300,37 +252,17 @@ class Channel(Generic[_T]):
         if buffer:
             value = buffer.popleft()
             if senders:
-                offer = senders.popleft()
-                buffer.append(offer.value)
-                offer.taken = True
-                offer.value = None
-                offer.go()
+                buffer.append(senders.take())  # into the room just made, in order
             return True, value
         if senders:
-            offer = senders.popleft()
-            value = offer.value
-            offer.taken = True
-            offer.value = None
-            offer.go()
-            return True, value
+            return True, senders.take()
         return False, None
 
-    def _leave(self, slot: _Slot, interrupted: bool) -> None:
-        # lock held: the receiver of `slot` stops waiting
-        if not slot.filled:
-            try:
-                self._receivers.remove(slot)
-            except ValueError:
-                pass  # woken by close()
-        elif interrupted:
-            # handed a value it will not return: the next waiting receiver gets it, or
-            # it goes back to the front of the buffer (taken next), never dropped
-            value, slot.value, slot.filled = slot.value, None, False
-            if self._receivers:
-                self._receivers.popleft().hand(value)
-            else:
-                self._buffer.appendleft(value)
-                self._wake_watchers()
+    def _give_back(self, value: Any) -> None:
+        # lock held: a value handed to a receiver interrupted with nobody behind it,
+        # taken next (rule 7 of _parking)
+        self._buffer.appendleft(value)
+        self._wake_watchers()
 
     def _end(self) -> Any:
         # lock held, closed and drained

@@ -13,19 +13,24 @@ both `ThreadTimeout` (the library's `THREAD_TIMEOUT`, a `TimeoutError`) and
 the stdlib's `BrokenBarrierError`.
 
 Theory of operation: the state of each primitive sits behind one raw lock held
-for a few bytecodes. A thread that must wait parks on a `Signal` of its own
-(a semaphore waiter) or of its generation (a barrier or a latch); whoever
-changes the state fires it under the raw lock, so a waiter whose `till` fired
-at the same moment can tell, under the lock, whether it was served.
+for a few bytecodes. A Semaphore's waiters park in a `HandOffLot` (see
+`_parking`, which holds the race reasoning once): `release()` hands each permit
+to the longest waiter, under the lock, so no newcomer takes it first, and a
+waiter handed a permit and then interrupted passes it on (or counts it back).
+Barrier and Latch waiters wait on the `Signal` of their generation (a
+one-shot gate); whoever changes the state fires it under the raw lock, so a
+waiter whose `till` fired at the same moment can tell, under the lock, whether
+its round was over.
 """
 
 from __future__ import annotations
 
 import _thread
-from collections import deque
-from typing import Any, Callable, Deque, Optional, Union
+from time import monotonic as _monotonic
+from typing import Any, Callable, Optional, Union
 
 from mo_threads import _blocking
+from mo_threads._parking import HandOffLot
 from mo_threads._vocabulary import (
     BarrierTimeout,
     BrokenBarrierError,
@@ -56,7 +61,7 @@ class Semaphore:
         self.name = "semaphore" if name is None else check_name(name, type(self).__name__ + " name")
         self._value = check_count(value, "Semaphore " + repr(self.name) + " value", 0)
         self._lock = _thread.allocate_lock()
-        self._waiters: Deque[Signal] = deque()
+        self._waiters = HandOffLot()  # parked acquirers, each handed its permit by release()
 
     @property
     def value(self) -> int:
@@ -78,46 +83,34 @@ class Semaphore:
         if blocking is not True:
             blocking = check_blocking(blocking, timeout, till, type(self).__name__, self.name)
         timeout = check_wait(till, timeout)
-        with self._lock:
+        lock = self._lock
+        with lock:
             if self._value > 0 and not self._waiters:
                 self._value -= 1
                 return True
             if not blocking:
                 return False
-            waiter = Signal("waiter of " + self.name)
-            self._waiters.append(waiter)
-        # slow path: recorded for dumps and metrics
-        record = _blocking.begin("Semaphore", self, bounded=till is not None or timeout is not None)
-        try:
-            if wait_for(waiter, till, timeout):
-                return True
-        except BaseException:
-            # interrupted (KeyboardInterrupt): leave the queue, or pass on a permit handed over meanwhile
-            with self._lock:
-                granted = bool(waiter)
-                if not granted:
-                    self._waiters.remove(waiter)
-            if granted:
-                self.release()
-            raise
-        finally:
-            _blocking.end(record)
-        with self._lock:
-            if waiter:
-                return True  # handed over as the wait ended
-            self._waiters.remove(waiter)
-        return False
+            # slow path: recorded for dumps and metrics
+            record = _blocking.begin("Semaphore", self, bounded=till is not None or timeout is not None)
+            try:
+                deadline = None if timeout is None else _monotonic() + timeout
+                return self._waiters.park(lock, till, deadline, None, self._give_back) is True
+            finally:
+                _blocking.end(record)
 
     def release(self, n: int = 1) -> None:
         """Return `n` permits, waking as many waiters; ValueError for an `n` below 1."""
         n = check_count(n, "Semaphore " + repr(self.name) + ".release(n)", 1)
         with self._lock:
             self._check_release(n)
-            waiters = self._waiters
-            while n and waiters:
-                waiters.popleft().go()
+            hand = self._waiters.hand
+            while n and hand(True):  # straight to the longest waiters: no newcomer barges in
                 n -= 1
             self._value += n
+
+    def _give_back(self, permit: Any) -> None:
+        # lock held: a permit handed to a waiter interrupted with nobody behind it
+        self._value += 1
 
     def _check_release(self, n: int) -> None:
         """Hook for BoundedSemaphore (lock held)."""
