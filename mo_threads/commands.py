@@ -4,17 +4,30 @@ Theory of operation
 -------------------
 Starting a process costs milliseconds; a long-lived `bash` reading commands
 from its stdin costs one `fork` per command. Sessions are kept per working
-directory and environment, each serving one command at a time. A command is
-written as one line:
+directory and environment, each serving one command at a time. A session
+starts by defining one shell function:
 
-    ( eval '<command line>' ) </dev/null; printf '%s %d\\n' <end> "$?"; printf '%s\\n' <end> >&2
+    __mo_threads_run() {
+        ( eval "set --; $1" ) </dev/null
+        local code=$?
+        printf '%s\\n' <token>"$2"__ >&2
+        printf '%s %d\\n' <token>"$2"__ "$code"
+    }
 
-`eval` of a quoted string confines a syntax error to that command; the
-subshell keeps a `cd` or `export` from leaking into the next command; stdin
-from /dev/null keeps the command from eating the session's input. `<end>` is a
-marker unique to the command: seen on stdout (with the exit code) and on
-stderr, it means every line of the command has arrived, so the command's
-queues get its own output and nothing else.
+and a command is one short line, `__mo_threads_run '<command line>' <n>`,
+written to bash's stdin by the caller itself. Short, because bash reads a
+pipe one byte per `read()` call (it must not consume the next command's
+input): the whole wrapper spelled out on every line cost 150 system calls
+per command. `eval` of a quoted string confines a syntax error to that
+command; `set --` gives it no positional parameters, as at the top level;
+the subshell keeps a `cd`, `export` or `exit` from leaking into the next
+command (only a fork isolates a command from everything a shell can change:
+see benchmarks/README.md); stdin from /dev/null keeps the command from eating
+the session's input. `<token><n>__` is a marker unique to the command: seen
+on stderr and on stdout (with the exit code), it means every line of the
+command has arrived, so the command's queues get its own output and nothing
+else. The stderr marker goes first, so that its reader is usually done by
+the time the stdout marker ends the command.
 
 A finished command gives its session back to the idle pool; a session idle
 for `IDLE_SECONDS` is closed (its stdin closed, so `bash` exits), and shutdown
@@ -242,9 +255,30 @@ class _Session(Process):
             startup_timeout=None,
             parent_thread=MAIN_THREAD,
         )
+        token = self._token
+        self._send(
+            "__mo_threads_run() { ( eval \"set --; $1\" ) </dev/null; local code=$?; printf '%s\\n' "
+            + token
+            + "\"$2\"__ >&2; printf '%s %d\\n' "
+            + token
+            + "\"$2\"__ \"$code\"; }"
+        )
+
+    def _send(self, line: str) -> None:
+        """Write `line` to bash's stdin from the calling thread (no wake-up of the writer thread).
+
+        One command at a time uses a session, so nothing else writes to the
+        pipe but the writer thread when it closes it (idle or stopping): a
+        write after that raises (ValueError or OSError), which `run` handles.
+        """
+        pipe = self._popen.stdin
+        assert pipe is not None  # started with stdin=PIPE
+        pipe.write(line.encode("utf8") + b"\n")
+        pipe.flush()
 
     def run(self, command: Command) -> None:
-        marker = self._token + str(next(self._sequence)) + "__"
+        sequence = str(next(self._sequence))
+        marker = self._token + sequence + "__"
         with self.lock:
             ended = self.finished
             if not ended:
@@ -257,20 +291,10 @@ class _Session(Process):
             # bash ended between acquire() and now
             command._end(self.returncode)
             return
-        quoted_marker = shlex.quote(marker)
-        line = (
-            "( eval "
-            + shlex.quote(command.command_line)
-            + " ) </dev/null; printf '%s %d\\n' "
-            + quoted_marker
-            + ' "$?"; printf \'%s\\n\' '
-            + quoted_marker
-            + " >&2"
-        )
         if self.debug:
             logger.info("Command {name|quote} runs {line|quote} in bash {pid}", name=command.name, line=command.command_line, pid=self.pid)
         try:
-            self.stdin.add(line)
+            self._send("__mo_threads_run " + shlex.quote(command.command_line) + " " + sequence)
         except Exception as cause:
             # the session is gone (closed at the same moment): fail this command, not the caller
             logger.warning("Command {name|quote} could not be sent to its shell", name=command.name, cause=cause)

@@ -92,6 +92,26 @@ class TestCommand:
         assert drain(second.stdout) == [where]
         assert second.pid == first.pid
 
+    def test_shell_state_does_not_leak_into_the_next_command(self):
+        first = run(
+            "changes",
+            "export MO_LEAK=1; MO_VAR=2; set -e; __mo_threads_run() { echo hijacked; }; unset -f printf; echo done",
+        )
+        assert drain(first.stdout) == ["done"]
+        second = run("reads", "echo \"[$MO_LEAK][$MO_VAR][$-]\"; false; echo after")
+        assert second.pid == first.pid
+        lines = drain(second.stdout)
+        assert lines[0].startswith("[][][") and "e" not in lines[0].split("][")[2]
+        assert lines[1:] == ["after"]
+
+    def test_command_sees_no_positional_parameters(self):
+        command = run("args", "echo \"$# [$1] [$2]\"")
+        assert drain(command.stdout) == ["0 [] []"]
+
+    def test_multi_line_command(self):
+        command = run("lines", "echo one\necho 'two\nthree'")
+        assert drain(command.stdout) == ["one", "two", "three"]
+
     def test_sessions_are_kept_per_cwd_and_env(self, tmp_path):
         here = run("here", "echo $$ $MO_V", cwd=str(tmp_path))
         there = run("there", "echo $$ $MO_V", cwd=str(tmp_path), env={"MO_V": "set"})
