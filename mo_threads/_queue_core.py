@@ -33,14 +33,10 @@ The storage is reached only through hooks that `_init()` binds: `_put`,
 `queue.Queue` template). `PriorityQueue` rebinds them to its lanes; everything
 else (closing, blocking, waking, timeouts) is shared.
 
-`join()` returns when every item added was `task_done()`'d (the stdlib rule)
-or when the queue is closed and drained (the 6.x rule). An open queue's joiner
-parks in `_joiners`, woken by the `task_done()` that brings the count to zero
-and by `close()`. A closed queue's joiner parks in `_putters`: once closed, no
-producer waits there, and every take already wakes one waiter of that line, so
-the take that empties the queue wakes a joiner at no cost to the fast path
-(`_wake_putter` skips the wake-up while items are left); that joiner wakes the
-others.
+The `queue.Queue` interface (`put`, `get`, `qsize`, `task_done`, `join`, ...)
+is the mixin `QueueStdlibMethods` (`_queue_stdlib`), on these same hooks. The
+core keeps what it needs: every add counts in `_unfinished`, and a take wakes a
+closed queue's joiner through `_wake_putter` (see `join()` there).
 
 Closing (`close()`, or adding `PLEASE_STOP`) wakes every waiting thread.
 Consumers still get what was queued before the close; once the queue is closed
@@ -52,7 +48,6 @@ from __future__ import annotations
 
 import _thread
 from collections import deque
-from threading import TIMEOUT_MAX as _TIMEOUT_MAX
 from time import monotonic as _monotonic
 from typing import Any, Callable, Deque, Generic, Iterable, Iterator, List, Optional, Tuple, TypeVar
 
@@ -61,17 +56,17 @@ from mo_logs import logger
 from mo_threads._blocking import begin as _begin_wait
 from mo_threads._blocking import end as _end_wait
 from mo_threads._parking import ParkingLot
+from mo_threads._queue_stdlib import QueueStdlibMethods
+from mo_threads._queue_stdlib import deadline as _deadline
 from mo_threads._vocabulary import (
     PLEASE_STOP,
     QueueClosed,
     QueueEmpty,
     QueueFull,
-    ThreadTimeout,
     as_closed,
     check_count,
     check_name,
     check_till,
-    check_timeout,
     raise_as_closed,
 )
 from mo_threads.signals import Signal
@@ -100,15 +95,6 @@ class _NoMessage:
 
 
 NO_MESSAGE = _NoMessage()
-
-
-def _deadline(timeout: Optional[float]) -> Optional[float]:
-    if timeout is None:
-        return None
-    seconds = check_timeout(timeout, "timeout")
-    if seconds >= _TIMEOUT_MAX:
-        return None  # longer than the OS can wait: for ever, as Signal.wait and Lock treat it
-    return _monotonic() + seconds
 
 
 def _split_at_stop(values: Iterable[Any]) -> Tuple[List[Any], bool, List[Any]]:
@@ -149,7 +135,7 @@ class Watch:
         return "<Watch " + repr(self.callback) + ">"
 
 
-class Queue(Generic[_T]):
+class Queue(QueueStdlibMethods, Generic[_T]):
     """A thread-safe FIFO queue that can be closed.
 
     `max=None` means unbounded; otherwise `add` blocks while `max` items are
@@ -164,8 +150,8 @@ class Queue(Generic[_T]):
     Consumers: `pop()` blocks and returns the next item, `None` when `till`
     fires first, and `PLEASE_STOP` once the queue is closed and drained — or
     raises the error the producer gave to `close(error)`.
-    The `queue.Queue` methods (`put`, `get`, ...) are here too and raise
-    `queue.Empty` / `queue.Full` like the stdlib.
+    The `queue.Queue` methods (`put`, `get`, ...) are here too (inherited
+    from `QueueStdlibMethods`) and raise `queue.Empty` / `queue.Full` like the stdlib.
     """
 
     __module__ = "mo_threads.queues"  # its public home
@@ -188,7 +174,6 @@ class Queue(Generic[_T]):
         "_unlock",
         "_getters",
         "_putters",
-        "_unfinished",
         "_joiners",
         "_items",
         "_put",
@@ -689,126 +674,6 @@ class Queue(Generic[_T]):
             if self._putters:
                 self._wake_putters()
             return output
-
-    # --- the queue.Queue interface -------------------------------------------------
-    def put(self, item: Any, block: bool = True, timeout: Optional[float] = None, till: Optional[Signal] = None) -> None:
-        """`queue.Queue.put`: add, waiting up to `timeout` for room (or until `till` fires); raise `queue.Full`."""
-        self.add(item, timeout=timeout if block else 0, till=till)
-
-    def put_nowait(self, item: Any) -> None:
-        """Add `item` now, even past `max`: it never waits and never raises `queue.Full`.
-
-        This is what 6.x does (it forces the add), and differs from
-        `queue.Queue.put_nowait`; use `put(item, block=False)` to get
-        `queue.Full` from a full queue. A closed queue still raises
-        `QueueClosed` (see `allow_add_after_close`).
-        """
-        self.add(item, force=True)
-
-    def get(self, block: bool = True, timeout: Optional[float] = None, till: Optional[Signal] = None) -> Any:
-        """`queue.Queue.get`: take the next item; raise `queue.Empty` if none comes in `timeout` (or before `till` fires).
-
-        On a closed and drained queue returns `PLEASE_STOP` (never blocks for
-        ever), or raises the error given to `close()`.
-        """
-        deadline = _deadline(timeout if block else 0)
-        if till is not None:
-            check_till(till)
-        try:
-            value = self._get()
-        except IndexError:
-            value = self._wait_for_item(till, deadline, "Queue " + repr(self.name) + " is empty")
-            if value is PLEASE_STOP:
-                return self._end()
-            return value
-        if self._putters:
-            self._wake_putter()
-        return value
-
-    def get_nowait(self) -> Any:
-        """`queue.Queue.get_nowait`: take the next item or raise `queue.Empty`."""
-        return self.get(block=False)
-
-    def qsize(self) -> int:
-        """How many items are queued now."""
-        return self._qsize()
-
-    def empty(self) -> bool:
-        """True when no item is queued now."""
-        return not self._qsize()
-
-    def full(self) -> bool:
-        """True when `max` items are queued now (never for an unbounded queue)."""
-        return self._limit is not None and self._qsize() >= self._limit
-
-    @property
-    def maxsize(self) -> int:
-        """`queue.Queue.maxsize`: the bound, 0 for unbounded."""
-        return self._limit or 0
-
-    def task_done(self) -> None:
-        """`queue.Queue.task_done`: one item taken earlier is fully processed.
-
-        Raises ValueError when called more times than items were added.
-        """
-        with self._lock:
-            if self._unfinished <= 0:
-                raise ValueError("task_done() called too many times on queue " + repr(self.name))
-            self._unfinished -= 1
-            if not self._unfinished:
-                self._joiners.unpark_all()
-
-    def join(self, till: Optional[Signal] = None) -> Queue[_T]:
-        """Block until the queue is done with; return the queue.
-
-        It is done with when either holds:
-
-        - `task_done()` was called for every item added (the `queue.Queue`
-          rule): a queue that was never given an item, or whose every item
-          was `task_done()`'d, returns at once, closed or not;
-        - the queue is closed and drained: every item was taken, whether or
-          not anybody called `task_done()` (the 6.x rule).
-
-        So code that closes a queue and lets consumers take everything
-        returns from `join()` without calling `task_done()`, and code written
-        for `queue.Queue` works unchanged. Unlike 6.x, an open queue with
-        nothing unfinished does not wait for the close. Raises
-        `THREAD_TIMEOUT` when `till` fires first (6.x returned instead).
-        """
-        check_till(till)
-        lock = self._lock
-        record = None  # the blocking record, made at the first park (one per call)
-
-        def drained() -> bool:
-            # looked at once in line: a lock-free pop may have taken the last item before it saw us
-            return not self._qsize()
-
-        try:
-            with lock:
-                while True:
-                    if not self._unfinished:
-                        return self
-                    closed = self._is_closed
-                    if closed and not self._qsize():
-                        # drained: one joiner was woken (by the pop that took the last
-                        # item); wake the rest of the line, all joiners once closed
-                        self._wake_putters()
-                        return self
-                    if till is not None and till._go:
-                        break
-                    if record is None:
-                        record = _begin_wait("Queue", self, till is not None)
-                    if closed:
-                        # it waits for the queue to be empty, in the producers' line (no
-                        # producer waits there once closed), which every pop looks at
-                        self._putters.park(lock, till, None, drained)
-                    else:
-                        # task_done() (to zero) or close() wakes it
-                        self._joiners.park(lock, till)
-        finally:
-            if record is not None:
-                _end_wait(record)
-        raise ThreadTimeout("Timeout on join of queue " + repr(self.name))
 
     # --- watching (wait on many sources at once: wait_any, async_pop) -----------------
     def watch(self, callback: Callable[[], Any]) -> Watch:

@@ -56,6 +56,7 @@ KERNEL: Tuple[str, ...] = ("_vocabulary", "_runtime", "_clock", "_parking")
 WITHOUT_THREADS: Tuple[str, ...] = KERNEL + (
     "_blocking",
     "_queue_core",
+    "_queue_stdlib",  # the queue.Queue methods of Queue, a mixin below the queue core
     "_registry",
     "_waits",
     "_watchdog",
