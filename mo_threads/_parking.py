@@ -66,9 +66,11 @@ a parked thread looks only under it whether it was served.
    again, a value back at the front of a channel's buffer), under the lock, before
    the exception leaves `park()`. An offer that was taken (a sender's value) was
    delivered: the exception only comes after.
-8. The lock is taken again whatever comes: an exception raised while taking it (a
-   second Ctrl-C) waits until it is held, so the look of rule 6 is never skipped;
-   the first exception is raised after it.
+8. In both kinds of lot, `outer` is taken again whatever comes: an exception
+   raised while taking it (a second Ctrl-C) waits until it is held, and the first
+   exception is raised after, so `park()` always returns holding `outer` and no
+   look is skipped. A `ParkingLot` thread passes a wake-up on before it takes
+   `outer` again (rule 2); a `HandOffLot` thread after, as it looks under `outer`.
 """
 
 from __future__ import annotations
@@ -111,6 +113,17 @@ def sleep_on(waiter: Any, deadline: Optional[float]) -> bool:
             step = min(step, left)
         if waiter.acquire(True, step):
             return True
+
+
+def _hold(outer: Any, late: Optional[BaseException]) -> Optional[BaseException]:
+    """Take `outer` whatever comes (rule 8); return the first exception met, `late` if one was already."""
+    while True:
+        try:
+            outer.acquire()
+            return late
+        except BaseException as error:
+            if late is None:
+                late = error
 
 
 class ParkingLot(Deque[Any]):
@@ -171,7 +184,14 @@ class ParkingLot(Deque[Any]):
                 till._remove_waiter(waiter)
             handed = waiter not in self or not self._left_line(waiter)
             if outer is not None:
-                outer.acquire()
+                try:
+                    outer.acquire()
+                except BaseException as error:
+                    # interrupted while taking it again (rule 8): pass the wake-up on, hold it, raise
+                    if handed:
+                        self.unpark()
+                    _hold(outer, error)
+                    raise
             return handed
         if outer is not None and not hold_again:
             outer.release()
@@ -201,7 +221,7 @@ class ParkingLot(Deque[Any]):
         if handed and interrupted:
             self.unpark()
         if outer is not None:
-            outer.acquire()
+            _hold(outer, None)  # a second exception meanwhile: the first one is raised (rule 8)
         return handed
 
     def unpark(self) -> bool:
@@ -255,17 +275,6 @@ def _wake(lock: Any) -> None:
         lock.release()
     except RuntimeError:
         pass  # released by its till as well: the mark says it was served (rule 6)
-
-
-def _hold(outer: Any, late: Optional[BaseException]) -> Optional[BaseException]:
-    """Take `outer` whatever comes (rule 8); return the first exception met, `late` if one was already."""
-    while True:
-        try:
-            outer.acquire()
-            return late
-        except BaseException as error:
-            if late is None:
-                late = error
 
 
 class HandOffLot(Deque[_Place]):

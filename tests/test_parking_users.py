@@ -9,6 +9,7 @@ version of the same scenarios is tests/test_handoff.py.
 
 from __future__ import annotations
 
+import _thread
 import ctypes
 import threading
 import time
@@ -18,6 +19,7 @@ import pytest
 
 from mo_threads import PLEASE_STOP, Channel, Till
 from mo_threads._blocking import blocked_on
+from mo_threads._parking import NOT_HANDED, HandOffLot, ParkingLot
 from mo_threads.sync import BoundedSemaphore, Semaphore
 from tests.handoff import parked
 from tests.helpers import cpython_only, wait_true
@@ -59,9 +61,10 @@ class Waiter:
         assert not self.thread.is_alive()
 
 
-pytestmark = cpython_only("exceptions thrown into a parked thread need ctypes.pythonapi")
+THROWN_IN = cpython_only("exceptions thrown into a parked thread need ctypes.pythonapi")
 
 
+@THROWN_IN
 class TestSemaphoreHandOff:
     @pytest.mark.parametrize("kind", [Semaphore, BoundedSemaphore])
     def test_an_interrupted_waiter_passes_the_permit_to_the_next(self, kind: Any) -> None:
@@ -121,6 +124,7 @@ class TestSemaphoreHandOff:
         assert semaphore.value == 1
 
 
+@THROWN_IN
 class TestChannelHandOff:
     def test_an_interrupted_receiver_passes_the_value_to_the_next(self) -> None:
         channel: Channel[str] = Channel("handoff")
@@ -192,3 +196,103 @@ class TestChannelHandOff:
         channel.send("x")
         receiver.join()
         assert wait_true(lambda: blocked_on(receiver.thread.ident) is None)  # type: ignore[arg-type]
+
+
+class Interrupted:
+    """An outer lock whose next acquire() raises `Thrown` once armed: a second Ctrl-C while a woken thread takes it again."""
+
+    def __init__(self) -> None:
+        self.lock = _thread.allocate_lock()
+        self.armed = False
+
+    def acquire(self) -> bool:
+        if self.armed:
+            self.armed = False
+            raise Thrown()
+        return self.lock.acquire()  # type: ignore[no-any-return]
+
+    def release(self) -> None:
+        self.lock.release()
+
+
+def parked_in(lot: Any, count: int) -> None:
+    assert wait_true(lambda: len(lot) == count)
+
+
+class TestRetakingTheLock:
+    """Rule 8 of _parking: interrupted while taking `outer` again, a woken thread still holds it on the way out and loses nothing."""
+
+    def run_pair(self, lot: Any, park: Callable[[Any], Any], serve: Callable[[], Any]) -> List[Any]:
+        outer = Interrupted()
+        results: List[Any] = []
+
+        def waiter() -> None:
+            outer.acquire()
+            try:
+                results.append(park(outer))
+            except Thrown:
+                results.append(("thrown, holding outer", outer.lock.locked()))
+            finally:
+                outer.release()
+
+        first = threading.Thread(target=waiter, daemon=True)
+        first.start()
+        parked_in(lot, 1)
+        second = threading.Thread(target=waiter, daemon=True)
+        second.start()
+        parked_in(lot, 2)
+        with outer.lock:  # as the primitives serve: under their lock
+            outer.armed = True  # the first woken raises as it takes it again
+            serve()
+        for thread in (first, second):
+            thread.join(PATIENCE)
+            assert not thread.is_alive()
+        return results
+
+    def test_a_parking_lot_wake_up_goes_on(self) -> None:
+        lot = ParkingLot()
+        results = self.run_pair(lot, lambda outer: lot.park(outer, Till(seconds=PATIENCE)), lot.unpark)
+        assert results == [("thrown, holding outer", True), True]
+
+    def test_a_hand_off_lot_value_goes_on(self) -> None:
+        lot = HandOffLot()
+        given_back: List[Any] = []
+        results = self.run_pair(
+            lot,
+            lambda outer: lot.park(outer, Till(seconds=PATIENCE), None, None, given_back.append),
+            lambda: lot.hand("precious"),
+        )
+        assert results == [("thrown, holding outer", True), "precious"]
+        assert not given_back
+
+    def test_a_hand_off_lot_value_given_back_with_nobody_behind(self) -> None:
+        lot = HandOffLot()
+        outer = Interrupted()
+        given_back: List[Any] = []
+        results: List[Any] = []
+
+        def waiter() -> None:
+            outer.acquire()
+            try:
+                results.append(lot.park(outer, None, None, None, given_back.append))
+            except Thrown:
+                results.append("thrown")
+            finally:
+                outer.release()
+
+        thread = threading.Thread(target=waiter, daemon=True)
+        thread.start()
+        parked_in(lot, 1)
+        outer.armed = True
+        with outer.lock:
+            assert lot.hand("precious")
+        thread.join(PATIENCE)
+        assert results == ["thrown"] and given_back == ["precious"]
+
+    def test_a_hand_off_lot_wait_cut_short_gets_nothing(self) -> None:
+        lot = HandOffLot()
+        outer = Interrupted()
+        with outer.lock:
+            assert lot.park(outer, Till(seconds=0.01)) is NOT_HANDED
+            assert lot.park(outer, None, time.monotonic() + 0.01) is NOT_HANDED
+            assert not lot
