@@ -11,15 +11,15 @@ full queue raises `QueueFull` (a `queue.Full` and a `ThreadTimeout`), `get`
 raises `QueueEmpty` (a `queue.Empty`), and `pop` returns None.
 docs/guide/waits.md lists every blocking call.
 
-Waits go through `wait_in_main`, so a main thread blocked in one still sees
-Ctrl-C.
+Every wait parks through `_parking`: `Semaphore` and `Channel` in lots of
+their own, the broadcasts (`Barrier`'s round, `Latch`, `wait_any`'s waker) on
+one Signal with `wait_for`; a main thread blocked in one still sees Ctrl-C.
 """
 
 from __future__ import annotations
 
 from typing import Optional
 
-from mo_threads._watchdog import wait_in_main
 from mo_threads.signals import Signal
 
 __all__ = ("wait_for",)
@@ -27,4 +27,4 @@ __all__ = ("wait_for",)
 
 def wait_for(signal: Signal, till: Optional[Signal], timeout: Optional[float]) -> bool:
     """Block until `signal` fires (True) or `till`/`timeout` comes first (False)."""
-    return wait_in_main(signal, till, timeout)
+    return signal.wait(till, timeout=timeout)
