@@ -7,8 +7,9 @@ Items pass by reference: nothing is copied or serialized. `close()` (or adding
 `timeout=`.
 
 The code lives in `_queue_core` (`Queue`, `PriorityQueue`, `Watch`; its
-docstring holds the theory of operation) and `_threaded_queue`
-(`ThreadedQueue`); this module is their public home.
+docstring holds the theory of operation), `_queue_stdlib` (the `queue.Queue`
+methods, a mixin `Queue` inherits) and `_threaded_queue` (`ThreadedQueue`);
+this module is their public home.
 """
 
 from __future__ import annotations
