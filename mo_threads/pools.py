@@ -76,10 +76,6 @@ def _takes_please_stop(fn: Callable[..., Any]) -> bool:
     return parameter is not None and parameter.kind not in (parameter.POSITIONAL_ONLY, parameter.VAR_POSITIONAL)
 
 
-def _log_failure(name: str, failure: BaseException, why: str) -> None:
-    logger.warning("Thread {name|quote} failed, " + why, name=name, cause=failure, log_severity="ERROR")
-
-
 class PoolThread:
     """A job queued on a `ThreadPool`, used like a `Thread`.
 
@@ -180,22 +176,8 @@ class PoolThread:
         """Nobody will join this job: a failure is logged as soon as it happens."""
         self._released = True
         if self.stopped and self._failure is not None:
-            self._report("and it was released (nobody joins it)")
+            self._pool._report(self, "and it was released (nobody joins it)")
         return self
-
-    if hasattr(_cf.Future, "_get_snapshot"):  # Python 3.15+
-
-        def _get_snapshot(self) -> Tuple[bool, bool, Any, Optional[BaseException]]:
-            # asyncio (wrap_future, run_in_executor) reads a finished future through this
-            # private method, not exception(): what it reads was looked at all the same
-            snapshot: Tuple[bool, bool, Any, Optional[BaseException]] = _cf.Future._get_snapshot(self)  # type: ignore[attr-defined]
-            if snapshot[3] is not None:
-                self._pool._forget_failure(self)
-            return snapshot
-
-    def _report(self, why: str) -> None:
-        if self._pool._take_unreported(self):
-            _log_failure(self.name, self._failure, why)  # type: ignore[arg-type]
 
     def __repr__(self) -> str:
         state = "done" if self.stopped else ("running" if self.started else "queued")
@@ -280,9 +262,10 @@ class PoolFuture(_ConcurrentFuture[_T]):
                 self._pool._forget_failure(self)
             return snapshot
 
-    def _report(self, why: str) -> None:
-        if self._pool._take_unreported(self):
-            _log_failure(self.name, _cf.Future.exception(self), why)  # type: ignore[arg-type]
+    @property
+    def _failure(self) -> Optional[BaseException]:
+        # what the pool reports once the job has failed: read without counting as looked at
+        return _cf.Future.exception(self)
 
     def __repr__(self) -> str:
         return "<PoolFuture " + repr(self.name) + " " + self._state.lower() + ">"
@@ -458,11 +441,11 @@ class ThreadPool(_cf.ThreadPoolExecutor):
                 return
             failures, self._failures = self._failures, {}
         for job in failures:
-            job._report("and nobody joined it before its pool ended")
+            self._report(job, "and nobody joined it before its pool ended")
 
     def _failed(self, job: _Job) -> None:
         if job._released:
-            job._report("and it was released (nobody joins it)")
+            self._report(job, "and it was released (nobody joins it)")
             return
         with self._lock:
             if not job._joined:
@@ -474,13 +457,13 @@ class ThreadPool(_cf.ThreadPoolExecutor):
             job._joined = True
             self._failures.pop(job, None)
 
-    def _take_unreported(self, job: _Job) -> bool:
-        """True once for a failure that must be reported (not joined, not reported yet)."""
+    def _report(self, job: _Job, why: str) -> None:
+        """Log `job`'s failure, once, unless it was looked at (joined, `result()`, `exception()`)."""
         with self._lock:
             if job._reported or job._joined:
-                return False
+                return
             job._reported = True
-            return True
+        logger.warning("Thread {name|quote} failed, " + why, name=job.name, cause=job._failure, log_severity="ERROR")
 
     def stop(self) -> None:
         """Close the pool to new jobs and ask every job not yet finished to stop. Never blocks.
