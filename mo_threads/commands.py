@@ -5,29 +5,27 @@ Theory of operation
 Starting a process costs milliseconds; a long-lived `bash` reading commands
 from its stdin costs one `fork` per command. Sessions are kept per working
 directory and environment, each serving one command at a time. A session
-starts by defining one shell function:
+starts by keeping the wrapper every command runs in, in a shell variable:
 
-    __mo_threads_run() {
-        ( eval "set --; $1" ) </dev/null
-        local code=$?
-        printf '%s\\n' <token>"$2"__ >&2
-        printf '%s %d\\n' <token>"$2"__ "$code"
-    }
+    __mo_w='( eval "unset __mo_c __mo_n __mo_w __mo_r; $__mo_c" ) </dev/null; __mo_r=$?;
+            printf "%s\\n" <token>${__mo_n}__ >&2; printf "%s %d\\n" <token>${__mo_n}__ $__mo_r'
 
-and a command is one short line, `__mo_threads_run '<command line>' <n>`,
-written to bash's stdin by the caller itself. Short, because bash reads a
+and a command is one short line, `__mo_c='<command line>' __mo_n=<n>; eval "$__mo_w"`,
+written to bash's stdin by the calling thread. Short, because bash reads a
 pipe one byte per `read()` call (it must not consume the next command's
-input): the whole wrapper spelled out on every line cost 150 system calls
-per command. `eval` of a quoted string confines a syntax error to that
-command; `set --` gives it no positional parameters, as at the top level;
-the subshell keeps a `cd`, `export` or `exit` from leaking into the next
-command (only a fork isolates a command from everything a shell can change:
-see benchmarks/README.md); stdin from /dev/null keeps the command from eating
-the session's input. `<token><n>__` is a marker unique to the command: seen
-on stderr and on stdout (with the exit code), it means every line of the
-command has arrived, so the command's queues get its own output and nothing
-else. The stderr marker goes first, so that its reader is usually done by
-the time the stdout marker ends the command.
+input): the wrapper spelled out on every line cost 150 system calls per
+command. A variable rather than a shell function, so that the command runs at
+the top level as before (`return`, `local`, `FUNCNAME` and the positional
+parameters behave as in a script). `eval` of a quoted string confines a
+syntax error to that command, which does not see the wrapper's variables;
+the subshell keeps a `cd`, `export`, `exit` or anything else a shell can
+change from leaking into the next command (only a fork isolates it from all
+of them: see benchmarks/README.md); stdin from /dev/null keeps the command
+from eating the session's input. `<token><n>__` is a marker unique to the
+command: seen on stderr and on stdout (with the exit code), it means every
+line of the command has arrived, so the command's queues get its own output
+and nothing else. The stderr marker goes first, so that its reader is usually
+done by the time the stdout marker ends the command.
 
 A finished command gives its session back to the idle pool; a session idle
 for `IDLE_SECONDS` is closed (its stdin closed, so `bash` exits), and shutdown
@@ -255,14 +253,17 @@ class _Session(Process):
             startup_timeout=None,
             parent_thread=MAIN_THREAD,
         )
-        token = self._token
-        self._send(
-            "__mo_threads_run() { ( eval \"set --; $1\" ) </dev/null; local code=$?; printf '%s\\n' "
-            + token
-            + "\"$2\"__ >&2; printf '%s %d\\n' "
-            + token
-            + "\"$2\"__ \"$code\"; }"
+        wrapper = (
+            '( eval "unset __mo_c __mo_n __mo_w __mo_r; $__mo_c" ) </dev/null; __mo_r=$?; printf "%s\\n" '
+            + self._token
+            + '${__mo_n}__ >&2; printf "%s %d\\n" '
+            + self._token
+            + "${__mo_n}__ $__mo_r"
         )
+        try:
+            self._send("__mo_w=" + shlex.quote(wrapper))
+        except (OSError, ValueError):
+            pass  # bash is gone already: its end ends the command run() gives it
 
     def _send(self, line: str) -> None:
         """Write `line` to bash's stdin from the calling thread (no wake-up of the writer thread).
@@ -294,7 +295,7 @@ class _Session(Process):
         if self.debug:
             logger.info("Command {name|quote} runs {line|quote} in bash {pid}", name=command.name, line=command.command_line, pid=self.pid)
         try:
-            self._send("__mo_threads_run " + shlex.quote(command.command_line) + " " + sequence)
+            self._send("__mo_c=" + shlex.quote(command.command_line) + " __mo_n=" + sequence + ';eval "$__mo_w"')
         except Exception as cause:
             # the session is gone (closed at the same moment): fail this command, not the caller
             logger.warning("Command {name|quote} could not be sent to its shell", name=command.name, cause=cause)
@@ -363,6 +364,13 @@ class _Session(Process):
         if command is not None:
             command._end(self.returncode)
         Process._finish(self)
+        # nobody joins a session: its end reached its command (the exit code), which is where a
+        # failure belongs (a command that killed its shell), not in the shutdown's report
+        if self.parent is not None:
+            self.parent.remove_child(self)
+
+    def _take_unreported_failure(self) -> Optional[BaseException]:
+        return None  # see _finish: the command has it
 
     def arm_idle_timer(self, turn: int) -> None:
         """Close this session if it is still idle since `turn` in `IDLE_SECONDS`."""

@@ -95,7 +95,7 @@ class TestCommand:
     def test_shell_state_does_not_leak_into_the_next_command(self):
         first = run(
             "changes",
-            "export MO_LEAK=1; MO_VAR=2; set -e; __mo_threads_run() { echo hijacked; }; unset -f printf; echo done",
+            "export MO_LEAK=1; MO_VAR=2; set -e; __mo_w='echo hijacked'; printf() { :; }; echo done",
         )
         assert drain(first.stdout) == ["done"]
         second = run("reads", "echo \"[$MO_LEAK][$MO_VAR][$-]\"; false; echo after")
@@ -104,9 +104,9 @@ class TestCommand:
         assert lines[0].startswith("[][][") and "e" not in lines[0].split("][")[2]
         assert lines[1:] == ["after"]
 
-    def test_command_sees_no_positional_parameters(self):
-        command = run("args", "echo \"$# [$1] [$2]\"")
-        assert drain(command.stdout) == ["0 [] []"]
+    def test_command_runs_at_the_top_level_of_the_shell(self):
+        command = run("top", "echo \"$# [$1] [${FUNCNAME[*]}] [${__mo_c-}${__mo_w-}]\"; local x 2>/dev/null || echo top")
+        assert drain(command.stdout) == ["0 [] [] []", "top"]
 
     def test_multi_line_command(self):
         command = run("lines", "echo one\necho 'two\nthree'")
@@ -194,6 +194,24 @@ class TestCommand:
             timeout=60,
         )
         assert "closed True" in result.stdout, result.stdout + result.stderr
+
+    def test_a_command_that_kills_its_session_is_its_own_failure_only(self):
+        # the session is ours, not the program's: its end is the command's exit code, never a
+        # failure reported at shutdown; the next command gets a new session
+        result = run_python(
+            """
+            from mo_threads import stop_main_thread
+            from mo_threads.commands import Command
+
+            killer = Command("killer", "kill $$").join()
+            after = Command("after", "echo alive").join()
+            print("codes", killer.returncode, after.returncode, list(after.stdout), killer.pid != after.pid)
+            stop_main_thread()
+            """,
+            timeout=60,
+        )
+        assert "codes -15 0 ['alive'] True" in result.stdout, result.stdout + result.stderr
+        assert "failed" not in result.stderr and "ERROR" not in result.stderr, result.stderr
 
     def test_bad_arguments(self):
         with pytest.raises(ValueError):
