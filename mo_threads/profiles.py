@@ -118,7 +118,7 @@ class _Collector:
             for other in stale:
                 del self.running[id(other)]
         for other in stale:
-            stats = _stats_of(other, running=True)  # only read: it was another thread's
+            stats = _stats_of(other, running=True, ended=True)  # its thread ended: the id is ours now
             if stats is not None:
                 with self.lock:
                     self.finished.add(stats)
@@ -138,8 +138,8 @@ class _Collector:
             if self.finished.stats:  # type: ignore[attr-defined]
                 total.add(self.finished)
             running = list(self.running.values())
-        for profiler, _ in running:
-            stats = _stats_of(profiler, running=True)
+        for profiler, owner in running:
+            stats = _stats_of(profiler, running=True, owner=owner)
             if stats is not None:
                 total.add(stats)
         return total
@@ -163,13 +163,18 @@ cprofiler_stats = _Collector()
 _runtime.on_fork("profiles", cprofiler_stats.after_fork)
 
 
-def _stats_of(profiler: cProfile.Profile, running: bool) -> Optional[pstats.Stats]:
+def _stats_of(
+    profiler: cProfile.Profile, running: bool, owner: Optional[int] = None, ended: bool = False
+) -> Optional[pstats.Stats]:
     """The profiler's stats as a `pstats.Stats`, or None when it saw nothing.
 
-    A profiler still running on another thread is only read (`getstats()`),
-    never disabled: disabling would act on the calling thread and pop the other
-    thread's call stack. PyPy refuses to read an enabled profiler: there a
-    running one counts as having seen nothing, until its thread ends.
+    A profiler still running on another thread (`owner`, its OS thread id) is
+    only read (`getstats()`), never disabled: disabling would act on the
+    calling thread and pop the other thread's call stack. PyPy refuses to read
+    an enabled profiler: there one whose thread `ended` (or is no longer
+    alive: a plain thread ends without telling us) is disabled first, on a thread of its own
+    (`_disable_elsewhere`), and one whose thread still runs counts as having
+    seen nothing until its thread ends.
     """
     if running:
         enabled = gc.isenabled()
@@ -177,7 +182,11 @@ def _stats_of(profiler: cProfile.Profile, running: bool) -> Optional[pstats.Stat
         try:
             entries = profiler.getstats()
         except RuntimeError:
-            return None  # PyPy: "Profiler instance must be disabled before getting the stats"
+            # PyPy: "Profiler instance must be disabled before getting the stats"
+            if not ended and (owner is None or owner in sys._current_frames()):
+                return None  # its thread still runs: it is read once that thread ends
+            _disable_elsewhere(profiler)
+            return _stats_of(profiler, running=False)
         finally:
             if enabled:
                 gc.enable()
@@ -190,6 +199,26 @@ def _stats_of(profiler: cProfile.Profile, running: bool) -> Optional[pstats.Stat
     if not source.stats:
         return None
     return pstats.Stats(source)
+
+
+def _disable_elsewhere(profiler: cProfile.Profile) -> None:
+    """Disable the enabled profiler of a thread that ended, from a new bare thread.
+
+    `disable()` also turns off the profiling of the thread that calls it: a
+    `_thread` thread has none (threading's profile hook does not reach it), so
+    the calling thread's profiler, or its `CProfiler` block, runs on untouched.
+    """
+    done = _thread.allocate_lock()
+    done.acquire()
+
+    def disable() -> None:
+        try:
+            profiler.disable()
+        finally:
+            done.release()
+
+    _thread.start_new_thread(disable, ())
+    done.acquire()
 
 
 def _fill(stats: Dict[Any, Any], entries: List[Any]) -> None:

@@ -30,10 +30,6 @@ def pypy_gap(reason: str, run: bool = True) -> pytest.MarkDecorator:
     return pytest.mark.xfail(PYPY, reason="known gap on PyPy: " + reason, strict=False, run=run)
 
 
-PYPY_PROFILES = pypy_gap(
-    "its cProfile gives no stats of a profiler still enabled, so a profile written while threads "
-    "run lacks their calls"
-)
 PYPY_SIGNAL_AFTER_HAND_OFF = pypy_gap(
     "it can run the SIGINT handler just after a blocking call took the item/permit handed to it, "
     "before the call can pass it on: the hand-off is lost (and the child may hang until its timeout)",

@@ -8,7 +8,7 @@ import pytest
 
 from mo_threads import profiles
 from mo_threads.profiles import COLUMNS, CProfiler
-from tests.helpers import PYPY_PROFILES, child_env, run_python
+from tests.helpers import child_env, run_python
 
 
 def read_profile(path):
@@ -111,7 +111,6 @@ print("exiting")
 
 
 class TestEnableProfilers:
-    @PYPY_PROFILES
     @pytest.mark.parametrize("order", ["enable-first", "thread-first"])
     def test_profile_written_at_exit_with_every_thread(self, tmp_path, order):
         path = str(tmp_path / "profile.tab")
@@ -139,7 +138,6 @@ class TestEnableProfilers:
         assert totals == sorted(totals, reverse=True)
 
     @pytest.mark.skipif(sys.version_info >= (3, 12), reason="from 3.12 one profiler sees every thread")
-    @PYPY_PROFILES
     def test_plain_threads_do_not_pile_up_profilers(self, tmp_path):
         path = str(tmp_path / "plain.tab")
         result = run_python(
