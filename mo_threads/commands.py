@@ -5,27 +5,40 @@ Theory of operation
 Starting a process costs milliseconds; a long-lived `bash` reading commands
 from its stdin costs one `fork` per command. Sessions are kept per working
 directory and environment, each serving one command at a time. A session
-starts by keeping the wrapper every command runs in, in a shell variable:
+starts by keeping the two wrappers a command runs in, in shell variables:
 
-    __mo_w='( eval "unset __mo_c __mo_n __mo_w __mo_r; $__mo_c" ) </dev/null; __mo_r=$?;
-            printf "%s\\n" <token>${__mo_n}__ >&2; printf "%s %d\\n" <token>${__mo_n}__ $__mo_r'
+    __mo_x='eval "(unset __mo_c __mo_n __mo_w __mo_x __mo_r
+    $__mo_c
+    ) </dev/null"; <end>'
+    __mo_w='( eval "unset __mo_c __mo_n __mo_w __mo_x __mo_r; $__mo_c" ) </dev/null; <end>'
 
-and a command is one short line, `__mo_c='<command line>' __mo_n=<n>; eval "$__mo_w"`,
-written to bash's stdin by the calling thread. Short, because bash reads a
-pipe one byte per `read()` call (it must not consume the next command's
-input): the wrapper spelled out on every line cost 150 system calls per
-command. A variable rather than a shell function, so that the command runs at
-the top level as before (`return`, `local`, `FUNCNAME` and the positional
-parameters behave as in a script). `eval` of a quoted string confines a
-syntax error to that command, which does not see the wrapper's variables;
-the subshell keeps a `cd`, `export`, `exit` or anything else a shell can
-change from leaking into the next command (only a fork isolates it from all
-of them: see benchmarks/README.md); stdin from /dev/null keeps the command
-from eating the session's input. `<token><n>__` is a marker unique to the
-command: seen on stderr and on stdout (with the exit code), it means every
-line of the command has arrived, so the command's queues get its own output
-and nothing else. The stderr marker goes first, so that its reader is usually
-done by the time the stdout marker ends the command.
+where `<end>` is `__mo_r=$?; printf "%s\\n" <token>${__mo_n}__ >&2; printf
+"%s %d\\n" <token>${__mo_n}__ $__mo_r`, and a command is one short line,
+`__mo_c='<command line>' __mo_n=<n>;eval "$__mo_x"`, written to bash's stdin
+by the calling thread. Short, because bash reads a pipe one byte per `read()`
+call (it must not consume the next command's input): the wrapper spelled out
+on every line cost 150 system calls per command. Variables rather than a
+shell function, so that the command runs at the top level (`return`,
+`local`, `FUNCNAME` and the positional parameters behave as in a script).
+
+Both run the command in a subshell, which keeps a `cd`, `export`, `exit` or
+anything else a shell can change from leaking into the next command (only a
+fork isolates a command from all of them: see benchmarks/README.md), with
+stdin from /dev/null so that it does not eat the session's input, and both
+parse it with `eval`, which confines a syntax error to that command.
+`__mo_x` parses it in the subshell's own text: bash then runs the last
+program of the command in place of the subshell, one fork per command, as a
+`(...)` does. But a command's own `)` could close that subshell early and
+run the rest in the session, so a command line with a `)` (or a here-document
+or a final backslash, which would take the closing `)` in) gets `__mo_w`
+instead: the subshell evals it, and bash forks again for a program. A list
+of arguments is quoted, so it always gets `__mo_x`.
+
+`<token><n>__` is a marker unique to the command: seen on stderr and on
+stdout (with the exit code), it means every line of the command has arrived,
+so the command's queues get its own output and nothing else. The stderr
+marker goes first, so that its reader is usually done by the time the stdout
+marker ends the command.
 
 A finished command gives its session back to the idle pool; a session idle
 for `IDLE_SECONDS` is closed (its stdin closed, so `bash` exits), and shutdown
@@ -113,6 +126,12 @@ class Command:
             process.stopped.then(self._process_ended)
         else:
             self.command_line = quote_command(params)
+            # no `)` of its own (each argument of a list is quoted): it can not close the
+            # subshell the session puts it in, so bash may parse it there (see the notes above);
+            # nor a line continuation or a here-document that would take that `)` in
+            self._enclosable = not isinstance(params, str) or not (
+                ")" in params or "<<" in params or params.endswith("\\")
+            )
             self.stdout = Queue("stdout for command " + repr(name), silent=True)
             self.stderr = Queue("stderr for command " + repr(name), silent=True)
             session = SESSIONS.acquire(cwd, env, debug)
@@ -253,15 +272,22 @@ class _Session(Process):
             startup_timeout=None,
             parent_thread=MAIN_THREAD,
         )
-        wrapper = (
-            '( eval "unset __mo_c __mo_n __mo_w __mo_r; $__mo_c" ) </dev/null; __mo_r=$?; printf "%s\\n" '
+        # the wrapper's variables are unset where the command runs: it sees none of them
+        forget = "unset __mo_c __mo_n __mo_w __mo_x __mo_r"
+        end = (
+            '__mo_r=$?; printf "%s\\n" '
             + self._token
             + '${__mo_n}__ >&2; printf "%s %d\\n" '
             + self._token
             + "${__mo_n}__ $__mo_r"
         )
+        wrappers = (
+            "__mo_w=" + shlex.quote('( eval "' + forget + '; $__mo_c" ) </dev/null; ' + end),
+            # the command on a line of its own: a syntax error reports its line, not ours
+            "__mo_x=" + shlex.quote('eval "(' + forget + '\n$__mo_c\n) </dev/null"; ' + end),
+        )
         try:
-            self._send("__mo_w=" + shlex.quote(wrapper))
+            self._send("; ".join(wrappers))
         except (OSError, ValueError):
             pass  # bash is gone already: its end ends the command run() gives it
 
@@ -295,7 +321,8 @@ class _Session(Process):
         if self.debug:
             logger.info("Command {name|quote} runs {line|quote} in bash {pid}", name=command.name, line=command.command_line, pid=self.pid)
         try:
-            self._send("__mo_c=" + shlex.quote(command.command_line) + " __mo_n=" + sequence + ';eval "$__mo_w"')
+            wrapper = "$__mo_x" if command._enclosable else "$__mo_w"
+            self._send("__mo_c=" + shlex.quote(command.command_line) + " __mo_n=" + sequence + ';eval "' + wrapper + '"')
         except Exception as cause:
             # the session is gone (closed at the same moment): fail this command, not the caller
             logger.warning("Command {name|quote} could not be sent to its shell", name=command.name, cause=cause)

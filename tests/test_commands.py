@@ -104,6 +104,20 @@ class TestCommand:
         assert lines[0].startswith("[][][") and "e" not in lines[0].split("][")[2]
         assert lines[1:] == ["after"]
 
+    def test_a_command_can_not_close_its_subshell(self, tmp_path):
+        where = os.path.realpath(str(tmp_path))
+        escape = run("escape", "true ); cd /; ( true", cwd=where)
+        assert escape.returncode != 0
+        after = run("pwd", "pwd", cwd=where)
+        assert after.pid == escape.pid
+        assert drain(after.stdout) == [where]
+
+    def test_odd_endings_run_as_written(self):
+        # a trailing backslash and a here-document without its end take the line after them
+        assert drain(run("backslash", "echo \\\\").stdout) == ["\\"]
+        assert drain(run("here", "cat <<END\nbody").stdout) == ["body"]
+        assert drain(run("parenthesis", "echo $(echo a) # (b)").stdout) == ["a"]
+
     def test_command_runs_at_the_top_level_of_the_shell(self):
         command = run("top", "echo \"$# [$1] [${FUNCNAME[*]}] [${__mo_c-}${__mo_w-}]\"; local x 2>/dev/null || echo top")
         assert drain(command.stdout) == ["0 [] [] []", "top"]
