@@ -43,6 +43,27 @@ Rules that hold at every instant:
    deliver SIGINT/SIGTERM to another thread, and Python runs its handlers only on
    the main thread, between two slices at the latest.
 
+Signal handlers during a hand-off
+---------------------------------
+A Python-level signal handler (Python's own SIGINT handler, mo_threads', a
+user's) runs on the main thread between two bytecodes and raises there
+(KeyboardInterrupt, SystemExit). Between the wake-up and the moment the thing
+handed over (an item, room, the lock) is in the caller's hands, such a raise
+would drop it: `park(hold=True)` closes that window where the interpreter lets
+us. On PyPy, which may run a handler before any bytecode (and a signal sent
+right after the hand-off is usually pending when the parked thread wakes), the
+main thread holds its handlers from the wake-up on (`__pypy__.thread.
+_signals_exit`), and the caller ends the hand-off with `resume_signals(pass_on,
+value)` once it took what it was woken for: the held handlers run there, and
+when one raises, `pass_on(value)` gives the thing to the next in line (or back
+to the primitive) before the exception goes on. A raise before the handlers
+are held comes out of the sleep, where rule 2 passes the wake-up on. CPython
+has no way to hold them; it runs handlers only at calls and backward jumps, so
+its window is the few calls between the wake-up and `resume_signals()`. What
+remains everywhere: a signal that arrives after `resume_signals()` (the last
+bytecodes of the call and the caller's own, until it stores the result) raises
+with the thing already taken.
+
 Waiters are raw locks: nothing is allocated on the fast paths of the primitives
 (a lot's line is made with the primitive; the waiter only when a thread parks).
 
@@ -78,11 +99,21 @@ from __future__ import annotations
 import _thread
 import threading
 from time import monotonic as _monotonic
+from time import sleep as _sleep
 from typing import Any, Callable, Deque, Optional
 
 from mo_threads import _runtime
 
-__all__ = ("ParkingLot", "HandOffLot", "NOT_HANDED", "MAIN_THREAD_SLICE", "sleep_on")
+try:  # PyPy: hold the main thread's Python-level signal handlers during a hand-off
+    from __pypy__.thread import _signals_enter, _signals_exit  # type: ignore[import-not-found]
+except ImportError:
+    _signals_enter = _signals_exit = None
+
+# the interpreter lets the main thread hold its signal handlers (PyPy): callers skip
+# resume_signals() where not (CPython), a call less on every hand-off
+HOLDS = _signals_exit is not None
+
+__all__ = ("HOLDS", "hold_signals", "resume_signals", "ParkingLot", "HandOffLot", "NOT_HANDED", "MAIN_THREAD_SLICE", "sleep_on")
 
 _allocate_lock = _thread.allocate_lock
 _get_ident = _thread.get_ident
@@ -91,6 +122,37 @@ _TIMEOUT_MAX = _thread.TIMEOUT_MAX
 # the longest the main thread sleeps before it looks for OS signal handlers to run
 MAIN_THREAD_SLICE = 0.1
 _main_ident = threading.main_thread().ident
+
+
+_held = False  # the main thread's signal handlers are held (PyPy, `park(hold=True)`)
+
+
+def hold_signals() -> None:
+    """Hold the signal handlers of PyPy's main thread until `resume_signals()` (a wake-up came)."""
+    global _held
+    if _signals_exit is not None and not _held and _get_ident() == _main_ident:
+        _signals_exit()
+        _held = True
+
+
+def resume_signals(pass_on: Optional[Callable[[Any], Any]] = None, value: Any = None) -> None:
+    """End a hand-off (see the module): run the signal handlers held since the wake-up, now.
+
+    When one raises, `pass_on(value)` first gives what this thread was handed
+    to the next in line; then the exception goes on. Does nothing when no
+    handler is held (CPython, another thread, no wake-up).
+    """
+    global _held
+    if not _held or _get_ident() != _main_ident:
+        return  # only the main thread holds them, and only it may end the hold
+    _held = False
+    _signals_enter()
+    try:
+        _sleep(0)  # PyPy runs the handlers that came meanwhile when this thread takes the GIL again
+    except BaseException:
+        if pass_on is not None:
+            pass_on(value)
+        raise
 
 
 def sleep_on(waiter: Any, deadline: Optional[float]) -> bool:
@@ -144,6 +206,7 @@ class ParkingLot(Deque[Any]):
         deadline: Optional[float] = None,
         ready: Optional[Callable[[], bool]] = None,
         hold_again: bool = True,
+        hold: bool = False,
     ) -> bool:
         """Sleep until `unpark()` wakes this thread (True), or `till` fires or `deadline` passes (False).
 
@@ -154,7 +217,12 @@ class ParkingLot(Deque[Any]):
         once the thread is in line, `outer` still held: True returns True at
         once, for a state changed without `outer` just before. A thread handed
         a wake-up and then interrupted passes it to the next in line.
+        With `hold=True` the caller ends every return with `resume_signals()`
+        (see the module): on PyPy's main thread the signal handlers are held
+        from the wake-up until then.
         """
+        if _held:
+            resume_signals()  # a wake-up not used: its held handlers run before this thread sleeps again
         waiter = _allocate_lock()
         waiter.acquire()
         self.append(waiter)
@@ -176,7 +244,10 @@ class ParkingLot(Deque[Any]):
                     waiter.acquire()  # the usual wait, without a call more
                 else:
                     sleep_on(waiter, deadline)
+                    if hold and HOLDS:
+                        hold_signals()
             except BaseException:
+                # interrupted before the handlers were held: pass on a wake-up handed meanwhile
                 self._leave(waiter, till, outer, interrupted=True)
                 raise
             # _leave(interrupted=False), inline: this is every wait's way out
@@ -312,11 +383,18 @@ class HandOffLot(Deque[_Place]):
         late: Optional[BaseException] = None
         try:
             sleep_on(lock, deadline)
+            if HOLDS:
+                hold_signals()
         except BaseException as error:
             late = error
         late = _hold(outer, late)
         if till is not None:
             till._remove_waiter(lock)
+        if late is None and HOLDS:
+            try:
+                resume_signals()  # the handlers held since the wake-up run before the look at the mark
+            except BaseException as error:
+                late = error
         if place.state == _WAITING:
             self.remove(place)
         elif place.state == _SERVED:

@@ -55,7 +55,7 @@ from mo_logs import logger
 
 from mo_threads._blocking import begin as _begin_wait
 from mo_threads._blocking import end as _end_wait
-from mo_threads._parking import ParkingLot
+from mo_threads._parking import HOLDS, ParkingLot, resume_signals
 from mo_threads._queue_stdlib import QueueStdlibMethods
 from mo_threads._queue_stdlib import deadline as _deadline
 from mo_threads._vocabulary import (
@@ -435,15 +435,28 @@ class Queue(QueueStdlibMethods, Generic[_T]):
                     wake_at = next_warning if wake_at is None else min(wake_at, next_warning)
                 if record is None:
                     record = _begin_wait("Queue", self, till is not None or deadline is not None)
-                self._putters.park(lock, till, wake_at, room)
+                self._putters.park(lock, till, wake_at, room, hold=True)
+                if HOLDS:  # a signal handler held since the wake-up (Ctrl-C) passes the room on, before this adds
+                    resume_signals(self._pass_room)
         finally:
             if record is not None:
                 _end_wait(record)  # lock held: end() takes only its own leaf lock
+
+    def _give_back(self, value: Any) -> None:
+        """An interrupted consumer took `value`: put it back at the front, for the next consumer."""
+        with self._lock:
+            # the front of the most urgent lane: it was the next item to take
+            self._put_front(self._entries([value], 0)[0])
+            self._getters.unpark()
 
     def _wake_getters(self, count: int) -> None:
         unpark = self._getters.unpark
         while count and unpark():
             count -= 1
+
+    def _pass_room(self, _: Any) -> None:
+        # an interrupted producer (lock held): the room it was woken for goes to the next one
+        self._putters.unpark()
 
     def _wake_putters(self) -> None:
         self._putters.unpark_all()
@@ -574,12 +587,16 @@ class Queue(QueueStdlibMethods, Generic[_T]):
                         lock.release()
                         raise
                     # adds wake consumers under the lock: no look needed once in line
-                    getters.park(lock, till, deadline, hold_again=False)
+                    getters.park(lock, till, deadline, hold_again=False, hold=True)
                     try:
                         # no lock: taking from the left of a deque is atomic
                         value = self._get()
                     except IndexError:
+                        if HOLDS:
+                            resume_signals()  # taken by another consumer first: nothing to pass on
                         continue
+                    if HOLDS:  # taken: a signal handler held since the wake-up (Ctrl-C) gives it back
+                        resume_signals(self._give_back, value)
                 else:
                     lock.release()
                 if self._putters:

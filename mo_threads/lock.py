@@ -26,7 +26,7 @@ from typing import Any, Callable, Optional, TypeVar
 
 from mo_threads._blocking import begin as _begin_wait
 from mo_threads._blocking import end as _end_wait
-from mo_threads._parking import ParkingLot
+from mo_threads._parking import HOLDS, ParkingLot, resume_signals
 from mo_threads._vocabulary import ThreadTimeout, bad_till, check_blocking, check_name, check_till, check_timeout
 from mo_threads.signals import Signal
 
@@ -174,10 +174,22 @@ class Lock:
 
         while True:
             if lock.acquire(False):
+                self._owner = _get_ident()
+                if HOLDS:  # a signal handler held since the wake-up (Ctrl-C) makes this leave the lock again
+                    resume_signals(self._give_up)
                 return True
             if till._go or (deadline is not None and _monotonic() >= deadline):
+                if HOLDS:
+                    resume_signals()
                 return False
-            acquirers.park(None, till, deadline, free)
+            acquirers.park(None, till, deadline, free, hold=True)
+
+    def _give_up(self, _: Any) -> None:
+        # taken, then interrupted before acquire() returned: free for the next in line
+        self._owner = None
+        self._lock.release()
+        if self._acquirers:
+            self._acquirers.unpark()
 
     def acquiring(self, till: Optional[Signal] = None, *, timeout: Optional[float] = None) -> _Acquiring:
         """`with lock.acquiring(till=...):` holds the lock for the block, or raises.
@@ -236,10 +248,17 @@ class Lock:
         self._owner = None
         try:
             # released while parked; held again on every way out, KeyboardInterrupt included
-            return waiters.park(self._lock, till, None if seconds is None else _monotonic() + seconds)
+            handed = waiters.park(self._lock, till, None if seconds is None else _monotonic() + seconds, hold=True)
         finally:
             self._owner = ident
             _end_wait(record)
+        if HOLDS:  # a signal handler held since the wake-up (Ctrl-C) passes the wake-up on
+            resume_signals(self._pass_wake_up, handed)
+        return handed
+
+    def _pass_wake_up(self, handed: bool) -> None:
+        if handed and self._waiters:
+            self._waiters.unpark()
 
 
 class _Acquiring:

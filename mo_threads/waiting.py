@@ -22,7 +22,8 @@ from time import monotonic as _now
 from typing import Any, List, NamedTuple, Optional, Tuple
 
 from mo_threads import _blocking
-from mo_threads._vocabulary import ThreadTimeout, check_wait
+from mo_threads._parking import hold_signals, resume_signals
+from mo_threads._vocabulary import PLEASE_STOP, ThreadTimeout, check_wait
 from mo_threads._waits import wait_for
 from mo_threads.channels import Channel
 from mo_threads.futures import Future
@@ -162,15 +163,32 @@ def wait_any(*sources: Any, till: Optional[Signal] = None, timeout: Optional[flo
                 if found is not None:
                     return found
                 wait_for(waker.wake, till, left)
+                # woken: a signal handler waits (PyPy's main thread) until what _poll takes is
+                # returned, or given back (see _parking)
+                hold_signals()
             finally:
                 for entry, watch in armed:
                     entry.disarm(waker, watch)
-            found = _poll(entries)
+            found = None
+            try:
+                found = _poll(entries)  # may raise a close error
+            finally:
+                resume_signals(_give_back, found)
             if found is not None:
                 return found
     finally:
         _blocking.end(record)
     raise ThreadTimeout("Timeout in wait_any over " + str(len(sources)) + " sources")
+
+
+def _give_back(found: Optional[Fired]) -> None:
+    """Interrupted before `wait_any` returned `found`: a Queue's item goes back, to its next consumer.
+
+    The end of a closed queue is nothing to give back. A Channel's value is
+    not given back yet: that window remains (on PyPy's main thread).
+    """
+    if found is not None and isinstance(found.source, Queue) and found.item is not PLEASE_STOP:
+        found.source._give_back(found.item)
 
 
 def _poll(entries: List[_Source]) -> Optional[Fired]:

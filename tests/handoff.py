@@ -107,9 +107,13 @@ class QueueAdd(Run):
         self.queue.pop()
 
     def lost(self) -> str:
+        queued = self.queue.pop_all()
+        if "from main" in queued and not self.main_got:
+            # main's add went in, and the interrupt came after it: the room went to main
+            self.main_got.append("room")
         if self.main_got or self.second_got:
             return ""
-        return "the room stayed free (" + str(len(self.queue)) + " queued) while the second producer slept"
+        return "the room stayed free (" + repr(queued) + " queued) while the second producer slept"
 
 
 class LockAcquire(Run):

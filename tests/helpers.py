@@ -24,19 +24,6 @@ def cpython_only(reason: str) -> pytest.MarkDecorator:
     return pytest.mark.skipif(PYPY, reason="CPython only: " + reason)
 
 
-def pypy_gap(reason: str, run: bool = True) -> pytest.MarkDecorator:
-    """A known gap of mo_threads on PyPy: the test runs there and may fail (xfail, not strict);
-    run=False reports it as xfailed without running it (where a failure costs a long timeout)."""
-    return pytest.mark.xfail(PYPY, reason="known gap on PyPy: " + reason, strict=False, run=run)
-
-
-PYPY_SIGNAL_AFTER_HAND_OFF = pypy_gap(
-    "it can run the SIGINT handler just after a blocking call took the item/permit handed to it, "
-    "before the call can pass it on: the hand-off is lost (and the child may hang until its timeout)",
-    run=False,
-)
-
-
 # logged (to stdout, mo-logs' default) at the end of every orderly shutdown, as in mo-threads 6.x
 SHUTDOWN_LINE = "All threads have shutdown"
 

@@ -11,10 +11,13 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
+import threading
 
 import pytest
 
-from tests.helpers import PYPY_SIGNAL_AFTER_HAND_OFF, REPO, child_env, program_lines
+from mo_threads import Queue, Signal, Thread, Till, _parking
+from mo_threads.waiting import wait_any
+from tests.helpers import PYPY, REPO, child_env, program_lines
 
 pytestmark = pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="POSIX signals needed")
 
@@ -49,7 +52,37 @@ def run_handoff(kind: str, runs: int, timeout: float) -> None:
     assert program_lines(done.stdout) == ["ok " + str(runs)], done.stdout + done.stderr
 
 
-@PYPY_SIGNAL_AFTER_HAND_OFF
 @pytest.mark.parametrize("kind", KINDS)
 def test_an_interrupted_hand_off_loses_nothing(kind: str) -> None:
     run_handoff(kind, 20, timeout=50)
+
+
+def test_a_wake_up_that_raises_leaves_the_signal_handlers_on() -> None:
+    """wait_any on the main thread, woken by a close with an error, raises it: the signal handlers
+    held from the wake-up on (PyPy) run again (they stayed held: Ctrl-C was ignored from then on,
+    and signal.signal() raised ValueError as if called from another thread)."""
+    queue: Queue[str] = Queue("closed with an error", silent=True)
+
+    def close_soon(please_stop: Signal) -> None:
+        Till(seconds=0.05).wait()
+        queue.close(ValueError("no more"))
+
+    closer = Thread.run("closer", close_soon)
+    with pytest.raises(Exception, match="no more"):
+        wait_any(queue)
+    closer.join()
+    assert not _parking._held
+    signal.signal(signal.SIGINT, signal.getsignal(signal.SIGINT))
+
+
+def test_only_the_main_thread_ends_its_hold() -> None:
+    """Handlers held by the main thread (PyPy) stay held when another thread ends a hand-off of its own."""
+    _parking.hold_signals()
+    try:
+        other = threading.Thread(target=_parking.resume_signals)
+        other.start()
+        other.join()
+        assert _parking._held == PYPY
+    finally:
+        _parking.resume_signals()
+    assert not _parking._held
