@@ -35,7 +35,10 @@ Rules that hold at every instant:
    takes what it was woken for (the item, the room, the lock).
 3. No waiter is left behind. Every way out of `park()` (woken, `till`, the
    deadline, an exception) takes the waiter out of the line first, so a stale
-   waiter never swallows the wake-up meant for another thread.
+   waiter never swallows the wake-up meant for another thread. That holds for an
+   exception raised before the sleep as well (a Ctrl-C while the thread registers
+   with `till`, looks with `ready()` or lets go of `outer`): those steps are inside
+   the same `try`, and a thread whose `till` fired already never gets in line.
 4. A thread woken by `till` or the deadline at the moment an unparker chose it
    counts as handed (rule 2's look says so): it returns True and its caller looks
    at the state, so the wake-up is used or passed on, never lost between the two.
@@ -225,31 +228,42 @@ class ParkingLot(Deque[Any]):
             resume_signals()  # a wake-up not used: its held handlers run before this thread sleeps again
         waiter = _allocate_lock()
         waiter.acquire()
-        self.append(waiter)
-        if till is not None and not till._add_waiter(waiter):
-            # fired already: leave before sleeping (handed meanwhile counts as woken)
-            woken = not self._left_line(waiter)
-        elif ready is not None and ready():
-            if till is not None:
-                till._remove_waiter(waiter)
-            self._left_line(waiter)
-            woken = True  # the caller looks again at what changed
-        else:
-            if outer is not None:
-                outer.release()
-                if not hold_again:
-                    outer = None
-            try:
-                if deadline is None and _get_ident() != _main_ident:
-                    waiter.acquire()  # the usual wait, without a call more
+        queued = released = False  # each set before its call: CPython raises only after a call, or at a jump
+        woken: Optional[bool] = None  # None: it slept
+        try:  # from the first step: an exception before the sleep leaves nothing behind (rule 3)
+            if till is not None and not till._add_waiter(waiter):
+                woken = False  # fired already: never in line
+            else:
+                queued = True
+                self.append(waiter)
+                if ready is not None and ready():
+                    if till is not None:
+                        till._remove_waiter(waiter)
+                    self._left_line(waiter)
+                    woken = True  # the caller looks again at what changed
                 else:
-                    sleep_on(waiter, deadline)
-                    if hold and HOLDS:
-                        hold_signals()
-            except BaseException:
-                # interrupted before the handlers were held: pass on a wake-up handed meanwhile
-                self._leave(waiter, till, outer, interrupted=True)
-                raise
+                    if outer is not None:
+                        released = True
+                        outer.release()
+                    if deadline is None and _get_ident() != _main_ident:
+                        waiter.acquire()  # the usual wait, without a call more
+                    else:
+                        sleep_on(waiter, deadline)
+                        if hold and HOLDS:
+                            hold_signals()
+        except BaseException:
+            # interrupted before the handlers were held: pass on a wake-up handed meanwhile,
+            # and leave `outer` as promised (held again, or released for good)
+            if queued:
+                self._leave(waiter, till, outer if released and hold_again else None, interrupted=True)
+            elif till is not None:
+                till._remove_waiter(waiter)
+            if outer is not None and not released and not hold_again:
+                outer.release()
+            raise
+        if woken is None:
+            if not hold_again:
+                outer = None
             # _leave(interrupted=False), inline: this is every wait's way out
             if till is not None:
                 till._remove_waiter(waiter)
@@ -375,19 +389,21 @@ class HandOffLot(Deque[_Place]):
         """
         place = _Place(offer)
         lock = place.lock
-        self.append(place)
-        if till is not None and not till._add_waiter(lock):
-            self.remove(place)  # fired already; nobody could serve us: we held `outer`
-            return NOT_HANDED
-        outer.release()
         late: Optional[BaseException] = None
-        try:
+        released = False
+        try:  # from the first step: an exception before the sleep leaves nothing behind (rule 3)
+            if till is not None and not till._add_waiter(lock):
+                return NOT_HANDED  # fired already: never in line, `outer` still held
+            self.append(place)
+            released = True  # set before the call: CPython raises only after a call, or at a jump
+            outer.release()
             sleep_on(lock, deadline)
             if HOLDS:
                 hold_signals()
         except BaseException as error:
             late = error
-        late = _hold(outer, late)
+        if released:
+            late = _hold(outer, late)
         if till is not None:
             till._remove_waiter(lock)
         if late is None and HOLDS:
@@ -396,7 +412,10 @@ class HandOffLot(Deque[_Place]):
             except BaseException as error:
                 late = error
         if place.state == _WAITING:
-            self.remove(place)
+            try:
+                self.remove(place)
+            except ValueError:
+                pass  # interrupted before it got in line
         elif place.state == _SERVED:
             if late is None:
                 return place.value

@@ -17,7 +17,7 @@ from typing import Any, Callable, List
 
 import pytest
 
-from mo_threads import PLEASE_STOP, Channel, Till
+from mo_threads import PLEASE_STOP, Channel, Signal, Till
 from mo_threads._blocking import blocked_on
 from mo_threads._parking import NOT_HANDED, HandOffLot, ParkingLot
 from mo_threads.sync import BoundedSemaphore, Semaphore
@@ -296,3 +296,58 @@ class TestRetakingTheLock:
             assert lot.park(outer, Till(seconds=0.01)) is NOT_HANDED
             assert lot.park(outer, None, time.monotonic() + 0.01) is NOT_HANDED
             assert not lot
+
+
+class RaisingTill(Signal):
+    """A till that raises as a waiter registers with it: an exception (a Ctrl-C) at the instant a thread gets in line."""
+
+    __slots__ = ()
+
+    def _add_waiter(self, waiter: Any) -> bool:
+        raise Thrown()
+
+
+class TestInterruptedGettingInLine:
+    """Rule 3 of _parking: a thread interrupted before it sleeps leaves nothing in the line to swallow a later hand-off."""
+
+    def test_semaphore(self) -> None:
+        semaphore = Semaphore(0, "in line")
+        with pytest.raises(Thrown):
+            semaphore.acquire(till=RaisingTill("raises"))
+        semaphore.release()
+        assert semaphore.value == 1  # not handed to a place nobody waits at
+
+    def test_channel_receive(self) -> None:
+        channel: Channel[str] = Channel("in line")
+        with pytest.raises(Thrown):
+            channel.receive(till=RaisingTill("raises"))
+        assert channel.try_send("precious") is False  # no receiver waits: the value is not taken
+
+    def test_channel_send(self) -> None:
+        channel: Channel[str] = Channel("in line")
+        with pytest.raises(Thrown):
+            channel.send("withdrawn", till=RaisingTill("raises"))
+        assert channel.try_receive() == (False, None)
+
+    @pytest.mark.parametrize("kind", [ParkingLot, HandOffLot])
+    def test_the_lots(self, kind: Any) -> None:
+        lot = kind()
+        outer = _thread.allocate_lock()
+        with outer:
+            with pytest.raises(Thrown):
+                lot.park(outer, RaisingTill("raises"))
+            assert outer.locked()  # held again on the way out, as on every way out
+        assert not lot
+
+    def test_a_parking_lot_ready_that_raises(self) -> None:
+        lot = ParkingLot()
+        outer = _thread.allocate_lock()
+
+        def ready() -> bool:
+            raise Thrown()
+
+        with outer:
+            with pytest.raises(Thrown):
+                lot.park(outer, None, None, ready)
+            assert outer.locked()
+        assert not lot
