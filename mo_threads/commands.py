@@ -84,7 +84,8 @@ class Command:
     """A command line run to completion, its output in `stdout` and `stderr` Queues of lines.
 
     With `shell=True` (the default) it runs in a `bash` session shared with
-    earlier commands of the same `cwd` and `env`; a list of `params` is
+    earlier commands of the same `cwd` and `env`, in a subshell of it (a `cd`,
+    `export` or `exit` does not reach the next command); a list of `params` is
     shell-quoted, a str is taken as a command line. With `shell=False` it runs
     as its own `Process` (`params` is the argument list). The queues hold this
     command's output only, at most `max_stdout` lines of stdout (older lines
