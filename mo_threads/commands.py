@@ -327,6 +327,7 @@ class _Session(Process):
         except Exception as cause:
             # the session is gone (closed at the same moment): fail this command, not the caller
             logger.warning("Command {name|quote} could not be sent to its shell", name=command.name, cause=cause)
+            self.kill()  # not given back to the pool: the next command gets a new session
             self._command_done(None, -1)
 
     def _on_stdout(self, line: str) -> None:
@@ -379,8 +380,10 @@ class _Session(Process):
                 return
             self.current = None
             code = self.code
-        command._end(code)
+        # back in the pool before the command ends: the thread that joins it and runs the next
+        # command at once must find this session, not start another bash
         SESSIONS.release(self)
+        command._end(code)
 
     def _finish(self) -> None:
         # bash ended (killed, closed or shut down): end its command, forget the session

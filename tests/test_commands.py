@@ -61,6 +61,20 @@ class TestCommand:
         assert drain(first.stdout) == drain(second.stdout) == [str(first.pid)]
         assert first.pid == second.pid
 
+    def test_session_is_back_in_the_pool_when_join_returns(self, monkeypatch):
+        # the reader thread that ends a command gives its session back: slowed down there, the
+        # next command of the joining thread must still find it, not start another bash
+        release = commands_module._Sessions.release
+
+        def slow_release(sessions, session):
+            Till(seconds=0.2).wait()
+            release(sessions, session)
+
+        monkeypatch.setattr(commands_module._Sessions, "release", slow_release)
+        first = run("first", "true")
+        second = run("second", "true")
+        assert first.pid == second.pid
+
     def test_output_isolation_between_consecutive_commands(self):
         first = run("first", "echo one; echo one-err >&2; printf no-newline")
         second = run("second", "echo two; echo two-err >&2")
