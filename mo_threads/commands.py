@@ -382,8 +382,10 @@ class _Session(Process):
             code = self.code
         # back in the pool before the command ends: the thread that joins it and runs the next
         # command at once must find this session, not start another bash
-        SESSIONS.release(self)
+        turn = SESSIONS.release(self)
         command._end(code)
+        if turn is not None:
+            self.arm_idle_timer(turn)  # after the end: the joining thread need not wait for it
 
     def _finish(self) -> None:
         # bash ended (killed, closed or shut down): end its command, forget the session
@@ -411,8 +413,8 @@ class _Session(Process):
             self.close_if_idle(turn)
 
         with self.lock:
-            if self.finished:
-                return
+            if self.finished or self.idle_turn != turn:
+                return  # gone, or busy again already
             old, self.idle_timer = self.idle_timer, (till, close)
         if old is not None:
             old[0].remove_then(old[1])
@@ -463,13 +465,13 @@ class _Sessions:
                     return session
         return _Session(key, cwd, env, debug)
 
-    def release(self, session: _Session) -> None:
+    def release(self, session: _Session) -> Optional[int]:
+        """Put `session` back in the pool; its idle turn, for `arm_idle_timer`, or None if it is gone."""
         if session.exited or session.please_stop:
-            return
+            return None
         with self.lock:
             self.idle.setdefault(session.key, []).append(session)
-            turn = session.idle_turn
-        session.arm_idle_timer(turn)
+            return session.idle_turn
 
     def take_idle(self, session: _Session, turn: int) -> bool:
         """Remove `session` from the pool if it is still idle since `turn`."""
