@@ -155,6 +155,14 @@ class LockAcquire(Run):
         return "the lock was free (" + repr(self.lock) + ") while the second thread slept"
 
 
+class LockEnter(LockAcquire):
+    """`with lock:` (a blocking acquire without till) on the main thread."""
+
+    def main(self) -> None:
+        with self.lock:
+            self.main_got.append("lock")
+
+
 class LockWait(Run):
     def __init__(self) -> None:
         Run.__init__(self)
@@ -285,6 +293,7 @@ KINDS: dict = {
     "queue-pop": QueuePop,
     "queue-add": QueueAdd,
     "lock-acquire": LockAcquire,
+    "lock-enter": LockEnter,
     "lock-wait": LockWait,
     "channel-receive": ChannelReceive,
     "priority-queue-pop": PriorityQueuePop,

@@ -57,6 +57,16 @@ def test_an_interrupted_hand_off_loses_nothing(kind: str) -> None:
     run_handoff(kind, 20, timeout=50)
 
 
+@pytest.mark.xfail(
+    reason="known bug (CPython and PyPy): `with lock:` (Lock.__enter__, and acquire() without till or "
+    "timeout) takes the inner raw lock with a blocking acquire; a signal handler that raises right after "
+    "it returned, before the owner is set, leaves the lock held by nobody for ever (lost at the first run)",
+    strict=False,
+)
+def test_an_interrupted_with_lock_loses_nothing() -> None:
+    run_handoff("lock-enter", 20, timeout=50)
+
+
 def test_a_wake_up_that_raises_leaves_the_signal_handlers_on() -> None:
     """wait_any on the main thread, woken by a close with an error, raises it: the signal handlers
     held from the wake-up on (PyPy) run again (they stayed held: Ctrl-C was ignored from then on,
