@@ -12,6 +12,12 @@ first. `till=` and `timeout=` cut a wait short without polling.
 serves after releasing it. A waiter woken and then interrupted (Ctrl-C) passes
 the wake-up to the next in line, so nobody sleeps beside a free lock.
 
+The inner lock is an `_thread.RLock` used as a plain mutex (the `_owner` check
+refuses re-entry before it is touched) for its owner kept in C: a signal
+handler that raises (Ctrl-C) just after the inner lock was taken, before
+`_owner` is set, leaves no way to tell from Python whether this thread holds
+it, but `_is_owned()` tells exactly, so the way out releases it.
+
 Contended acquisitions and waits are recorded in `_blocking` (what each thread
 waits on, blocking metrics); an acquisition that would close a cycle of threads
 waiting on each other's locks raises `DeadlockError` instead of hanging.
@@ -33,10 +39,18 @@ from mo_threads.signals import Signal
 __all__ = ("Lock", "locked")
 
 _get_ident = _thread.get_ident
-_allocate_lock = _thread.allocate_lock
 _TIMEOUT_MAX = _thread.TIMEOUT_MAX
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+if hasattr(_thread.RLock, "locked"):  # Python 3.14+
+    _is_locked: Callable[[Any], bool] = _thread.RLock.locked
+else:
+
+    def _is_locked(inner: Any) -> bool:
+        # True while some thread holds the inner lock: its C repr says so, exactly
+        return repr(inner).startswith("<locked")
 
 
 class Lock:
@@ -56,24 +70,29 @@ class Lock:
         """
         check_name(name, "Lock name")
         self.name = name
-        self._lock = _allocate_lock()
+        # a plain RLock, not a subclass: a method called on a subclass costs a type check (~10 ns)
+        self._lock = _thread.RLock()
         self._owner: Optional[int] = None
         # made on first use: most locks are never waited on
         self._waiters: Optional[ParkingLot] = None  # in wait(), for a thread leaving the lock
         self._acquirers: Optional[ParkingLot] = None  # in acquire(till=), for the lock to be free
 
     def __repr__(self) -> str:
-        state = "held" if self._lock.locked() else "free"
+        state = "held" if _is_locked(self._lock) else "free"
         return "<Lock " + repr(self.name) + " " + state + ">"
 
     def __enter__(self) -> Lock:
         ident = _get_ident()
         if self._owner == ident:
             raise self._reentered()
-        if not self._lock.acquire(False):
-            self._acquire_contended()
-        self._owner = ident
-        return self
+        try:
+            if not self._lock.acquire(False):
+                self._acquire_contended()
+            self._owner = ident
+            return self  # in the try: PyPy runs signal handlers between any two bytecodes
+        except BaseException:
+            self._undo()
+            raise
 
     def _acquire_contended(self) -> None:
         record = _begin_wait("Lock", self)  # raises DeadlockError on a cycle
@@ -120,44 +139,59 @@ class Lock:
         if self._owner == ident:
             raise self._reentered()
         lock = self._lock
-        if lock.acquire(False):
-            self._owner = ident
-            return True
-        if till is None and timeout is None:
-            self._acquire_contended()
-            self._owner = ident
-            return True
-        if till is not None and till._go:
-            return False
-        record = _begin_wait("Lock", self, True)
         try:
-            if till is None and timeout is not None:
-                got = lock.acquire(True, timeout)
-            else:
-                assert till is not None
-                got = self._acquire_till(till, timeout)
-        finally:
-            _end_wait(record)
-        if got:
-            self._owner = ident
-        return got
+            if lock.acquire(False):
+                self._owner = ident
+                return True
+            if till is None and timeout is None:
+                self._acquire_contended()
+                self._owner = ident
+                return True
+            if till is not None and till._go:
+                return False
+            record = _begin_wait("Lock", self, True)
+            try:
+                if till is None and timeout is not None:
+                    got = lock.acquire(True, timeout)
+                else:
+                    assert till is not None
+                    got = self._acquire_till(till, timeout)
+            finally:
+                _end_wait(record)
+            if got:
+                self._owner = ident
+            return got
+        except BaseException:
+            self._undo()
+            raise
 
     def _try_acquire(self) -> bool:
         # acquire(blocking=False)
         ident = _get_ident()
         if self._owner == ident:
             raise self._reentered()
-        if self._lock.acquire(False):
-            self._owner = ident
-            return True
+        try:
+            if self._lock.acquire(False):
+                self._owner = ident
+                return True
+        except BaseException:
+            self._undo()
+            raise
         return False
+
+    def _undo(self) -> None:
+        # an exception (a signal handler's, one thrown in) leaves the way in: this
+        # thread may have taken the inner lock just before it came (`_owner` not set
+        # yet); the inner lock knows, and only ever says yes for this thread's own
+        if self._lock._is_owned():  # type: ignore[attr-defined]  # in _thread.RLock since Python 3.2, and PyPy's
+            self._give_up()
 
     def _reentered(self) -> RuntimeError:
         return RuntimeError("Lock " + repr(self.name) + " is already held by this thread; it is not reentrant")
 
     def locked(self) -> bool:
         """True while some thread holds the lock (a snapshot, as `threading.Lock.locked()`)."""
-        return self._lock.locked()
+        return _is_locked(self._lock)
 
     def _acquire_till(self, till: Signal, timeout: Optional[float]) -> bool:
         # Park in line, known to `till`: leaving the lock wakes the first in line
@@ -170,7 +204,7 @@ class Lock:
             acquirers = self._acquirers = ParkingLot()
 
         def free() -> bool:
-            return not lock.locked()
+            return not _is_locked(lock)
 
         while True:
             if lock.acquire(False):
@@ -184,7 +218,7 @@ class Lock:
                 return False
             acquirers.park(None, till, deadline, free, hold=True)
 
-    def _give_up(self, _: Any) -> None:
+    def _give_up(self, _: Any = None) -> None:
         # taken, then interrupted before acquire() returned: free for the next in line
         self._owner = None
         self._lock.release()

@@ -121,12 +121,16 @@ class LockAcquire(Run):
         Run.__init__(self)
         self.lock = Lock("handoff")
         # held by a thread that lives until the run ends (so no other thread gets its
-        # id); hand_over() releases the lock in its name
+        # id); hand_over() has it release the lock
         held, self.done = threading.Event(), threading.Event()
+        self.release, self.released = threading.Event(), threading.Event()
 
         def hold() -> None:
             self.lock.acquire()
             held.set()
+            self.release.wait()
+            self.lock.release()
+            self.released.set()
             self.done.wait()
 
         self.holder = threading.Thread(target=hold)
@@ -144,8 +148,8 @@ class LockAcquire(Run):
             self.lock.release()
 
     def hand_over(self) -> None:
-        self.lock._owner = threading.get_ident()  # the lock was taken by the main thread for us
-        self.lock.release()
+        self.release.set()
+        self.released.wait()
 
     def lost(self) -> str:
         self.done.set()
@@ -161,6 +165,24 @@ class LockEnter(LockAcquire):
     def main(self) -> None:
         with self.lock:
             self.main_got.append("lock")
+
+
+class LockAcquireBlocking(LockAcquire):
+    """`lock.acquire()` (blocking, without till or timeout) on the main thread."""
+
+    def main(self) -> None:
+        if self.lock.acquire():
+            self.main_got.append("lock")
+            self.lock.release()
+
+
+class LockAcquireTimeout(LockAcquire):
+    """`lock.acquire(timeout=)` on the main thread."""
+
+    def main(self) -> None:
+        if self.lock.acquire(timeout=60):
+            self.main_got.append("lock")
+            self.lock.release()
 
 
 class LockWait(Run):
@@ -294,6 +316,8 @@ KINDS: dict = {
     "queue-add": QueueAdd,
     "lock-acquire": LockAcquire,
     "lock-enter": LockEnter,
+    "lock-acquire-blocking": LockAcquireBlocking,
+    "lock-acquire-timeout": LockAcquireTimeout,
     "lock-wait": LockWait,
     "channel-receive": ChannelReceive,
     "priority-queue-pop": PriorityQueuePop,

@@ -176,18 +176,18 @@ class TestLock:
             # nothing half-done: still held by us, no waiter queued
             assert lock._owner == threading.get_ident()
             assert not lock._waiters
-        assert not lock._lock.locked()
+        assert not lock.locked()
 
     def test_acquire_release(self) -> None:
         lock = Lock("plain")
         refused(RuntimeError, lock.release, "'plain'", "not held")
         refused(ValueError, lambda: lock.acquire(timeout=-1), "timeout", "-1")
         refused(TypeError, lambda: lock.acquire(till="x"), "till", "str")
-        assert not lock._lock.locked()
+        assert not lock.locked()
         with lock:
             error = in_other_thread(lock.release)
             assert isinstance(error, RuntimeError) and "not held" in str(error)
-            assert lock._lock.locked()  # another thread's refused release changed nothing
+            assert lock.locked()  # another thread's refused release changed nothing
 
     def test_busy_lock(self) -> None:
         busy = BusyLock("spin")

@@ -15,7 +15,8 @@ import threading
 
 import pytest
 
-from mo_threads import Queue, Signal, Thread, Till, _parking
+from mo_threads import Lock, Queue, Signal, Thread, Till, _parking
+from mo_threads import lock as lock_module
 from mo_threads.waiting import wait_any
 from tests.helpers import PYPY, REPO, child_env, program_lines
 
@@ -57,14 +58,49 @@ def test_an_interrupted_hand_off_loses_nothing(kind: str) -> None:
     run_handoff(kind, 20, timeout=50)
 
 
-@pytest.mark.xfail(
-    reason="known bug (CPython and PyPy): `with lock:` (Lock.__enter__, and acquire() without till or "
-    "timeout) takes the inner raw lock with a blocking acquire; a signal handler that raises right after "
-    "it returned, before the owner is set, leaves the lock held by nobody for ever (lost at the first run)",
-    strict=False,
-)
-def test_an_interrupted_with_lock_loses_nothing() -> None:
-    run_handoff("lock-enter", 20, timeout=50)
+@pytest.mark.parametrize("kind", ["lock-enter", "lock-acquire-blocking", "lock-acquire-timeout"])
+def test_an_interrupted_with_lock_loses_nothing(kind: str) -> None:
+    """`with lock:`, acquire() and acquire(timeout=) on the main thread, Ctrl-C right as the lock is
+    handed over: a signal handler raising just after the inner lock was taken, before the owner was
+    set, left the lock held by nobody for ever; now the way out releases it."""
+    run_handoff(kind, 20, timeout=50)
+
+
+@pytest.mark.parametrize("how", ["with", "acquire", "acquire-timeout"])
+def test_an_exception_just_after_the_inner_lock_was_taken_leaves_the_lock_free(
+    how: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The exception a signal handler raises in the last call of a contended acquisition (the
+    bookkeeping after the inner lock was taken), here thrown in, leaves the lock free for others."""
+    lock = Lock("thrown in")
+    real_end_wait = lock_module._end_wait
+
+    def end_then_raise(record: object) -> None:
+        real_end_wait(record)
+        raise KeyboardInterrupt
+
+    def hold_a_moment(please_stop: Signal) -> None:
+        with lock:
+            taken.set()
+            Till(seconds=0.05).wait()
+
+    taken = threading.Event()
+    holder = Thread.run("holder", hold_a_moment)
+    taken.wait()
+    monkeypatch.setattr(lock_module, "_end_wait", end_then_raise)
+    with pytest.raises(KeyboardInterrupt):
+        if how == "with":
+            with lock:
+                raise AssertionError("the block ran")
+        else:
+            lock.acquire(timeout=None if how == "acquire" else 10)
+    monkeypatch.undo()
+    holder.join()
+    assert not lock.locked(), repr(lock)
+    assert lock._owner is None
+    got: list = []
+    Thread.run("next", lambda please_stop: got.append(lock.acquire(timeout=5)) or lock.release()).join()
+    assert got == [True]
 
 
 def test_a_wake_up_that_raises_leaves_the_signal_handlers_on() -> None:

@@ -21,11 +21,15 @@ def _start(target, *args) -> threading.Thread:
 def _held_by_other_thread(lock: Lock) -> bool:
     """True when another thread can not take `lock` right now."""
     result = []
-    thread = _start(lambda: result.append(lock.acquire(timeout=0.01)))
+
+    def probe():
+        result.append(lock.acquire(timeout=0.01))
+        if result == [True]:
+            lock._owner = None
+            lock._lock.release()  # undo, without waking anybody (the inner lock knows its owner: this thread)
+
+    thread = _start(probe)
     thread.join(10)
-    if result == [True]:
-        lock._lock.release()  # undo, without waking anybody
-        lock._owner = None
     return result == [False]
 
 
@@ -48,7 +52,7 @@ class TestMutualExclusion:
         for thread in threads:
             thread.join(30)
         assert counter[0] == 20 * 500
-        assert not lock._lock.locked()
+        assert not lock.locked()
 
     def test_unprotected_counter_loses_updates(self):
         # the same section without the lock loses updates: the test above can fail
