@@ -632,6 +632,11 @@ class Process(BaseThread):
 
         if self._set_watch_timer(turn, (till, check)):
             till.then(check)
+            with self.child_locker:
+                current = self._watch_timer is not None and self._watch_timer[1] is check
+            if not current:
+                # dropped or replaced before then() registered it: that removal found nothing
+                till.remove_then(check)
 
     def _set_watch_timer(self, turn: int, timer: Optional[Tuple[Till, Callable[[], None]]]) -> bool:
         """Make `timer` the pending check, dropping the one before; False when `turn` is no longer current."""

@@ -148,6 +148,23 @@ class TestProcess:
         assert drain(process.stdout) == [str(i) for i in range(30)]
         assert process.returncode == 0
 
+    def test_a_check_armed_as_the_process_ends_leaves_no_callback(self, monkeypatch):
+        # the program ends (its watch timer dropped) between the watchdog choosing its next
+        # timer and registering the check on it: the check must not stay on that Till
+        armed: List[Till] = []
+        original = Process._set_watch_timer
+
+        def ends_right_after(self, turn, timer):
+            chosen = original(self, turn, timer)
+            if chosen and timer is not None and not armed:
+                armed.append(timer[0])
+                self._drop_watch_timer()
+            return chosen
+
+        monkeypatch.setattr(Process, "_set_watch_timer", ends_right_after)
+        finish(Process("ends", python("print(1)"), timeout=5, startup_timeout=20))
+        assert armed and not armed[0]._jobs
+
     def test_timeout_none_disables_the_watchdog(self):
         process = finish(Process("quiet", python("import time; time.sleep(0.6)"), timeout=None, startup_timeout=0.1))
         assert process.returncode == 0
