@@ -419,6 +419,10 @@ class _Session(Process):
         if old is not None:
             old[0].remove_then(old[1])
         till.then(close)
+        with self.lock:
+            current = self.idle_timer is not None and self.idle_timer[1] is close
+        if not current:
+            till.remove_then(close)  # dropped before then() registered it: that removal found nothing
 
     def drop_idle_timer(self) -> None:
         """Forget the idle timer: the session is busy or gone, and the timer must not keep it alive."""

@@ -246,3 +246,28 @@ class TestCommand:
             Command("empty", [])
         with pytest.raises(ValueError):
             Command("max", "true", max_stdout=0)
+
+
+def test_an_idle_timer_dropped_before_its_check_is_registered_keeps_no_callback(monkeypatch):
+    # the session is taken for a new command (its idle timer dropped) between arming the
+    # timer and registering the check on it: the check must not stay on that Till
+    racing: List[commands_module._Session] = []
+    armed: List[Till] = []
+    original_arm = commands_module._Session.arm_idle_timer
+    original_then = Till.then
+
+    def arm(self, turn):
+        racing.append(self)
+        original_arm(self, turn)
+
+    def then(self, fn, *args, **kwargs):
+        if getattr(fn, "__name__", "") == "close" and racing:
+            racing.pop().drop_idle_timer()
+            armed.append(self)
+        return original_then(self, fn, *args, **kwargs)
+
+    monkeypatch.setattr(commands_module._Session, "arm_idle_timer", arm)
+    monkeypatch.setattr(Till, "then", then)
+    Command("once", "true").join()
+    assert wait_true(lambda: bool(armed))
+    assert not armed[0]._jobs
