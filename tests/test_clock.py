@@ -439,9 +439,23 @@ class TestWallOffsetSampling:
         self._script(monkeypatch, [300.0], [1200.0])  # and back
         assert _clock.wall_offset() == 900.0
 
-    def test_deadlines_read_in_a_loop_keep_their_order_under_preemption(self) -> None:
+    def test_deadlines_read_in_a_loop_keep_their_order_under_preemption(self, monkeypatch: pytest.MonkeyPatch) -> None:
         # the CI failure as a unit test: Tills 1 microsecond apart, their deadline read while other
-        # threads compete for the two CPUs (preempting the reader between its two clock readings)
+        # threads compete for the two CPUs (preempting the reader between its two clock readings).
+        # Only a real move of the wall clock against the monotonic one (seen on this VM under heavy
+        # load: steps of 0.5 ms) may replace the kept offset, and only such a move may reorder them.
+        from mo_threads import _clock
+
+        measure = _clock._measure
+        replaced: List[float] = []  # the error bound of each sample that replaced the kept offset
+
+        def recording() -> Any:
+            sample, gap, now = measure()
+            if abs(sample - _clock._offset) > _clock.OFFSET_TOLERANCE + gap / 2:
+                replaced.append(gap)
+            return sample, gap, now
+
+        monkeypatch.setattr(_clock, "_measure", recording)
         stop = threading.Event()
 
         def spin() -> None:
@@ -460,4 +474,6 @@ class TestWallOffsetSampling:
             for spinner in spinners:
                 spinner.join()
         backwards = [(i, deadlines[i + 1] - deadlines[i]) for i in range(len(deadlines) - 1) if deadlines[i + 1] <= deadlines[i]]
-        assert not backwards, "deadlines out of order: %r" % backwards[:5]
+        split = [gap for gap in replaced if gap > 50e-6]
+        assert not split, "the kept offset was replaced by samples a preemption split: %r" % split[:5]
+        assert len(backwards) <= len(replaced), "deadlines out of order: %r" % backwards[:5]
