@@ -12,11 +12,12 @@ first. `till=` and `timeout=` cut a wait short without polling.
 serves after releasing it. A waiter woken and then interrupted (Ctrl-C) passes
 the wake-up to the next in line, so nobody sleeps beside a free lock.
 
-The inner lock is an `_thread.RLock` used as a plain mutex (the `_owner` check
-refuses re-entry before it is touched) for its owner kept in C: a signal
-handler that raises (Ctrl-C) just after the inner lock was taken, before
-`_owner` is set, leaves no way to tell from Python whether this thread holds
-it, but `_is_owned()` tells exactly, so the way out releases it.
+The inner lock is an `_thread.RLock` used as a plain mutex (re-entry is refused
+before it is touched) for its owner, kept in C and set in the same step that
+takes it: a signal handler that raises (Ctrl-C) just after the inner lock was
+taken can not leave an owner field behind in a wrong state, and `_is_owned()`
+tells the way out exactly whether this thread holds it, so it releases it.
+The owner is read from the inner lock alone, never copied into Python.
 
 Contended acquisitions and waits are recorded in `_blocking` (what each thread
 waits on, blocking metrics); an acquisition that would close a cycle of threads
@@ -38,10 +39,19 @@ from mo_threads.signals import Signal
 
 __all__ = ("Lock", "locked")
 
-_get_ident = _thread.get_ident
 _TIMEOUT_MAX = _thread.TIMEOUT_MAX
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _owner_of(inner: Any) -> Optional[int]:
+    # the C-kept owner, as the inner lock's repr gives it ("... owner=140... count=1 ..."); no API reads it
+    text = repr(inner)
+    start = text.find(" owner=") + 7
+    if start < 7 or not text.startswith("<locked"):
+        return None
+    end = text.find(" ", start)
+    return int(text[start:end]) or None
 
 
 if hasattr(_thread.RLock, "locked"):  # Python 3.14+
@@ -60,7 +70,7 @@ class Lock:
     lock, instead of deadlocking silently.
     """
 
-    __slots__ = ("name", "_lock", "_owner", "_waiters", "_acquirers", "__weakref__")
+    __slots__ = ("name", "_lock", "_waiters", "_acquirers", "__weakref__")
 
     def __init__(self, name: str = "", debug: bool = False, sample: bool = False) -> None:
         """Make a free lock called `name`.
@@ -71,8 +81,7 @@ class Lock:
         check_name(name, "Lock name")
         self.name = name
         # a plain RLock, not a subclass: a method called on a subclass costs a type check (~10 ns)
-        self._lock = _thread.RLock()
-        self._owner: Optional[int] = None
+        self._lock: Any = _thread.RLock()  # Any: typeshed leaves out its _is_owned()
         # made on first use: most locks are never waited on
         self._waiters: Optional[ParkingLot] = None  # in wait(), for a thread leaving the lock
         self._acquirers: Optional[ParkingLot] = None  # in acquire(till=), for the lock to be free
@@ -81,14 +90,18 @@ class Lock:
         state = "held" if _is_locked(self._lock) else "free"
         return "<Lock " + repr(self.name) + " " + state + ">"
 
+    @property
+    def _owner(self) -> Optional[int]:
+        """The ident of the thread holding the lock, None when free (deadlock detection reads it)."""
+        return _owner_of(self._lock)
+
     def __enter__(self) -> Lock:
-        ident = _get_ident()
-        if self._owner == ident:
+        lock = self._lock
+        if lock._is_owned():
             raise self._reentered()
         try:
-            if not self._lock.acquire(False):
+            if not lock.acquire(False):
                 self._acquire_contended()
-            self._owner = ident
             return self  # in the try: PyPy runs signal handlers between any two bytecodes
         except BaseException:
             self._undo()
@@ -103,7 +116,6 @@ class Lock:
 
     def __exit__(self, exc_type: Any = None, exc: Any = None, tb: Any = None) -> None:
         # named parameters: no tuple to pack on every exit (about 30 ns of a ~250 ns `with`)
-        self._owner = None
         if self._waiters:
             self._waiters.unpark()
         self._lock.release()
@@ -135,31 +147,26 @@ class Lock:
             raise bad_till(till)
         if timeout is not None:
             timeout = min(check_timeout(timeout), _TIMEOUT_MAX)
-        ident = _get_ident()
-        if self._owner == ident:
-            raise self._reentered()
         lock = self._lock
+        if lock._is_owned():
+            raise self._reentered()
         try:
             if lock.acquire(False):
-                self._owner = ident
                 return True
             if till is None and timeout is None:
                 self._acquire_contended()
-                self._owner = ident
                 return True
             if till is not None and till._go:
                 return False
             record = _begin_wait("Lock", self, True)
             try:
                 if till is None and timeout is not None:
-                    got = lock.acquire(True, timeout)
+                    got: bool = lock.acquire(True, timeout)
                 else:
                     assert till is not None
                     got = self._acquire_till(till, timeout)
             finally:
                 _end_wait(record)
-            if got:
-                self._owner = ident
             return got
         except BaseException:
             self._undo()
@@ -167,12 +174,11 @@ class Lock:
 
     def _try_acquire(self) -> bool:
         # acquire(blocking=False)
-        ident = _get_ident()
-        if self._owner == ident:
+        lock = self._lock
+        if lock._is_owned():
             raise self._reentered()
         try:
-            if self._lock.acquire(False):
-                self._owner = ident
+            if lock.acquire(False):
                 return True
         except BaseException:
             self._undo()
@@ -181,9 +187,9 @@ class Lock:
 
     def _undo(self) -> None:
         # an exception (a signal handler's, one thrown in) leaves the way in: this
-        # thread may have taken the inner lock just before it came (`_owner` not set
-        # yet); the inner lock knows, and only ever says yes for this thread's own
-        if self._lock._is_owned():  # type: ignore[attr-defined]  # in _thread.RLock since Python 3.2, and PyPy's
+        # thread may have taken the inner lock just before it came; the inner lock
+        # knows, and only ever says yes for this thread's own
+        if self._lock._is_owned():
             self._give_up()
 
     def _reentered(self) -> RuntimeError:
@@ -208,7 +214,6 @@ class Lock:
 
         while True:
             if lock.acquire(False):
-                self._owner = _get_ident()
                 if HOLDS:  # a signal handler held since the wake-up (Ctrl-C) makes this leave the lock again
                     resume_signals(self._give_up)
                 return True
@@ -220,7 +225,6 @@ class Lock:
 
     def _give_up(self, _: Any = None) -> None:
         # taken, then interrupted before acquire() returned: free for the next in line
-        self._owner = None
         self._lock.release()
         if self._acquirers:
             self._acquirers.unpark()
@@ -239,7 +243,7 @@ class Lock:
 
     def release(self) -> None:
         """Leave the lock (as the end of `with lock:` does), waking one waiter."""
-        if self._owner != _get_ident():
+        if not self._lock._is_owned():
             raise RuntimeError("Lock " + repr(self.name) + " is not held by this thread")
         self.__exit__()
 
@@ -259,8 +263,7 @@ class Lock:
         hold the lock, TypeError for a bad `till` or both `seconds` and `timeout`,
         ValueError for a negative number of seconds.
         """
-        ident = _get_ident()
-        if self._owner != ident:
+        if not self._lock._is_owned():
             raise RuntimeError("Lock " + repr(self.name) + ".wait() called without holding the lock")
         if till is not None and not isinstance(till, Signal):
             raise bad_till(till)
@@ -279,12 +282,10 @@ class Lock:
             waiters = self._waiters = ParkingLot()
         # no owner edge: any thread leaving the lock ends this wait
         record = _begin_wait("Lock.wait", self, till is not None or seconds is not None)
-        self._owner = None
         try:
             # released while parked; held again on every way out, KeyboardInterrupt included
             handed = waiters.park(self._lock, till, None if seconds is None else _monotonic() + seconds, hold=True)
         finally:
-            self._owner = ident
             _end_wait(record)
         if HOLDS:  # a signal handler held since the wake-up (Ctrl-C) passes the wake-up on
             resume_signals(self._pass_wake_up, handed)

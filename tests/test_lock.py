@@ -25,7 +25,6 @@ def _held_by_other_thread(lock: Lock) -> bool:
     def probe():
         result.append(lock.acquire(timeout=0.01))
         if result == [True]:
-            lock._owner = None
             lock._lock.release()  # undo, without waking anybody (the inner lock knows its owner: this thread)
 
     thread = _start(probe)
