@@ -264,6 +264,12 @@ class Channel(Generic[_T]):
         self._buffer.appendleft(value)
         self._wake_watchers()
 
+    def _put_back(self, value: Any) -> None:
+        """A receiver took `value` without the line (wait_any) and was interrupted: the next receiver gets it."""
+        with self._lock:
+            if not self._receivers.hand(value):  # one is parked only while nothing is buffered
+                self._give_back(value)
+
     def _end(self) -> Any:
         # lock held, closed and drained
         error = self._error

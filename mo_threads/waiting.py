@@ -182,13 +182,17 @@ def wait_any(*sources: Any, till: Optional[Signal] = None, timeout: Optional[flo
 
 
 def _give_back(found: Optional[Fired]) -> None:
-    """Interrupted before `wait_any` returned `found`: a Queue's item goes back, to its next consumer.
+    """Interrupted before `wait_any` returned `found`: a Queue's item or a Channel's value goes back, to its next taker.
 
-    The end of a closed queue is nothing to give back. A Channel's value is
-    not given back yet: that window remains (on PyPy's main thread).
+    The end of a closed queue or channel is nothing to give back.
     """
-    if found is not None and isinstance(found.source, Queue) and found.item is not PLEASE_STOP:
-        found.source._give_back(found.item)
+    if found is None or found.item is PLEASE_STOP:
+        return
+    source = found.source
+    if isinstance(source, Queue):
+        source._give_back(found.item)
+    elif isinstance(source, Channel):
+        source._put_back(found.item)
 
 
 def _poll(entries: List[_Source]) -> Optional[Fired]:

@@ -311,6 +311,13 @@ class WaitAnyQueue(QueuePop):
         self.main_got.append(wait_any(self.queue).item)
 
 
+class WaitAnyChannel(ChannelReceive):
+    """The main thread waits on a Channel through wait_any; the second receives from it."""
+
+    def main(self) -> None:
+        self.main_got.append(wait_any(self.channel).item)
+
+
 KINDS: dict = {
     "queue-pop": QueuePop,
     "queue-add": QueueAdd,
@@ -326,6 +333,7 @@ KINDS: dict = {
     "queue-put": QueuePut,
     "semaphore-acquire": SemaphoreAcquire,
     "wait-any-queue": WaitAnyQueue,
+    "wait-any-channel": WaitAnyChannel,
 }
 
 

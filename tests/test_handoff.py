@@ -35,6 +35,7 @@ KINDS = [
     "queue-put",
     "semaphore-acquire",
     "wait-any-queue",
+    "wait-any-channel",
 ]
 
 

@@ -10,6 +10,7 @@ from typing import Any, List
 import pytest
 
 from mo_threads import PLEASE_STOP, THREAD_TIMEOUT, Future, Queue, Signal, Thread, Till
+from mo_threads import _blocking, waiting
 from mo_threads.channels import Channel
 from mo_threads.waiting import Fired, wait_any
 from tests.helpers import wait_true
@@ -155,3 +156,64 @@ class TestModuleNames:
         folder = os.path.dirname(mo_threads.__file__)
         modules = {name[:-3] for name in os.listdir(folder) if name.endswith(".py")}
         assert not modules & set(names)
+
+
+class TestInterruptedAfterTheTake:
+    """An exception raised once wait_any took a Queue's item or a Channel's value (on PyPy's main
+    thread, a held signal handler run just before wait_any returns) gives it back (issue 20)."""
+
+    @staticmethod
+    def _interrupt_after_the_take(monkeypatch: Any, before_give_back: Any) -> None:
+        def resume_then_raise(pass_on: Any = None, value: Any = None) -> None:
+            if value is not None:  # the take: give it back, as a held handler's exception does
+                before_give_back()
+                pass_on(value)
+                raise KeyboardInterrupt
+
+        monkeypatch.setattr(waiting, "resume_signals", resume_then_raise)
+
+    @staticmethod
+    def _source(kind: str) -> Any:
+        return Queue("taken", silent=True) if kind == "queue" else Channel("taken")
+
+    @staticmethod
+    def _hand_over(source: Any) -> threading.Thread:
+        # once wait_any is parked: a Channel's send returns only once the value was taken
+        main = threading.get_ident()
+
+        def hand() -> None:
+            assert wait_true(lambda: _blocking.blocked_on(main) is not None)
+            (source.add if isinstance(source, Queue) else source.send)("precious")
+
+        return _later(0, hand)
+
+    @pytest.mark.parametrize("kind", ["queue", "channel"])
+    def test_the_next_receive_gets_it(self, kind: str, monkeypatch: Any) -> None:
+        source = self._source(kind)
+        self._interrupt_after_the_take(monkeypatch, lambda: None)
+        sender = self._hand_over(source)
+        with pytest.raises(KeyboardInterrupt):
+            wait_any(source, timeout=10)
+        sender.join(10)
+        receive = source.pop if kind == "queue" else source.receive
+        assert receive(timeout=5) == "precious"
+
+    @pytest.mark.parametrize("kind", ["queue", "channel"])
+    def test_a_parked_receiver_gets_it(self, kind: str, monkeypatch: Any) -> None:
+        source = self._source(kind)
+        got: List[Any] = []
+        parked: List[threading.Thread] = []
+
+        def park_a_receiver() -> None:
+            receive = source.pop if kind == "queue" else source.receive
+            thread = _later(0, lambda: got.append(receive(timeout=10)))
+            assert wait_true(lambda: _blocking.blocked_on(thread.ident) is not None)
+            parked.append(thread)
+
+        self._interrupt_after_the_take(monkeypatch, park_a_receiver)
+        sender = self._hand_over(source)
+        with pytest.raises(KeyboardInterrupt):
+            wait_any(source, timeout=10)
+        sender.join(10)
+        parked[0].join(10)
+        assert got == ["precious"]
