@@ -61,7 +61,7 @@ from mo_threads.queues import Queue
 from mo_threads._vocabulary import ThreadTimeout, check_count, check_till, check_timeout
 from mo_threads.signals import Signal
 from mo_threads.threads import MAIN_THREAD
-from mo_threads.till import Till
+from mo_threads.till import Till, then_unless_dropped
 
 __all__ = ("Command",)
 
@@ -418,11 +418,7 @@ class _Session(Process):
             old, self.idle_timer = self.idle_timer, (till, close)
         if old is not None:
             old[0].remove_then(old[1])
-        till.then(close)
-        with self.lock:
-            current = self.idle_timer is not None and self.idle_timer[1] is close
-        if not current:
-            till.remove_then(close)  # dropped before then() registered it: that removal found nothing
+        then_unless_dropped(till, close, self.lock, lambda: self.idle_timer)
 
     def drop_idle_timer(self) -> None:
         """Forget the idle timer: the session is busy or gone, and the timer must not keep it alive."""

@@ -53,7 +53,7 @@ from mo_threads.queues import Queue
 from mo_threads._vocabulary import PLEASE_STOP, ThreadTimeout, check_name, check_till, check_timeout
 from mo_threads.signals import Signal
 from mo_threads.threads import MAIN_THREAD, AlienThread, BaseThread, Thread, current_thread
-from mo_threads.till import Till, at as _at, monotonic as _now
+from mo_threads.till import Till, at as _at, monotonic as _now, then_unless_dropped
 
 __all__ = ("Process",)
 
@@ -631,12 +631,7 @@ class Process(BaseThread):
             self._watch(turn)
 
         if self._set_watch_timer(turn, (till, check)):
-            till.then(check)
-            with self.child_locker:
-                current = self._watch_timer is not None and self._watch_timer[1] is check
-            if not current:
-                # dropped or replaced before then() registered it: that removal found nothing
-                till.remove_then(check)
+            then_unless_dropped(till, check, self.child_locker, lambda: self._watch_timer)
 
     def _set_watch_timer(self, turn: int, timer: Optional[Tuple[Till, Callable[[], None]]]) -> bool:
         """Make `timer` the pending check, dropping the one before; False when `turn` is no longer current."""

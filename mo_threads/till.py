@@ -466,6 +466,23 @@ def at(deadline: float) -> Till:
     return till
 
 
+def then_unless_dropped(
+    till: Signal, callback: Callable[[], Any], lock: Any, armed: Callable[[], Optional[Tuple[Any, Any]]]
+) -> None:
+    """`till.then(callback)` for a timer kept as `(till, callback)` in a slot that `armed()` reads under `lock`.
+
+    Another thread may drop (or replace) the slot just before `then()` runs; its
+    `remove_then()` found nothing to remove. So once registered, the slot is
+    looked at again under `lock`, and the callback removed if it is no longer
+    the armed one: a dropped timer never keeps its owner alive until it fires.
+    """
+    till.then(callback)
+    with lock:
+        timer = armed()
+    if timer is None or timer[1] is not callback:
+        till.remove_then(callback)
+
+
 def set_clock(now: Optional[Callable[[], float]] = None, monotonic: Optional[Callable[[], float]] = None) -> None:
     """Make every Till read other clocks; `set_clock()` (or None) restores the real ones.
 
