@@ -109,6 +109,22 @@ def _wheel_metadata(wheel: Path) -> str:
         return next(archive.read(n).decode("utf8") for n in archive.namelist() if n.endswith(".dist-info/METADATA"))
 
 
+def test_the_sdist_leaves_out_what_the_grafted_folders_make_for_themselves() -> None:
+    """What `make bench` extracts or installs under benchmarks/ (git-ignored there) is pruned from
+    the sdist: `graft` takes every file on disk, ignored or not, when the sdist is built from a
+    working tree."""
+    manifest = (REPO / "MANIFEST.in").read_text().splitlines()
+    grafted = [line.split()[1] for line in manifest if line.startswith("graft ")]
+    pruned = {line.split()[1] for line in manifest if line.startswith("prune ")}
+    for folder in grafted:
+        ignore = REPO / folder / ".gitignore"
+        if not ignore.exists():
+            continue
+        for line in ignore.read_text().splitlines():
+            if line and not line.startswith("#") and line.endswith("/"):
+                assert folder + "/" + line.strip("/") in pruned, folder + "/" + line + " is not pruned in MANIFEST.in"
+
+
 # Files git tracks that are about this repository, not the package: left out of the sdist
 NOT_IN_SDIST = re.compile(r"^(\.ci/|\.travis\.yml$|(.*/)?\.gitignore$)")
 
