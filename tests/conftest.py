@@ -10,7 +10,7 @@ import pytest
 from mo_logs import logger as mo_logger
 from mo_logs.strings import expand_template
 
-from mo_threads import _registry, _runtime, till as _till
+from mo_threads import _parking, _registry, _runtime, till as _till
 from mo_threads.threads import MAIN_THREAD, BaseThread, Thread
 
 # how long a thread the test asked to stop, or a timer about to fire, gets to go
@@ -63,7 +63,7 @@ def _clean_up(before: _Left) -> None:
 
 @pytest.fixture(autouse=True)
 def check_nothing_left(request: Any) -> Iterator[None]:
-    """Fail a test that leaves mo_threads threads, main-thread children or timers behind, then reset.
+    """Fail a test that leaves mo_threads threads, main-thread children, timers or held signal handlers behind, then reset.
 
     As CPython's `threading_helper` does for its tests: after the test (and its
     other fixtures), `mo_threads._runtime.reset_for_tests()` puts the global
@@ -76,7 +76,12 @@ def check_nothing_left(request: Any) -> Iterator[None]:
     """
     before = _Left()
     yield
+    held = _parking._held  # PyPy: a hand-off that never ended its hold (no Python-level handler runs)
+    if held:
+        _parking.resume_signals()
     _runtime.reset_for_tests()
+    if held:
+        pytest.fail("left the main thread's signal handlers held: a hold_signals() without its resume_signals()", pytrace=False)
     if request.node.get_closest_marker("leaves_threads") is not None:
         return
     from tests.helpers import wait_true
