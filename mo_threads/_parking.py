@@ -52,17 +52,19 @@ A Python-level signal handler (Python's own SIGINT handler, mo_threads', a
 user's) runs on the main thread between two bytecodes and raises there
 (KeyboardInterrupt, SystemExit). Between the wake-up and the moment the thing
 handed over (an item, room, the lock) is in the caller's hands, such a raise
-would drop it: `park(hold=True)` closes that window where the interpreter lets
-us. On PyPy, which may run a handler before any bytecode (and a signal sent
-right after the hand-off is usually pending when the parked thread wakes), the
-main thread holds its handlers from the wake-up on (`__pypy__.thread.
-_signals_exit`), and the caller ends the hand-off with `resume_signals(pass_on,
-value)` once it took what it was woken for: the held handlers run there, and
-when one raises, `pass_on(value)` gives the thing to the next in line (or back
-to the primitive) before the exception goes on. A raise before the handlers
-are held comes out of the sleep, where rule 2 passes the wake-up on. CPython
-has no way to hold them; it runs handlers only at calls and backward jumps, so
-its window is the few calls between the wake-up and `resume_signals()`. What
+would drop it. So `park(hold=True)` makes the main thread hold its handlers from
+the wake-up on (`hold_signals()`), and the caller ends the hand-off with
+`resume_signals(pass_on, value)` once it took what it was woken for: the held
+handlers run there, and when one raises, `pass_on(value)` gives the thing to
+the next in line (or back to the primitive) before the exception goes on. A
+raise before the handlers are held comes out of the sleep, where rule 2 passes
+the wake-up on. PyPy, which may run a handler before any bytecode (a signal
+sent right after the hand-off is usually pending when the parked thread wakes),
+holds every Python-level handler (`__pypy__.thread._signals_exit`). CPython has
+no such switch: there mo_threads' own SIGINT/SIGTERM handler asks
+`defer_while_held()` first, which keeps the call for `resume_signals()`. A
+handler installed after mo_threads' is not held on CPython; it runs at the next
+call or backward jump, a few calls between the wake-up and the take. What
 remains everywhere: a signal that arrives after `resume_signals()` (the last
 bytecodes of the call and the caller's own, until it stores the result) raises
 with the thing already taken.
@@ -103,7 +105,7 @@ import _thread
 import threading
 from time import monotonic as _monotonic
 from time import sleep as _sleep
-from typing import Any, Callable, Deque, Optional
+from typing import Any, Callable, Deque, List, Optional, Tuple
 
 from mo_threads import _runtime
 
@@ -112,11 +114,16 @@ try:  # PyPy: hold the main thread's Python-level signal handlers during a hand-
 except ImportError:
     _signals_enter = _signals_exit = None
 
-# the interpreter lets the main thread hold its signal handlers (PyPy): callers skip
-# resume_signals() where not (CPython), a call less on every hand-off
-HOLDS = _signals_exit is not None
-
-__all__ = ("HOLDS", "hold_signals", "resume_signals", "ParkingLot", "HandOffLot", "NOT_HANDED", "MAIN_THREAD_SLICE", "sleep_on")
+__all__ = (
+    "hold_signals",
+    "resume_signals",
+    "defer_while_held",
+    "ParkingLot",
+    "HandOffLot",
+    "NOT_HANDED",
+    "MAIN_THREAD_SLICE",
+    "sleep_on",
+)
 
 _allocate_lock = _thread.allocate_lock
 _get_ident = _thread.get_ident
@@ -127,15 +134,25 @@ MAIN_THREAD_SLICE = 0.1
 _main_ident = threading.main_thread().ident
 
 
-_held = False  # the main thread's signal handlers are held (PyPy, `park(hold=True)`)
+_held = False  # the main thread holds its signal handlers: it was woken for a hand-off (`park(hold=True)`)
+_deferred: List[Tuple[Callable[[int, Any], Any], int, Any]] = []  # handlers that came meanwhile (CPython)
 
 
 def hold_signals() -> None:
-    """Hold the signal handlers of PyPy's main thread until `resume_signals()` (a wake-up came)."""
+    """Hold the main thread's signal handlers until `resume_signals()` (a wake-up came; see the module)."""
     global _held
-    if _signals_exit is not None and not _held and _get_ident() == _main_ident:
-        _signals_exit()
+    if not _held and _get_ident() == _main_ident:
+        if _signals_exit is not None:
+            _signals_exit()
         _held = True
+
+
+def defer_while_held(handler: Callable[[int, Any], Any], signum: int, frame: Any) -> bool:
+    """Called first by mo_threads' own signal handlers: while the main thread holds, keep the call for `resume_signals()` (True)."""
+    if not _held:
+        return False
+    _deferred.append((handler, signum, frame))
+    return True
 
 
 def resume_signals(pass_on: Optional[Callable[[Any], Any]] = None, value: Any = None) -> None:
@@ -143,19 +160,32 @@ def resume_signals(pass_on: Optional[Callable[[Any], Any]] = None, value: Any = 
 
     When one raises, `pass_on(value)` first gives what this thread was handed
     to the next in line; then the exception goes on. Does nothing when no
-    handler is held (CPython, another thread, no wake-up).
+    handler is held (another thread, no wake-up).
     """
     global _held
     if not _held or _get_ident() != _main_ident:
         return  # only the main thread holds them, and only it may end the hold
-    _held = False
-    _signals_enter()
-    try:
-        _sleep(0)  # PyPy runs the handlers that came meanwhile when this thread takes the GIL again
+    try:  # from the first step: a handler may run at any call from here on
+        _held = False
+        if _signals_enter is not None:
+            _signals_enter()
+            _sleep(0)  # PyPy runs the handlers that came meanwhile when this thread takes the GIL again
+        if _deferred:
+            _run_deferred()
     except BaseException:
         if pass_on is not None:
             pass_on(value)
         raise
+
+
+def _run_deferred() -> None:
+    """Run the handlers kept by `defer_while_held()`, in order; one that raises leaves the rest to run after it, as CPython does."""
+    handler, signum, frame = _deferred.pop(0)
+    try:
+        handler(signum, frame)
+    finally:
+        if _deferred:
+            _run_deferred()
 
 
 def sleep_on(waiter: Any, deadline: Optional[float]) -> bool:
@@ -249,7 +279,7 @@ class ParkingLot(Deque[Any]):
                         waiter.acquire()  # the usual wait, without a call more
                     else:
                         sleep_on(waiter, deadline)
-                        if hold and HOLDS:
+                        if hold:
                             hold_signals()
         except BaseException:
             # interrupted before the handlers were held: pass on a wake-up handed meanwhile,
@@ -398,15 +428,14 @@ class HandOffLot(Deque[_Place]):
             released = True  # set before the call: CPython raises only after a call, or at a jump
             outer.release()
             sleep_on(lock, deadline)
-            if HOLDS:
-                hold_signals()
+            hold_signals()
         except BaseException as error:
             late = error
         if released:
             late = _hold(outer, late)
         if till is not None:
             till._remove_waiter(lock)
-        if late is None and HOLDS:
+        if late is None and _held:
             try:
                 resume_signals()  # the handlers held since the wake-up run before the look at the mark
             except BaseException as error:

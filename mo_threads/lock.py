@@ -33,7 +33,7 @@ from typing import Any, Callable, Optional, TypeVar
 
 from mo_threads._blocking import begin as _begin_wait
 from mo_threads._blocking import end as _end_wait
-from mo_threads._parking import HOLDS, ParkingLot, resume_signals
+from mo_threads._parking import ParkingLot, resume_signals
 from mo_threads._vocabulary import ThreadTimeout, bad_till, check_blocking, check_name, check_till, check_timeout
 from mo_threads.signals import Signal
 
@@ -214,12 +214,11 @@ class Lock:
 
         while True:
             if lock.acquire(False):
-                if HOLDS:  # a signal handler held since the wake-up (Ctrl-C) makes this leave the lock again
-                    resume_signals(self._give_up)
+                # a signal handler held since the wake-up (Ctrl-C) makes this leave the lock again
+                resume_signals(self._give_up)
                 return True
             if till._go or (deadline is not None and _monotonic() >= deadline):
-                if HOLDS:
-                    resume_signals()
+                resume_signals()
                 return False
             acquirers.park(None, till, deadline, free, hold=True)
 
@@ -265,30 +264,33 @@ class Lock:
         """
         if not self._lock._is_owned():
             raise RuntimeError("Lock " + repr(self.name) + ".wait() called without holding the lock")
-        if till is not None and not isinstance(till, Signal):
-            raise bad_till(till)
-        what = "seconds"
-        if seconds is None:
-            seconds, what = timeout, "timeout"
-        elif timeout is not None:
-            raise TypeError("Lock " + repr(self.name) + ".wait() takes seconds= or timeout=, not both")
-        if seconds is not None:
-            seconds = min(check_timeout(seconds, what), _TIMEOUT_MAX)
-        if till is not None and till._go:
-            return False
+        deadline = None
+        if till is not None or seconds is not None or timeout is not None:  # a plain wait() skips the checks
+            if till is not None and not isinstance(till, Signal):
+                raise bad_till(till)
+            what = "seconds"
+            if seconds is None:
+                seconds, what = timeout, "timeout"
+            elif timeout is not None:
+                raise TypeError("Lock " + repr(self.name) + ".wait() takes seconds= or timeout=, not both")
+            if seconds is not None:
+                deadline = _monotonic() + min(check_timeout(seconds, what), _TIMEOUT_MAX)
+            if till is not None and till._go:
+                return False
 
         waiters = self._waiters
         if waiters is None:
             waiters = self._waiters = ParkingLot()
         # no owner edge: any thread leaving the lock ends this wait
-        record = _begin_wait("Lock.wait", self, till is not None or seconds is not None)
+        record = _begin_wait("Lock.wait", self, till is not None or deadline is not None)
         try:
             # released while parked; held again on every way out, KeyboardInterrupt included
-            handed = waiters.park(self._lock, till, None if seconds is None else _monotonic() + seconds, hold=True)
+            # (positional: park(outer, till, deadline, ready, hold_again, hold), the cheaper call)
+            handed = waiters.park(self._lock, till, deadline, None, True, True)
         finally:
             _end_wait(record)
-        if HOLDS:  # a signal handler held since the wake-up (Ctrl-C) passes the wake-up on
-            resume_signals(self._pass_wake_up, handed)
+        # a signal handler held since the wake-up (Ctrl-C) passes the wake-up on
+        resume_signals(self._pass_wake_up, handed)
         return handed
 
     def _pass_wake_up(self, handed: bool) -> None:

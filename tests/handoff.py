@@ -21,10 +21,15 @@ import threading
 import time
 from typing import Any, Callable, List
 
-from mo_threads import Channel, Lock, PriorityQueue, Queue, Thread, Till
+from mo_threads import Channel, Lock, PriorityQueue, Queue, Thread, Till, _os_signals, _parking, _queue_core, waiting
+from mo_threads import lock as lock_module
 from mo_threads._blocking import blocked_on
 from mo_threads.sync import Semaphore
 from mo_threads.waiting import wait_any
+
+# the modules that end a hand-off (one_held_run() puts a signal before each end)
+RESUMERS = (_parking, _queue_core, lock_module, waiting)
+REAL_RESUME = _parking.resume_signals
 
 PATIENCE = 5.0  # the second thread's own till: waiting that long means the hand-off was lost
 
@@ -395,10 +400,87 @@ def one_run(make: Callable[[], Run]) -> str:
     return lost
 
 
+def one_held_run(make: Callable[[], Run]) -> str:
+    """A run where SIGINT comes at the worst moment: main was handed the thing and has not ended the hand-off.
+
+    mo_threads' own SIGINT handler stays installed; every `resume_signals()` of a
+    hand-off on the main thread first sends SIGINT and lets its handler run.
+    Without a hold the KeyboardInterrupt leaves before the thing is given back.
+    """
+    run = make()
+    second_ident: List[Any] = []
+    in_main = threading.Event()
+    main_ident = threading.get_ident()
+    sent: List[int] = []
+
+    def resume_after_a_signal(pass_on: Any = None, value: Any = None) -> None:
+        if threading.get_ident() == main_ident and _parking._held and not sent:
+            sent.append(signal.SIGINT)
+            os.kill(os.getpid(), signal.SIGINT)
+            deadline = time.monotonic() + 1
+            while not _parking._deferred and time.monotonic() < deadline:
+                time.sleep(0.001)  # the handler runs here, held (or raises here, not held)
+        REAL_RESUME(pass_on, value)
+
+    def second(please_stop: Any) -> None:
+        in_main.wait()
+        parked(main_ident)
+        second_ident.append(threading.get_ident())
+        started = time.monotonic()
+        run.second()
+        run.second_waited = time.monotonic() - started
+
+    def hand_over(please_stop: Any) -> None:
+        while not second_ident:
+            time.sleep(0.0002)
+        parked(second_ident[0])
+        run.hand_over()
+        deadline = time.monotonic() + 2
+        while not sent and time.monotonic() < deadline:
+            time.sleep(0.001)
+        if not sent and in_main.is_set():
+            interrupt_main()  # main was not handed it: end its wait, the run fails below
+
+    for module in RESUMERS:
+        setattr(module, "resume_signals", resume_after_a_signal)
+    try:
+        second_thread = Thread.run("second", second)
+        hand_over_thread = Thread.run("hand over", hand_over)
+        in_main.set()
+        try:
+            run.main()
+            interrupted_at = "never"
+        except KeyboardInterrupt:
+            interrupted_at = "the call"
+        in_main.clear()
+    finally:
+        for module in RESUMERS:
+            setattr(module, "resume_signals", REAL_RESUME)
+    hand_over_thread.join()
+    second_thread.join()
+    lost = run.lost()
+    if not sent:
+        return "the main thread never ended a hand-off"
+    if interrupted_at == "never":
+        return "the SIGINT held during the hand-off never raised"
+    if not lost and not run.main_got and run.second_waited >= PATIENCE:
+        lost = "the second thread got it only after waiting out its till"
+    return lost
+
+
 def main() -> None:
     kind, runs = sys.argv[1], int(sys.argv[2])
     make = KINDS[kind]
     Thread.run("warm up", lambda please_stop: None).join()  # mo_threads' handlers are installed now
+    if "--held" in sys.argv:
+        _os_signals.STATE.request_stop = None  # a Ctrl-C here is the test's: the program goes on
+        for number in range(runs):
+            lost = one_held_run(make)
+            if lost:
+                print("run " + str(number) + " lost it: " + lost, flush=True)
+                sys.exit(1)
+        print("ok " + str(runs), flush=True)
+        return
     # a handler like plain Python's: every SIGINT raises KeyboardInterrupt in the main thread
     signal.signal(signal.SIGINT, interrupted)
     for number in range(runs):
