@@ -13,11 +13,11 @@ from __future__ import annotations
 import random
 import threading
 import time
-from typing import Any, Dict, List, Tuple
+from typing import Any, List, Tuple
 
 import pytest
 
-from mo_threads import MAIN_THREAD, PLEASE_STOP, Queue, Signal, Thread, ThreadedQueue, Till, current_thread
+from mo_threads import PLEASE_STOP, Queue, Signal, Thread, ThreadedQueue, Till, current_thread
 from stress.conftest import size
 
 SLOW = pytest.mark.timeout(900)
