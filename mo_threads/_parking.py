@@ -194,11 +194,16 @@ def sleep_on(waiter: Any, deadline: Optional[float]) -> bool:
     On the main thread the sleep goes in slices, so OS signal handlers run
     within `MAIN_THREAD_SLICE` (and may raise out of this call).
     """
-    if _get_ident() != _main_ident:
-        if deadline is None:
-            return waiter.acquire()  # type: ignore[no-any-return]
-        left = deadline - _monotonic()
-        return left > 0 and waiter.acquire(True, min(left, _TIMEOUT_MAX))  # type: ignore[no-any-return]
+    if _get_ident() == _main_ident:
+        return _sleep_in_slices(waiter, deadline)
+    if deadline is None:
+        return waiter.acquire()  # type: ignore[no-any-return]
+    left = deadline - _monotonic()
+    return left > 0 and waiter.acquire(True, min(left, _TIMEOUT_MAX))  # type: ignore[no-any-return]
+
+
+def _sleep_in_slices(waiter: Any, deadline: Optional[float]) -> bool:
+    """`sleep_on()` for the main thread."""
     while True:
         step = MAIN_THREAD_SLICE
         if deadline is not None:
@@ -254,6 +259,7 @@ class ParkingLot(Deque[Any]):
         (see the module): on PyPy's main thread the signal handlers are held
         from the wake-up until then.
         """
+        global _held
         if _held:
             resume_signals()  # a wake-up not used: its held handlers run before this thread sleeps again
         waiter = _allocate_lock()
@@ -275,12 +281,17 @@ class ParkingLot(Deque[Any]):
                     if outer is not None:
                         released = True
                         outer.release()
-                    if deadline is None and _get_ident() != _main_ident:
-                        waiter.acquire()  # the usual wait, without a call more
+                    if _get_ident() != _main_ident:
+                        if deadline is None:
+                            waiter.acquire()  # the usual wait, without a call more
+                        else:
+                            sleep_on(waiter, deadline)
                     else:
-                        sleep_on(waiter, deadline)
-                        if hold:
-                            hold_signals()
+                        _sleep_in_slices(waiter, deadline)
+                        if hold:  # hold_signals(), inline: not held now (see the top)
+                            if _signals_exit is not None:
+                                _signals_exit()
+                            _held = True
         except BaseException:
             # interrupted before the handlers were held: pass on a wake-up handed meanwhile,
             # and leave `outer` as promised (held again, or released for good)

@@ -55,6 +55,7 @@ from mo_logs import logger
 
 from mo_threads._blocking import begin as _begin_wait
 from mo_threads._blocking import end as _end_wait
+from mo_threads import _parking
 from mo_threads._parking import ParkingLot, resume_signals
 from mo_threads._queue_stdlib import QueueStdlibMethods
 from mo_threads._queue_stdlib import deadline as _deadline
@@ -437,7 +438,8 @@ class Queue(QueueStdlibMethods, Generic[_T]):
                     record = _begin_wait("Queue", self, till is not None or deadline is not None)
                 self._putters.park(lock, till, wake_at, room, hold=True)
                 # a signal handler held since the wake-up (Ctrl-C) passes the room on, before this adds
-                resume_signals(self._pass_room)
+                if _parking._held:  # only the main thread holds, once woken
+                    resume_signals(self._pass_room)
         finally:
             if record is not None:
                 _end_wait(record)  # lock held: end() takes only its own leaf lock
@@ -592,10 +594,12 @@ class Queue(QueueStdlibMethods, Generic[_T]):
                         # no lock: taking from the left of a deque is atomic
                         value = self._get()
                     except IndexError:
-                        resume_signals()  # taken by another consumer first: nothing to pass on
+                        if _parking._held:  # only the main thread holds, once woken
+                            resume_signals()  # taken by another consumer first: nothing to pass on
                         continue
                     # taken: a signal handler held since the wake-up (Ctrl-C) gives it back
-                    resume_signals(self._give_back, value)
+                    if _parking._held:  # only the main thread holds, once woken
+                        resume_signals(self._give_back, value)
                 else:
                     lock.release()
                 if self._putters:

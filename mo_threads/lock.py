@@ -33,6 +33,7 @@ from typing import Any, Callable, Optional, TypeVar
 
 from mo_threads._blocking import begin as _begin_wait
 from mo_threads._blocking import end as _end_wait
+from mo_threads import _parking
 from mo_threads._parking import ParkingLot, resume_signals
 from mo_threads._vocabulary import ThreadTimeout, bad_till, check_blocking, check_name, check_till, check_timeout
 from mo_threads.signals import Signal
@@ -215,10 +216,12 @@ class Lock:
         while True:
             if lock.acquire(False):
                 # a signal handler held since the wake-up (Ctrl-C) makes this leave the lock again
-                resume_signals(self._give_up)
+                if _parking._held:  # only the main thread holds, once woken
+                    resume_signals(self._give_up)
                 return True
             if till._go or (deadline is not None and _monotonic() >= deadline):
-                resume_signals()
+                if _parking._held:  # only the main thread holds, once woken
+                    resume_signals()
                 return False
             acquirers.park(None, till, deadline, free, hold=True)
 
@@ -290,7 +293,8 @@ class Lock:
         finally:
             _end_wait(record)
         # a signal handler held since the wake-up (Ctrl-C) passes the wake-up on
-        resume_signals(self._pass_wake_up, handed)
+        if _parking._held:  # only the main thread holds, once woken
+            resume_signals(self._pass_wake_up, handed)
         return handed
 
     def _pass_wake_up(self, handed: bool) -> None:
