@@ -256,7 +256,7 @@ class ParkingLot(Deque[Any]):
         once, for a state changed without `outer` just before. A thread handed
         a wake-up and then interrupted passes it to the next in line.
         With `hold=True` the caller ends every return with `resume_signals()`
-        (see the module): on PyPy's main thread the signal handlers are held
+        (see the module): on the main thread the signal handlers are held
         from the wake-up until then.
         """
         global _held

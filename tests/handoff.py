@@ -19,7 +19,7 @@ import signal
 import sys
 import threading
 import time
-from typing import Any, Callable, List
+from typing import Any, Callable, List, Tuple
 
 from mo_threads import Channel, Lock, PriorityQueue, Queue, Thread, Till, _os_signals, _parking, _queue_core, waiting
 from mo_threads import lock as lock_module
@@ -353,8 +353,12 @@ KINDS: dict = {
 }
 
 
-def one_run(make: Callable[[], Run]) -> str:
-    run = make()
+def start_behind_main(run: Run, after_hand_over: Callable[[threading.Event], None]) -> Tuple[threading.Event, Thread, Thread]:
+    """Start the second thread and the hand-over thread of `run`; the caller sets the Event, then calls `run.main()`.
+
+    The second thread parks once main has parked; the third hands the thing over
+    once the second has parked, then calls `after_hand_over(in_main)`.
+    """
     main_ident = threading.get_ident()
     second_ident: List[Any] = []
     # set once main has started both threads: before, main may wait in Thread.start() (a
@@ -374,10 +378,22 @@ def one_run(make: Callable[[], Run]) -> str:
             time.sleep(0.0002)
         parked(second_ident[0])
         run.hand_over()
-        interrupt_main()
+        after_hand_over(in_main)
 
-    second_thread = Thread.run("second", second)
-    hand_over_thread = Thread.run("hand over", hand_over)
+    return in_main, Thread.run("second", second), Thread.run("hand over", hand_over)
+
+
+def what_was_lost(run: Run) -> str:
+    """Empty when the thing reached main or, at once, the second thread; else what went wrong."""
+    lost = run.lost()
+    if not lost and not run.main_got and run.second_waited >= PATIENCE:
+        lost = "the second thread got it only after waiting out its till"
+    return lost
+
+
+def one_run(make: Callable[[], Run]) -> str:
+    run = make()
+    in_main, second_thread, hand_over_thread = start_behind_main(run, lambda in_main: interrupt_main())
     in_main.set()
     try:
         run.main()
@@ -395,10 +411,7 @@ def one_run(make: Callable[[], Run]) -> str:
         HANDLER_RAN.clear()
     hand_over_thread.join()
     second_thread.join()
-    lost = run.lost()
-    if not lost and not run.main_got and run.second_waited >= PATIENCE:
-        lost = "the second thread got it only after waiting out its till"
-    return lost
+    return what_was_lost(run)
 
 
 def one_held_run(make: Callable[[], Run]) -> str:
@@ -409,8 +422,6 @@ def one_held_run(make: Callable[[], Run]) -> str:
     Without a hold the KeyboardInterrupt leaves before the thing is given back.
     """
     run = make()
-    second_ident: List[Any] = []
-    in_main = threading.Event()
     main_ident = threading.get_ident()
     sent: List[int] = []
 
@@ -425,19 +436,7 @@ def one_held_run(make: Callable[[], Run]) -> str:
                 time.sleep(0.001)
         REAL_RESUME(pass_on, value)
 
-    def second(please_stop: Any) -> None:
-        in_main.wait()
-        parked(main_ident)
-        second_ident.append(threading.get_ident())
-        started = time.monotonic()
-        run.second()
-        run.second_waited = time.monotonic() - started
-
-    def hand_over(please_stop: Any) -> None:
-        while not second_ident:
-            time.sleep(0.0002)
-        parked(second_ident[0])
-        run.hand_over()
+    def end_an_unheld_wait(in_main: threading.Event) -> None:
         deadline = time.monotonic() + 2
         while not sent and time.monotonic() < deadline:
             time.sleep(0.001)
@@ -447,8 +446,7 @@ def one_held_run(make: Callable[[], Run]) -> str:
     for module in RESUMERS:
         setattr(module, "resume_signals", resume_after_a_signal)
     try:
-        second_thread = Thread.run("second", second)
-        hand_over_thread = Thread.run("hand over", hand_over)
+        in_main, second_thread, hand_over_thread = start_behind_main(run, end_an_unheld_wait)
         in_main.set()
         try:
             run.main()
@@ -461,13 +459,11 @@ def one_held_run(make: Callable[[], Run]) -> str:
             setattr(module, "resume_signals", REAL_RESUME)
     hand_over_thread.join()
     second_thread.join()
-    lost = run.lost()
+    lost = what_was_lost(run)
     if not sent:
         return "the main thread never ended a hand-off"
     if interrupted_at == "never":
         return "the SIGINT held during the hand-off never raised"
-    if not lost and not run.main_got and run.second_waited >= PATIENCE:
-        lost = "the second thread got it only after waiting out its till"
     return lost
 
 
