@@ -84,7 +84,7 @@ import time
 from typing import Any, Callable, Dict, List, NoReturn, Optional, Set, Tuple
 
 from mo_threads import _runtime
-from mo_threads._parking import defer_while_held
+from mo_threads._parking import defer_while_held, defers_itself
 from mo_threads._vocabulary import check_count
 from mo_threads._watchdog import SETTINGS, describe_stack
 
@@ -566,6 +566,7 @@ def handle_stop_signal(signum: int, frame: Any) -> None:
         _handler(signum, frame)
 
 
+@defers_itself
 def _handler(signum: int, frame: Any) -> None:
     if defer_while_held(_handler, signum, frame):
         return  # the main thread was just handed something: this runs once it holds it (see _parking)

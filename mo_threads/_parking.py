@@ -62,12 +62,34 @@ the wake-up on. PyPy, which may run a handler before any bytecode (a signal
 sent right after the hand-off is usually pending when the parked thread wakes),
 holds every Python-level handler (`__pypy__.thread._signals_exit`). CPython has
 no such switch: there mo_threads' own SIGINT/SIGTERM handler asks
-`defer_while_held()` first, which keeps the call for `resume_signals()`. A
-handler installed after mo_threads' is not held on CPython; it runs at the next
-call or backward jump, a few calls between the wake-up and the take. What
+`defer_while_held()` first, which keeps the call for `resume_signals()`. Any other
+SIGINT/SIGTERM handler (one the application installed after mo_threads', or
+Python's own before mo_threads installs its) is *shielded* for the park: before
+the main thread sleeps, it is swapped for a wrapper that asks
+`defer_while_held()` in its stead, and `resume_signals()` puts it back (so
+does every way out of `park()` that does not hold). `signal.getsignal()` shows
+the wrapper only while the main thread is parked, when no other thread may
+change a handler; with mo_threads' handler in place nothing is swapped. What
 remains everywhere: a signal that arrives after `resume_signals()` (the last
 bytecodes of the call and the caller's own, until it stores the result) raises
 with the thing already taken.
+
+Broadcasts
+----------
+A one-shot event (a Signal) wakes every thread that waits for it, for good:
+nothing is handed to one thread, so there is nothing to pass on. `park_on(event)`
+is its wait; the event keeps its line in `_waiters` (a plain list, made on the
+first wait, falsy once woken) and offers `_add_waiter()`/`_remove_waiter()`, the
+same calls every lot makes on its `till`; `wake_all(line)` is its wake-up.
+
+9. The event takes its line away when it fires. `_add_waiter()` puts a waiter in
+   line under the event's lock and refuses (False) once it fired; the firing
+   thread takes the line out under the same lock, then `wake_all()`. So no
+   thread joins a line that was woken already. A thread that leaves (its `till`,
+   its deadline, an exception) takes its waiter out under the same lock, and only
+   from a line that is still the event's: the firing thread has the line it took
+   to itself. What the event's state says after the sleep is the answer; a
+   wake-up that came with `till` is not lost, as the state stays true.
 
 Waiters are raw locks: nothing is allocated on the fast paths of the primitives
 (a lot's line is made with the primitive; the waiter only when a thread parks).
@@ -101,6 +123,7 @@ a parked thread looks only under it whether it was served.
 
 from __future__ import annotations
 
+import _signal  # type: ignore[import-not-found]  # signal.getsignal() without the enum conversion of its Python wrapper
 import _thread
 import threading
 from time import monotonic as _monotonic
@@ -118,11 +141,14 @@ __all__ = (
     "hold_signals",
     "resume_signals",
     "defer_while_held",
+    "defers_itself",
     "ParkingLot",
     "HandOffLot",
     "NOT_HANDED",
     "MAIN_THREAD_SLICE",
     "sleep_on",
+    "park_on",
+    "wake_all",
 )
 
 _allocate_lock = _thread.allocate_lock
@@ -134,8 +160,15 @@ MAIN_THREAD_SLICE = 0.1
 _main_ident = threading.main_thread().ident
 
 
+_getsignal = _signal.getsignal
+_setsignal = _signal.signal
+# the signals a hand-off shields on CPython (see the module): those whose handlers stop a program
+_SIGINT, _SIGTERM = _signal.SIGINT, _signal.SIGTERM
+
 _held = False  # the main thread holds its signal handlers: it was woken for a hand-off (`park(hold=True)`)
 _deferred: List[Tuple[Callable[[int, Any], Any], int, Any]] = []  # handlers that came meanwhile (CPython)
+_self_deferring: Any = None  # the SIGINT/SIGTERM handler that calls defer_while_held() first (mo_threads')
+_shielded: List[Tuple[int, Any, Any]] = []  # (signum, handler, its wrapper) swapped for this park (CPython)
 
 
 def hold_signals() -> None:
@@ -155,6 +188,62 @@ def defer_while_held(handler: Callable[[int, Any], Any], signum: int, frame: Any
     return True
 
 
+def defers_itself(handler: Callable[[int, Any], Any]) -> Callable[[int, Any], Any]:
+    """Mark `handler` as mo_threads' SIGINT/SIGTERM handler, which calls `defer_while_held()` first: a hand-off does not shield it."""
+    global _self_deferring
+    _self_deferring = handler
+    return handler
+
+
+class _Shield:
+    """A SIGINT/SIGTERM handler that can not defer itself, wrapped for one park of the main thread (see the module)."""
+
+    __slots__ = ("handler",)
+
+    def __init__(self, handler: Callable[[int, Any], Any]) -> None:
+        self.handler = handler
+
+    def __call__(self, signum: int, frame: Any) -> Any:
+        handler = self.handler
+        if not defer_while_held(handler, signum, frame):
+            return handler(signum, frame)
+        return None
+
+
+def _shield() -> None:
+    """CPython, main thread, before a hand-off park: wrap the SIGINT/SIGTERM handlers that do not defer themselves."""
+    if _getsignal(_SIGINT) is _self_deferring and _getsignal(_SIGTERM) is _self_deferring:
+        return  # the usual case: mo_threads' own handlers
+    for signum in (_SIGINT, _SIGTERM):
+        handler = _getsignal(signum)
+        if handler is _self_deferring or not callable(handler) or handler.__class__ is _Shield:
+            continue  # mo_threads' own, or no Python-level one
+        shield = _Shield(handler)
+        _shielded.append((signum, handler, shield))  # first: an exception after the swap still finds it
+        _setsignal(signum, shield)
+
+
+def _unshield() -> None:
+    """Put back every handler `_shield()` wrapped (unless one that ran set another meanwhile); raise the first exception met after.
+
+    Only the main thread, which shielded them, puts them back (another thread sees the same `_shielded`).
+    """
+    if _get_ident() != _main_ident:
+        return
+    late: Optional[BaseException] = None
+    while _shielded:
+        try:
+            signum, handler, shield = _shielded[-1]
+            if _getsignal(signum) is shield:
+                _setsignal(signum, handler)
+            del _shielded[-1]
+        except BaseException as error:  # a signal now runs the handler put back: it may raise
+            if late is None:
+                late = error
+    if late is not None:
+        raise late
+
+
 def resume_signals(pass_on: Optional[Callable[[Any], Any]] = None, value: Any = None) -> None:
     """End a hand-off (see the module): run the signal handlers held since the wake-up, now.
 
@@ -166,12 +255,16 @@ def resume_signals(pass_on: Optional[Callable[[Any], Any]] = None, value: Any = 
     if not _held or _get_ident() != _main_ident:
         return  # only the main thread holds them, and only it may end the hold
     try:  # from the first step: a handler may run at any call from here on
-        _held = False
-        if _signals_enter is not None:
-            _signals_enter()
-            _sleep(0)  # PyPy runs the handlers that came meanwhile when this thread takes the GIL again
-        if _deferred:
-            _run_deferred()
+        try:
+            _held = False
+            if _signals_enter is not None:
+                _signals_enter()
+                _sleep(0)  # PyPy runs the handlers that came meanwhile when this thread takes the GIL again
+            if _shielded:
+                _unshield()
+        finally:
+            if _deferred:
+                _run_deferred()
     except BaseException:
         if pass_on is not None:
             pass_on(value)
@@ -287,6 +380,8 @@ class ParkingLot(Deque[Any]):
                         else:
                             sleep_on(waiter, deadline)
                     else:
+                        if hold and _signals_exit is None:
+                            _shield()
                         _sleep_in_slices(waiter, deadline)
                         if hold:  # hold_signals(), inline: not held now (see the top)
                             if _signals_exit is not None:
@@ -301,6 +396,8 @@ class ParkingLot(Deque[Any]):
                 till._remove_waiter(waiter)
             if outer is not None and not released and not hold_again:
                 outer.release()
+            if _shielded:
+                _unshield()
             raise
         if woken is None:
             if not hold_again:
@@ -368,6 +465,54 @@ class ParkingLot(Deque[Any]):
         while self.unpark():
             count += 1
         return count
+
+
+def wake_all(line: List[Any]) -> None:
+    """Wake every waiter of a broadcast line, taken away by its event when it fired (rule 9)."""
+    for waiter in line:
+        try:
+            waiter.release()
+        except RuntimeError:
+            pass  # released already by another signal this waiter was parked on (its till)
+
+
+def park_on(event: Any, till: Any = None, deadline: Optional[float] = None, hold: bool = False) -> None:
+    """Sleep until the one-shot `event` (a Signal) fires, `till` (a Signal) fires or `deadline` passes.
+
+    `deadline` is in `time.monotonic()` seconds. The caller looks at `event`
+    afterwards to learn whether it fired (rule 9). Every way out, an exception
+    included, takes this thread out of both lines. With `hold=True` (a wake-up
+    that leads to a take, `wait_any`'s) the caller ends every return with
+    `resume_signals()`, as after `ParkingLot.park(hold=True)`.
+    """
+    global _held
+    if _held:
+        resume_signals()  # a wake-up not used: its held handlers run before this thread sleeps
+    waiter = _allocate_lock()
+    waiter.acquire()
+    try:  # from the first step: the waiter is in no line yet
+        if event._add_waiter(waiter) and (till is None or till._add_waiter(waiter)):
+            if _get_ident() == _main_ident:
+                if hold and _signals_exit is None:
+                    _shield()
+                _sleep_in_slices(waiter, deadline)
+                if hold:  # hold_signals(), inline: not held now (see the top)
+                    if _signals_exit is not None:
+                        _signals_exit()
+                    _held = True
+            elif deadline is None:
+                waiter.acquire()
+            else:
+                sleep_on(waiter, deadline)
+    except BaseException:
+        if _shielded and not _held:
+            _unshield()
+        raise
+    finally:
+        if event._waiters:  # else the event took its line away: the usual wake-up, nothing to remove
+            event._remove_waiter(waiter)
+        if till is not None:
+            till._remove_waiter(waiter)
 
 
 class _NotHanded:
@@ -438,6 +583,8 @@ class HandOffLot(Deque[_Place]):
             self.append(place)
             released = True  # set before the call: CPython raises only after a call, or at a jump
             outer.release()
+            if _signals_exit is None and _get_ident() == _main_ident:
+                _shield()
             sleep_on(lock, deadline)
             hold_signals()
         except BaseException as error:
@@ -446,11 +593,15 @@ class HandOffLot(Deque[_Place]):
             late = _hold(outer, late)
         if till is not None:
             till._remove_waiter(lock)
-        if late is None and _held:
-            try:
-                resume_signals()  # the handlers held since the wake-up run before the look at the mark
+        if _held or _shielded:
+            try:  # the handlers held since the wake-up run before the look at the mark
+                if _held:
+                    resume_signals()
+                else:
+                    _unshield()
             except BaseException as error:
-                late = error
+                if late is None:
+                    late = error
         if place.state == _WAITING:
             try:
                 self.remove(place)

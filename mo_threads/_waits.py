@@ -12,8 +12,10 @@ raises `QueueEmpty` (a `queue.Empty`), and `pop` returns None.
 docs/guide/waits.md lists every blocking call.
 
 Every wait parks through `_parking`: `Semaphore` and `Channel` in lots of
-their own, the broadcasts (`Barrier`'s round, `Latch`, `wait_any`'s waker) on
-one Signal with `wait_for`; a main thread blocked in one still sees Ctrl-C.
+their own, the broadcasts (`Barrier`'s round, `Latch`) on one Signal with
+`wait_for`, `wait_any` on its waker Signal with `_parking.park_on` (holding the
+main thread's signal handlers from the wake-up to the take); a main thread
+blocked in one still sees Ctrl-C.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ too), to the configured log otherwise.
 
 `wait_in_main(signal, till, timeout)` is `signal.wait(...)`: every wait of the
 main thread goes in slices of `MAIN_THREAD_SLICE` seconds, decided once in
-`_parking.sleep_on` (the kernel may deliver SIGINT/SIGTERM to any thread; Python
+`_parking` (rule 5; the kernel may deliver SIGINT/SIGTERM to any thread; Python
 runs the handler only when the main thread next runs bytecode).
 
 Every interval here (a `timeout`, the grace period, the seconds in a report)
@@ -194,7 +194,7 @@ def wait_in_main(signal: Signal, till: Optional[Signal] = None, timeout: Optiona
     """`signal.wait(till, timeout=timeout)`: True when `signal` fired, False when `till` or `timeout` came first.
 
     On the main thread every wait goes in short slices (decided once, in
-    `_parking.sleep_on`), so OS signal handlers run within a slice and may
+    `_parking`), so OS signal handlers run within a slice and may
     raise (KeyboardInterrupt) out of this call. The name stays for the
     callers that wait for a thread or for the shutdown.
     """

@@ -9,9 +9,10 @@ be reset. Threads block on it with `wait()`, and callbacks registered with
 Signals are the most numerous objects this library makes (every thread, timer and
 queue wait makes some), so they are kept small: no lock per signal. The rare state
 change (`go()`, adding a waiter or a callback) happens under one module lock,
-`_STATE_LOCK`, held for a few bytecodes only. A waiting thread parks on a raw
-lock of its own (allocated only when somebody actually waits) that `go()`
-releases.
+`_STATE_LOCK`, held for a few bytecodes only. A waiting thread parks through
+`_parking.park_on()` on a raw lock of its own (allocated only when somebody
+actually waits), in the signal's line; `go()` takes the line away and wakes it
+(`_parking.wake_all()`; the race reasoning is rule 9 there).
 
 `a | b` and `a & b` make a new signal fed by callbacks on `a` and `b`. The
 callbacks hold the new signal through a weak reference, and a weakref callback
@@ -43,7 +44,7 @@ from mo_logs import logger
 from mo_threads import _runtime
 from mo_threads._blocking import begin as _begin_wait
 from mo_threads._blocking import end as _end_wait
-from mo_threads._parking import sleep_on
+from mo_threads._parking import park_on, wake_all
 from mo_threads._vocabulary import SignalBase, bad_till, check_count, check_name, check_timeout
 
 __all__ = ("Signal", "DONE", "NEVER", "SignalLike", "or_signal", "OrSignal", "AndSignals", "Never", "standard_warning")
@@ -120,8 +121,7 @@ class Signal(SignalBase):
             # a combination dropped while we held the lock: its feed is still on a source
             _remove_orphans()
         if waiters:
-            for waiter in waiters:
-                _release(waiter)
+            wake_all(waiters)
         if jobs:
             for job, error in jobs:
                 _run_job(job, error)
@@ -151,27 +151,7 @@ class Signal(SignalBase):
         # slow path: recorded for dumps, metrics and the wait-for graph (may raise DeadlockError)
         record = _begin_wait("Signal", self, till is not None or timeout is not None)
         try:
-            waiter = _allocate_lock()
-            waiter.acquire()
-            with _STATE_LOCK:
-                if self._go:
-                    return True
-                waiters = self._waiters
-                if waiters is None:
-                    self._waiters = [waiter]
-                else:
-                    waiters.append(waiter)
-            if till is not None and not till._add_waiter(waiter):
-                self._remove_waiter(waiter)
-                return self._go
-            try:
-                # in slices on the main thread, so OS signal handlers run (see _parking)
-                sleep_on(waiter, None if timeout is None else _monotonic() + timeout)
-            finally:
-                if self._waiters:  # else go() took the list: nothing to remove (the usual wake-up)
-                    self._remove_waiter(waiter)
-                if till is not None:
-                    till._remove_waiter(waiter)
+            park_on(self, till, None if timeout is None else _monotonic() + timeout)
             return self._go
         finally:
             _end_wait(record)
@@ -348,7 +328,7 @@ class Signal(SignalBase):
 
     # --- internals, used by the layers above -----------------------------------
     def _add_waiter(self, waiter: Any) -> bool:
-        """Register a raw lock to release on `go()`; False when already fired."""
+        """Put a raw lock in line, to be released by `go()`; False when already fired (see `_parking`, rule 9)."""
         with _STATE_LOCK:
             if self._go:
                 return False
@@ -360,7 +340,8 @@ class Signal(SignalBase):
         return True
 
     def _remove_waiter(self, waiter: Any) -> None:
-        # go() only ever empties the list, so without waiters (the usual case after a
+        """Take a raw lock out of line, if it is still there (see `_parking`, rule 9)."""
+        # go() only ever takes the line away, so without waiters (the usual case after a
         # wake-up) there is nothing to remove and no need for the lock
         if self._waiters:
             with _STATE_LOCK:
@@ -460,14 +441,6 @@ def _set_future_true(future: Any) -> None:
     # on the event loop's thread: the awaiting task may have been cancelled meanwhile
     if not future.done():
         future.set_result(True)
-
-
-def _release(waiter: Any) -> None:
-    try:
-        waiter.release()
-    except RuntimeError:
-        # released already by another signal this waiter was parked on
-        pass
 
 
 def _run_job(job: Callable[[], Any], error: Optional[ErrorHandler]) -> None:

@@ -18,7 +18,7 @@ itself, in order. It runs from `threading._register_atexit` when there is one
 (3.9+), before CPython joins the non-daemon threads, so that a registered
 foreign thread that is not a daemon gets its please_stop instead of hanging the
 exit; plain `atexit` is the fallback. Waits on the main thread go in short
-slices (`_parking.sleep_on`) so that signal handlers run promptly.
+slices (decided once, in `_parking`) so that signal handlers run promptly.
 
 The code is split by concept: `_thread_tree` (BaseThread, reporting unjoined
 failures), `_thread_options` (the start options shared with groups and

@@ -22,9 +22,8 @@ from time import monotonic as _now
 from typing import Any, List, NamedTuple, Optional, Tuple
 
 from mo_threads import _blocking
-from mo_threads._parking import hold_signals, resume_signals
+from mo_threads._parking import hold_signals, park_on, resume_signals
 from mo_threads._vocabulary import PLEASE_STOP, ThreadTimeout, check_wait
-from mo_threads._waits import wait_for
 from mo_threads.channels import Channel
 from mo_threads.futures import Future
 from mo_threads.queues import Queue
@@ -147,11 +146,8 @@ def wait_any(*sources: Any, till: Optional[Signal] = None, timeout: Optional[flo
     try:
         deadline = None if timeout is None else _now() + timeout
         while True:
-            left = None
-            if deadline is not None:
-                left = deadline - _now()
-                if left <= 0:
-                    break
+            if deadline is not None and deadline <= _now():
+                break
             if till is not None and till._go:
                 break
             waker = _Waker()
@@ -162,10 +158,10 @@ def wait_any(*sources: Any, till: Optional[Signal] = None, timeout: Optional[flo
                 found = _poll(entries)
                 if found is not None:
                     return found
-                wait_for(waker.wake, till, left)
-                # woken: a signal handler waits (PyPy's main thread) until what _poll takes is
+                # woken, the main thread holds its signal handlers until what _poll takes is
                 # returned, or given back (see _parking)
-                hold_signals()
+                park_on(waker.wake, till, deadline, hold=True)
+                hold_signals()  # also when it did not sleep: the same hold for the take below
             finally:
                 for entry, watch in armed:
                     entry.disarm(waker, watch)

@@ -18,3 +18,9 @@ def test_200_interrupted_hand_offs_lose_nothing(kind: str) -> None:
 def test_200_signals_held_through_a_hand_off_lose_nothing(kind: str) -> None:
     runs = size(200)
     run_handoff(kind, runs, 60 + runs, "--held")
+
+
+@pytest.mark.parametrize("kind", HELD_KINDS)
+def test_200_signals_to_an_application_handler_held_through_a_hand_off_lose_nothing(kind: str) -> None:
+    runs = size(200)
+    run_handoff(kind, runs, 60 + runs, "--held", "--foreign")

@@ -1,6 +1,6 @@
 """A hand-off interrupted by a real SIGINT loses nothing: the program behind tests/test_handoff.py.
 
-    python -m tests.handoff KIND RUNS
+    python -m tests.handoff KIND RUNS [--held [--foreign]]
 
 The main thread parks in a blocking call of KIND (first in line); a second thread
 parks behind it; a third hands one thing over (an item, room in a full queue, the
@@ -417,9 +417,10 @@ def one_run(make: Callable[[], Run]) -> str:
 def one_held_run(make: Callable[[], Run]) -> str:
     """A run where SIGINT comes at the worst moment: main was handed the thing and has not ended the hand-off.
 
-    mo_threads' own SIGINT handler stays installed; every `resume_signals()` of a
-    hand-off on the main thread first sends SIGINT and lets its handler run.
-    Without a hold the KeyboardInterrupt leaves before the thing is given back.
+    mo_threads' own SIGINT handler stays installed (with `--foreign`, one of the
+    application's replaces it); every `resume_signals()` of a hand-off on the
+    main thread first sends SIGINT and lets its handler run. Without a hold the
+    KeyboardInterrupt leaves before the thing is given back.
     """
     run = make()
     main_ident = threading.get_ident()
@@ -473,6 +474,9 @@ def main() -> None:
     Thread.run("warm up", lambda please_stop: None).join()  # mo_threads' handlers are installed now
     if "--held" in sys.argv:
         _os_signals.STATE.request_stop = None  # a Ctrl-C here is the test's: the program goes on
+        if "--foreign" in sys.argv:
+            # the application's own handler, installed after mo_threads': it can not defer itself
+            signal.signal(signal.SIGINT, interrupted)
         for number in range(runs):
             lost = one_held_run(make)
             if lost:

@@ -8,17 +8,21 @@ stress suite runs the same with 200 runs each.
 
 from __future__ import annotations
 
+import os
+import select
 import signal
 import subprocess
 import sys
 import threading
+import time
 
 import pytest
 
-from mo_threads import Lock, Queue, Signal, Thread, Till, _parking
+from mo_threads import Lock, Queue, Signal, Thread, Till, _os_signals, _parking
 from mo_threads import lock as lock_module
 from mo_threads.waiting import wait_any
-from tests.helpers import REPO, child_env, program_lines
+from mo_threads._blocking import blocked_on
+from tests.helpers import PYPY, REPO, child_env, program_lines
 
 pytestmark = pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="POSIX signals needed")
 
@@ -71,6 +75,14 @@ def test_a_signal_while_the_main_thread_takes_what_it_was_handed_loses_nothing(k
     then raises there, and the thing goes to the next in line. On CPython the KeyboardInterrupt
     came out of the bookkeeping after the take (the item was gone: Queue.pop), for want of a hold."""
     run_handoff(kind, 10, 50, "--held")
+
+
+@pytest.mark.parametrize("kind", HELD_KINDS)
+def test_a_handler_of_the_application_is_held_through_the_hand_off_too(kind: str) -> None:
+    """The same, with the application's own SIGINT handler installed after mo_threads': on CPython
+    it can not defer itself, so the main thread shields it (a wrapper that does) while it parks.
+    Without that the handler raised between the wake-up and the take (Queue.pop lost its item)."""
+    run_handoff(kind, 10, 50, "--held", "--foreign")
 
 
 @pytest.mark.parametrize("kind", ["lock-enter", "lock-acquire-blocking", "lock-acquire-timeout"])
@@ -175,3 +187,49 @@ def test_handlers_deferred_during_a_hold_run_at_its_end_in_order() -> None:
     assert passed_on == ["the item"]
     assert not _parking._held and not _parking._deferred
     assert not _parking.defer_while_held(interrupt, 2, None)  # not held: the handler runs itself
+
+
+@pytest.mark.skipif(PYPY, reason="PyPy holds every handler itself: nothing is swapped")
+@pytest.mark.parametrize("way_out", ["handed", "timeout", "interrupted"])
+def test_a_handler_that_can_not_defer_itself_is_shielded_only_while_the_main_thread_parks(way_out: str) -> None:
+    """A SIGINT handler of the application's, installed after mo_threads' (here Python's own), is
+    swapped for a wrapper that defers it only while the main thread parks for a hand-off; every
+    way out puts the handler back as it was."""
+    queue: Queue[str] = Queue("shielded")
+    seen: list = []
+    popping = threading.Event()
+
+    def look_then_act(please_stop: Signal) -> None:
+        popping.wait()
+        main = threading.main_thread().ident
+        while blocked_on(main) is None:
+            Till(seconds=0.001).wait()
+        seen.append(signal.getsignal(signal.SIGINT))
+        if way_out == "handed":
+            queue.add("the item")
+        elif way_out == "interrupted":
+            os.kill(os.getpid(), signal.SIGINT)
+
+    other = Thread.run("look then act", look_then_act)  # mo_threads' handlers are installed now
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        popping.set()
+        if way_out == "interrupted":
+            with pytest.raises(KeyboardInterrupt):
+                queue.pop(timeout=10)
+        else:
+            assert queue.pop(timeout=0.5 if way_out == "timeout" else 10) == ("the item" if way_out == "handed" else None)
+        other.join()
+        assert len(seen) == 1 and isinstance(seen[0], _parking._Shield)  # the wrapper, while parked
+        assert seen[0].handler is signal.default_int_handler
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # put back
+        assert not _parking._shielded and not _parking._held and not _parking._deferred
+    finally:
+        # mo_threads' watcher reads the signal's byte from its pipe: it must find the application's
+        # handler in place, or it takes the signal for one of its own and nudges the main thread
+        pipe = _os_signals.STATE.pipe
+        deadline = time.monotonic() + 5
+        while pipe is not None and select.select([pipe[0]], [], [], 0)[0] and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(0.05)  # read, and looked at
+        signal.signal(signal.SIGINT, previous)

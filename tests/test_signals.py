@@ -137,6 +137,35 @@ class TestSignalState:
         assert sig.wait(till=till) is False
         assert not sig._waiters and not till._waiters
 
+    def test_an_exception_while_joining_till_leaves_no_waiter_behind(self):
+        class RaisingTill(Signal):
+            """A `till` whose registration is interrupted, as by a Ctrl-C at that instant."""
+
+            __slots__ = ()
+
+            def _add_waiter(self, waiter):
+                raise KeyboardInterrupt("at the registration")
+
+        sig = Signal("never fired")
+        with pytest.raises(KeyboardInterrupt, match="at the registration"):
+            sig.wait(till=RaisingTill("till"))
+        assert not sig._waiters
+
+    def test_a_waiter_leaving_while_go_wakes_the_line_misses_nobody(self):
+        # go() wakes the line one waiter at a time while others leave it (their till fired)
+        for _ in range(50):
+            sig, till = Signal("crowd"), Signal("till")
+            woke = []
+            leaving = [_start(lambda: woke.append(("leaver", sig.wait(till=till)))) for _ in range(10)]
+            staying = [_start(lambda: woke.append(("stayer", sig.wait(timeout=30)))) for _ in range(10)]
+            time.sleep(0.01)
+            _start(till.go)
+            sig.go()
+            for thread in leaving + staying:
+                thread.join(30)
+            assert sorted(woke).count(("stayer", True)) == 10
+            assert not sig._waiters and not till._waiters
+
     def test_never_wait_forever_is_refused(self):
         with pytest.raises(RuntimeError, match="NEVER"):
             NEVER.wait()
