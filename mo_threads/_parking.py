@@ -338,6 +338,7 @@ class ParkingLot(Deque[Any]):
         ready: Optional[Callable[[], bool]] = None,
         hold_again: bool = True,
         hold: bool = False,
+        shield: bool = True,
     ) -> bool:
         """Sleep until `unpark()` wakes this thread (True), or `till` fires or `deadline` passes (False).
 
@@ -350,7 +351,9 @@ class ParkingLot(Deque[Any]):
         a wake-up and then interrupted passes it to the next in line.
         With `hold=True` the caller ends every return with `resume_signals()`
         (see the module): on the main thread the signal handlers are held
-        from the wake-up until then.
+        from the wake-up until then, a handler that can not defer itself
+        shielded unless `shield=False` (for a caller whose way out passes the
+        wake-up on by itself: `Lock.wait`, whose lock is left on the way out).
         """
         global _held
         if _held:
@@ -380,7 +383,7 @@ class ParkingLot(Deque[Any]):
                         else:
                             sleep_on(waiter, deadline)
                     else:
-                        if hold and _signals_exit is None:
+                        if hold and shield and _signals_exit is None:
                             _shield()
                         _sleep_in_slices(waiter, deadline)
                         if hold:  # hold_signals(), inline: not held now (see the top)

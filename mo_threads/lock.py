@@ -287,9 +287,11 @@ class Lock:
         # no owner edge: any thread leaving the lock ends this wait
         record = _begin_wait("Lock.wait", self, till is not None or deadline is not None)
         try:
-            # released while parked; held again on every way out, KeyboardInterrupt included
-            # (positional: park(outer, till, deadline, ready, hold_again, hold), the cheaper call)
-            handed = waiters.park(self._lock, till, deadline, None, True, True)
+            # released while parked; held again on every way out, KeyboardInterrupt included.
+            # No shield (see _parking): a handler of the application's that raises before the
+            # hold ends leaves wait() holding the lock, and leaving it wakes the next waiter.
+            # (positional: park(outer, till, deadline, ready, hold_again, hold, shield), the cheaper call)
+            handed = waiters.park(self._lock, till, deadline, None, True, True, False)
         finally:
             _end_wait(record)
         # a signal handler held since the wake-up (Ctrl-C) passes the wake-up on
