@@ -220,7 +220,11 @@ def _shield() -> None:
             continue  # mo_threads' own, or no Python-level one
         shield = _Shield(handler)
         _shielded.append((signum, handler, shield))  # first: an exception after the swap still finds it
-        _setsignal(signum, shield)
+        try:
+            _setsignal(signum, shield)
+        except (ValueError, OSError):
+            del _shielded[-1]  # not the main interpreter's main thread: nothing can be swapped here
+            return
 
 
 def _unshield() -> None:
@@ -233,11 +237,15 @@ def _unshield() -> None:
     late: Optional[BaseException] = None
     while _shielded:
         try:
-            signum, handler, shield = _shielded[-1]
-            if _getsignal(signum) is shield:
-                _setsignal(signum, handler)
-            del _shielded[-1]
-        except BaseException as error:  # a signal now runs the handler put back: it may raise
+            while _shielded:
+                signum, handler, shield = _shielded[-1]
+                try:
+                    if _getsignal(signum) is shield:
+                        _setsignal(signum, handler)
+                except (ValueError, OSError):
+                    pass  # refused where the swap was allowed: never loop on it
+                del _shielded[-1]
+        except BaseException as error:  # a signal now runs a handler put back: it may raise
             if late is None:
                 late = error
     if late is not None:
@@ -646,8 +654,13 @@ class HandOffLot(Deque[_Place]):
 
 
 def _after_fork_in_child() -> None:
-    global _main_ident
+    # the forking thread is the child's main thread: the hold and the shields of the
+    # parent's main thread (parked at the fork) are nobody's here, and would keep handlers for ever
+    global _main_ident, _held
     _main_ident = threading.main_thread().ident
+    _held = False
+    del _deferred[:]
+    _unshield()
 
 
 _runtime.on_fork("_parking", _after_fork_in_child)

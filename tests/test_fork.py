@@ -18,7 +18,7 @@ import textwrap
 
 import pytest
 
-from tests.helpers import program_lines, run_python
+from tests.helpers import PYPY, program_lines, run_python
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="os.fork is needed")
 
@@ -376,3 +376,53 @@ outer_thread.stop().join()
 """
     result = run_python(code, timeout=CHILD_TIMEOUT + 45)
     assert program_lines(result.stdout) == ["ok"], result.stdout + result.stderr
+
+
+@pytest.mark.skipif(PYPY, reason="PyPy holds every handler itself: nothing is shielded")
+def test_fork_while_the_main_thread_shields_a_handler() -> None:
+    # the main thread parks in Queue.pop with the application's own SIGINT handler: it is
+    # swapped for a wrapper while parked. A thread forks then: in the child, the handler is the
+    # application's again and a Ctrl-C raises there (nothing held, nothing deferred for ever)
+    code = HARNESS.format(child_timeout=CHILD_TIMEOUT) + """
+from mo_threads import Queue, _parking
+from mo_threads._blocking import blocked_on
+
+
+def interrupted(signum, frame):
+    raise KeyboardInterrupt("the application's handler")
+
+
+signal.signal(signal.SIGINT, interrupted)
+queue = Queue("main pops")
+
+
+def child():
+    assert signal.getsignal(signal.SIGINT) is interrupted, signal.getsignal(signal.SIGINT)
+    assert not _parking._shielded and not _parking._held and not _parking._deferred
+    try:
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(5)
+    except KeyboardInterrupt as error:
+        assert "the application's handler" in str(error)
+        return
+    raise AssertionError("no KeyboardInterrupt in the child")
+
+
+def forker():
+    main = threading.main_thread().ident
+    while blocked_on(main) is None:
+        time.sleep(0.001)
+    shield = signal.getsignal(signal.SIGINT)
+    assert isinstance(shield, _parking._Shield), shield
+    fork_and_use(child)
+    queue.add("done")
+
+
+threading.Thread(target=forker, daemon=True).start()
+assert queue.pop(timeout=CHILD_TIMEOUT + 10) == "done"
+assert signal.getsignal(signal.SIGINT) is interrupted
+"""
+    result = run_python(code, timeout=CHILD_TIMEOUT + 45)
+    assert "HUNG" not in result.stdout, "the forked child hung\n" + result.stdout + result.stderr
+    assert program_lines(result.stdout) == ["ok"], result.stdout + result.stderr
+    assert result.returncode == 0, result.stdout + result.stderr
