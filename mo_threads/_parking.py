@@ -303,17 +303,32 @@ def sleep_on(waiter: Any, deadline: Optional[float]) -> bool:
     return left > 0 and waiter.acquire(True, min(left, _TIMEOUT_MAX))  # type: ignore[no-any-return]
 
 
-def _sleep_in_slices(waiter: Any, deadline: Optional[float]) -> bool:
-    """`sleep_on()` for the main thread."""
+def _sleep_in_slices(waiter: Any, deadline: Optional[float], hold: bool = False, shield: bool = True) -> bool:
+    """`sleep_on()` for the main thread, and its park's sleep.
+
+    With `hold=True` (a hand-off's park) a handler that can not defer itself is
+    shielded first (unless `shield=False`), and the handlers are held from the
+    wake-up on, until the caller's `resume_signals()` (see the module).
+    """
+    global _held
+    if hold and shield and _signals_exit is None:
+        _shield()
     while True:
         step = MAIN_THREAD_SLICE
         if deadline is not None:
             left = deadline - _monotonic()
             if left <= 0:
-                return waiter.acquire(False)  # type: ignore[no-any-return]
+                woken: bool = waiter.acquire(False)
+                break
             step = min(step, left)
         if waiter.acquire(True, step):
-            return True
+            woken = True
+            break
+    if hold:  # hold_signals(), inline: not held now (see the top)
+        if _signals_exit is not None:
+            _signals_exit()
+        _held = True
+    return woken
 
 
 def _hold(outer: Any, late: Optional[BaseException]) -> Optional[BaseException]:
@@ -363,7 +378,6 @@ class ParkingLot(Deque[Any]):
         shielded unless `shield=False` (for a caller whose way out passes the
         wake-up on by itself: `Lock.wait`, whose lock is left on the way out).
         """
-        global _held
         if _held:
             resume_signals()  # a wake-up not used: its held handlers run before this thread sleeps again
         waiter = _allocate_lock()
@@ -391,13 +405,7 @@ class ParkingLot(Deque[Any]):
                         else:
                             sleep_on(waiter, deadline)
                     else:
-                        if hold and shield and _signals_exit is None:
-                            _shield()
-                        _sleep_in_slices(waiter, deadline)
-                        if hold:  # hold_signals(), inline: not held now (see the top)
-                            if _signals_exit is not None:
-                                _signals_exit()
-                            _held = True
+                        _sleep_in_slices(waiter, deadline, hold, shield)
         except BaseException:
             # interrupted before the handlers were held: pass on a wake-up handed meanwhile,
             # and leave `outer` as promised (held again, or released for good)
@@ -496,7 +504,6 @@ def park_on(event: Any, till: Any = None, deadline: Optional[float] = None, hold
     that leads to a take, `wait_any`'s) the caller ends every return with
     `resume_signals()`, as after `ParkingLot.park(hold=True)`.
     """
-    global _held
     if _held:
         resume_signals()  # a wake-up not used: its held handlers run before this thread sleeps
     waiter = _allocate_lock()
@@ -504,13 +511,7 @@ def park_on(event: Any, till: Any = None, deadline: Optional[float] = None, hold
     try:  # from the first step: the waiter is in no line yet
         if event._add_waiter(waiter) and (till is None or till._add_waiter(waiter)):
             if _get_ident() == _main_ident:
-                if hold and _signals_exit is None:
-                    _shield()
-                _sleep_in_slices(waiter, deadline)
-                if hold:  # hold_signals(), inline: not held now (see the top)
-                    if _signals_exit is not None:
-                        _signals_exit()
-                    _held = True
+                _sleep_in_slices(waiter, deadline, hold)
             elif deadline is None:
                 waiter.acquire()
             else:
